@@ -1,0 +1,53 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SYSDEPS_STAMP := var/.sysdeps-stamp
+SEED := seeds/events_2023.json
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Debian packages the test suite needs (headless Chromium for browser tests, CJK fonts for screenshots).
+DEBIAN_PACKAGES := chromium fonts-noto-cjk
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test test-pg lint install sysdeps clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更高版本 / Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+sysdeps: $(SYSDEPS_STAMP)
+
+$(SYSDEPS_STAMP):
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	mkdir -p var && touch $@
+
+run: $(STAMP)
+	$(BIN)/scheduler db upgrade
+	$(BIN)/scheduler plan import $(SEED)
+	$(BIN)/scheduler serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check scheduler tests bench migrations/env.py
+	$(BIN)/mypy
+
+test: $(STAMP) sysdeps lint
+	$(BIN)/pytest
+
+# The database half of the suite against PostgreSQL (127.0.0.1:5432, database `test`).
+test-pg: $(STAMP)
+	$(BIN)/pytest --db postgresql
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""Allow `python -m scheduler …`."""
+
+from scheduler.cli import main
+
+main()

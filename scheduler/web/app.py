@@ -1,0 +1,34 @@
+"""create_app: build the FastAPI application from settings, clock, engine and mailer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy.engine import Engine
+
+from scheduler.clock import Clock
+from scheduler.config import Settings
+from scheduler.runtime import Runtime
+from scheduler.web import health, pages
+from scheduler.web.deps import make_templates
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None, mailer: Any = None
+) -> FastAPI:
+    """Build the web application; nothing global, everything from the arguments."""
+    runtime = Runtime(settings, clock=clock, engine=engine)
+    runtime.mailer = mailer
+    app = FastAPI(title="科技招商活动排期与联络服务", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.runtime = runtime
+    app.state.templates = make_templates()
+    app.include_router(health.router)
+    app.include_router(pages.router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/plan", status_code=307)
+
+    return app

@@ -1,0 +1,29 @@
+"""Liveness and readiness: database reachable, plan loaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import func, text
+from sqlmodel import select
+
+from scheduler.models import Occurrence
+from scheduler.web.deps import RuntimeDep, SessionDep
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+def healthz(session: SessionDep, runtime: RuntimeDep) -> JSONResponse:
+    """Report database health and basic counts."""
+    body: dict[str, Any] = {"status": "ok", "clock": runtime.clock.describe(), "now": runtime.clock.now().isoformat()}
+    try:
+        session.execute(text("SELECT 1"))
+        body["occurrences"] = session.exec(select(func.count()).select_from(Occurrence)).one()
+    except Exception as exc:  # the whole point is to report it, not to crash
+        return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
+    for name, contribute in runtime.health_contributors.items():
+        body[name] = contribute(session)
+    return JSONResponse(body)

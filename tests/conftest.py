@@ -1,0 +1,111 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or a fresh PostgreSQL schema), fixed instants."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+import scheduler.tables  # noqa: F401
+from scheduler.config import DEFAULT_SEED
+from scheduler.db import make_engine, session_scope
+from scheduler.plan import PlanFile, read_plan_file
+from scheduler.plan_import import import_plan
+
+PG_URL = os.environ.get("SCHEDULER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+NOTICE_DATE = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)  # 09:00 Asia/Shanghai on the day of the notice
+DB_FIXTURES = {"engine", "db_url", "seeded_engine"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="database backend for tests that touch the database",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--db") != "postgresql":
+        return
+    try:
+        engine = make_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        message = f"PostgreSQL at {PG_URL} is unreachable: {exc}"
+        if os.environ.get("CI"):
+            raise pytest.UsageError(message + " (CI is set: failing instead of skipping)") from exc
+        config._pg_unreachable = message  # type: ignore[attr-defined]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --db postgresql run only the tests that touch the database; mark them everywhere."""
+    keep, drop = [], []
+    for item in items:
+        uses_db = bool(DB_FIXTURES & set(getattr(item, "fixturenames", ())))
+        if uses_db:
+            item.add_marker(pytest.mark.db)
+        (keep if uses_db or config.getoption("--db") == "sqlite" else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    unreachable = getattr(config, "_pg_unreachable", None)
+    if unreachable:
+        for item in items:
+            item.add_marker(pytest.mark.skip(reason=unreachable))
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.config.getoption("--db")
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database of the selected backend (PostgreSQL: a fresh schema, dropped after)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a fresh database with every table created."""
+    eng = make_engine(db_url)
+    SQLModel.metadata.create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def seed_doc() -> PlanFile:
+    """The real seed file, parsed and validated."""
+    return read_plan_file(DEFAULT_SEED)
+
+
+@pytest.fixture
+def seeded_engine(engine: Engine, seed_doc: PlanFile) -> Engine:
+    """A fresh database holding the imported 2023 plan."""
+    with session_scope(engine, write=True) as session:
+        import_plan(session=session, doc=seed_doc, now=NOTICE_DATE)
+    return engine
