@@ -26,7 +26,7 @@ def run_uvicorn(app: Any, *, host: str = "127.0.0.1", **config: Any) -> Iterator
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    options = {"log_level": "warning", "lifespan": "on", **config}
+    options = {"log_level": "warning", **config}
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True)
     thread.start()
