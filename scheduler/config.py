@@ -83,13 +83,11 @@ _SETTINGS_MESSAGES = {
     "literal_error": "取值无效",
     "missing": "缺少",
 }
-
-
 _SECRET_VARIABLES = {"SCHEDULER_SECRET_KEYS", "SCHEDULER_SMTP_PASSWORD"}
 
 
 def _describe(err: Any) -> str:
-    var = "SCHEDULER_" + "_".join(str(p) for p in err["loc"][:1]).upper()
+    var = f"SCHEDULER_{err['loc'][0]}".upper() if err["loc"] else "SCHEDULER_*"
     if err["type"] == "value_error":
         message = str(err.get("ctx", {}).get("error", err["msg"]))
     else:
