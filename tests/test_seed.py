@@ -148,6 +148,11 @@ KJJ_DUTY = (
 )
 
 
+# The 地点 cell where it names several places; every other row names the one place its session has.
+LOCATIONS = {16: ["日韩", "欧美"], 25: ["北京", "深圳", "西安"], 27: ["德国", "沙特"], 31: ["上海", "南京"],
+             32: ["西安", "深圳"], 48: ["北京", "深圳"]}
+
+
 @pytest.fixture(scope="module")
 def raw() -> dict[str, Any]:
     return json.loads(DEFAULT_SEED.read_text(encoding="utf-8"))
@@ -180,6 +185,7 @@ def test_row_matches_source(seq: int, events: dict[int, Any]) -> None:
     assert list(ev.hosts) == hosts
     assert list(ev.co_organizers) == co_organizers
     assert " ".join(ev.date_text.split()) == DATE_TEXTS[seq]
+    assert list(ev.locations) == LOCATIONS.get(seq, [sessions[0][0]])
     got = [(s.location, (s.start, s.end, str(s.precision))) for s in ev.sessions]
     assert got == [(loc, window) for loc, window, _ in sessions]
     for sess, (_, _, needle) in zip(ev.sessions, sessions, strict=True):
