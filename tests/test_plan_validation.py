@@ -228,3 +228,15 @@ def test_valid_seed_validates(tmp_path: Path) -> None:
     result = cli(["plan", "validate", str(DEFAULT_SEED)])
     assert result.exit_code == 0
     assert result.stdout.strip() == "计划文件有效：48 项活动，61 个场次，34 个单位。"
+
+
+def test_import_json_lists_errors_for_machines(tmp_path: Path, db_url: str, seeded_engine: Engine) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(edited(setter("events", 12, "sessions", 0, "end", value="2023-02-01"))())
+    before = dump_database(seeded_engine)
+    result = cli(["plan", "import", str(bad), "--json"], env={"SCHEDULER_DATABASE_URL": db_url})
+    assert result.exit_code == 2
+    body = json.loads(result.stdout)
+    assert body["ok"] is False
+    assert {"path": "events[12].sessions[0]", "message": "结束 2023-02-01 早于开始 2023-05-01"} in body["errors"]
+    assert dump_database(seeded_engine) == before
