@@ -39,7 +39,7 @@ run: $(STAMP)
 	$(BIN)/scheduler serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check scheduler tests bench migrations/env.py
+	$(BIN)/ruff check scheduler tests migrations/env.py $(wildcard bench)
 	$(BIN)/mypy
 
 test: $(STAMP) sysdeps lint
