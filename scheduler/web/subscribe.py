@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, unquote
 
 import segno
 from fastapi import APIRouter, HTTPException, Request
@@ -34,9 +34,9 @@ class FeedLink:
 
 def feed_link(snap: PlanSnapshot, base_url: str, title: str, path: str) -> FeedLink:
     """Describe one public feed with its https and webcal:// addresses and its number of entries."""
-    kind, value = split_feed_path(path.split("?")[0])
-    query = [tuple(p.split("=", 1)) for p in path.partition("?")[2].split("&") if p]
-    spec = resolve_spec(snap, kind, value, query)  # type: ignore[arg-type]
+    raw_path, _, raw_query = path.partition("?")
+    kind, value = split_feed_path(unquote(raw_path))
+    spec = resolve_spec(snap, kind, value, parse_qsl(raw_query))
     keeps = event_matcher(spec, snap)
     count = sum(
         1
