@@ -125,10 +125,15 @@ def token_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     with session_scope(runtime(ctx).engine) as session:
         rows = list_feed_tokens(session=session)
     items = [
-        {"id": r.id, "label": r.label, "filters": r.filters, "created_at": r.created_at.isoformat(),
-         "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None}
+        {
+            "id": r.id,
+            "label": r.label,
+            "filters": r.filters,
+            "created_at": r.created_at.isoformat(),
+            "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+        }
         for r in rows
-    ]  # fmt: skip
+    ]
     if as_json:
         typer.echo(json.dumps(items, ensure_ascii=False))
         return

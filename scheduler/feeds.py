@@ -6,7 +6,7 @@ import gzip
 import hashlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime
 from functools import cached_property
 
@@ -47,9 +47,12 @@ class RenderedFeed:
     last_modified: datetime
     event_count: int
     etag: str = field(init=False)
+    last_modified_http: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.etag = f'"{hashlib.sha256(self.body).hexdigest()[:40]}"'
+        self.last_modified = self.last_modified.astimezone(UTC)
+        self.last_modified_http = format_datetime(self.last_modified.replace(microsecond=0), usegmt=True)
 
     @cached_property
     def gzip_body(self) -> bytes:
@@ -58,10 +61,6 @@ class RenderedFeed:
     @cached_property
     def gzip_etag(self) -> str:
         return self.etag[:-1] + '-gz"'
-
-    @property
-    def last_modified_http(self) -> str:
-        return format_datetime(self.last_modified.replace(microsecond=0), usegmt=True)
 
 
 def is_cancelled(occ: OccRec, ev: EventRec) -> bool:

@@ -124,11 +124,20 @@ def load_snapshot(*, session: Session, plan_key: str | None = None) -> PlanSnaps
     ev_table = Event.__table__  # type: ignore[attr-defined]
     for r in session.execute(select(ev_table).where(ev_table.c.plan_id == plan.id)).mappings():
         events[r["id"]] = {
-            "id": r["id"], "seq": r["seq"], "quarter": r["quarter"], "type": r["type"], "theme": r["theme"],
-            "title": r["title"], "content": r["content"], "chains": tuple(r["chains"]),
-            "withdrawn": r["withdrawn"], "updated_at": r["updated_at"], "hosts": [], "co_organizers": [],
+            "id": r["id"],
+            "seq": r["seq"],
+            "quarter": r["quarter"],
+            "type": r["type"],
+            "theme": r["theme"],
+            "title": r["title"],
+            "content": r["content"],
+            "chains": tuple(r["chains"]),
+            "withdrawn": r["withdrawn"],
+            "updated_at": r["updated_at"],
+            "hosts": [],
+            "co_organizers": [],
             "session_count": 0,
-        }  # fmt: skip
+        }
     link_table = EventOrganization.__table__  # type: ignore[attr-defined]
     for link in session.execute(select(link_table).order_by(link_table.c.position)).mappings():
         ev = events.get(link["event_id"])

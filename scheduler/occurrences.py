@@ -135,8 +135,6 @@ def cancel_occurrence(*, session: Session, occurrence: Occurrence, reason: str, 
     """Cancel (取消) with a reason; the feed keeps it as CANCELLED until its date has passed."""
     if not reason.strip():
         raise OccurrenceEditError(f"场次 {occurrence.key}：取消需要填写原因")
-    changed = _apply(
-        occurrence, {"status": str(OccurrenceStatus.CANCELLED), "status_reason": reason.strip()}, now
-    )
+    changed = _apply(occurrence, {"status": str(OccurrenceStatus.CANCELLED), "status_reason": reason.strip()}, now)
     session.add(occurrence)
     return changed

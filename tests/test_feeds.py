@@ -94,8 +94,13 @@ def test_windows_are_tentative_transparent_all_day_items_with_a_visible_prefix(s
     assert str(event["SUMMARY"]).startswith("【时间待定·2023年2-3月】")
     assert "时间待定" in event["CATEGORIES"].cats and "季度主题活动" in event["CATEGORIES"].cats
     desc = str(event["DESCRIPTION"])
-    for part in ("主办单位：市科技局", "承办（配合）单位：东部中心", "活动类型：季度主题活动（主题：科技成果）",
-                 "2023 年东部中心与南通重点产业链科技成果对接活动", f"详情：{BASE}/events/1"):  # fmt: skip
+    for part in (
+        "主办单位：市科技局",
+        "承办（配合）单位：东部中心",
+        "活动类型：季度主题活动（主题：科技成果）",
+        "2023 年东部中心与南通重点产业链科技成果对接活动",
+        f"详情：{BASE}/events/1",
+    ):
         assert part in desc
     assert str(cal["X-WR-CALNAME"]) == str(cal["NAME"]) == "2023年科技招商活动安排表"
     assert str(cal["REFRESH-INTERVAL"].to_ical().decode()) == "PT6H" and str(cal["X-PUBLISHED-TTL"]) == "PT6H"
@@ -125,8 +130,15 @@ def test_fixing_a_date_changes_exactly_that_vevent_with_same_uid_and_sequence_pl
 
 def test_moving_and_cancelling_bump_sequence_and_cancelled_stays_until_its_date(seeded_engine: Engine) -> None:
     t1, t2 = NOTICE_DATE + timedelta(days=1), NOTICE_DATE + timedelta(days=2)
-    edit(seeded_engine, "04-1", move_occurrence, window_start=date(2023, 5, 1), window_end=date(2023, 5, 31),
-         reason="高校档期调整", now=t1)  # fmt: skip
+    edit(
+        seeded_engine,
+        "04-1",
+        move_occurrence,
+        window_start=date(2023, 5, 1),
+        window_end=date(2023, 5, 31),
+        reason="高校档期调整",
+        now=t1,
+    )
     moved = vevents(feed(seeded_engine, now=t1).body)["nantong-2023-04-1@kjzs-scheduler"].decode()
     assert "SEQUENCE:1\r\n" in moved and "DTSTART;VALUE=DATE:20230501" in moved and "【时间待定·2023年5月】" in moved
     assert "高校档期调整" not in unfold(feed(seeded_engine, now=t1).body)  # internal reasons stay out of public feeds
@@ -178,9 +190,22 @@ def test_one_occurrence_as_its_own_calendar_for_mail_attachments(seeded_engine: 
 
 def test_golden_bytes_of_the_rugao_feed_after_a_fix_and_a_cancellation(seeded_engine: Engine) -> None:
     start = datetime(2023, 10, 18, 9, 0, tzinfo=SHANGHAI)
-    edit(seeded_engine, "42-1", fix_occurrence, start_at=start, end_at=start + timedelta(hours=4),
-         location="如皋市人才科创中心,3楼;报告厅", now=datetime(2023, 2, 1, 2, 0, tzinfo=UTC))  # fmt: skip
-    edit(seeded_engine, "29-1", cancel_occurrence, reason="并入三季度省级活动", now=datetime(2023, 2, 2, 3, 0, tzinfo=UTC))
+    edit(
+        seeded_engine,
+        "42-1",
+        fix_occurrence,
+        start_at=start,
+        end_at=start + timedelta(hours=4),
+        location="如皋市人才科创中心,3楼;报告厅",
+        now=datetime(2023, 2, 1, 2, 0, tzinfo=UTC),
+    )
+    edit(
+        seeded_engine,
+        "29-1",
+        cancel_occurrence,
+        reason="并入三季度省级活动",
+        now=datetime(2023, 2, 2, 3, 0, tzinfo=UTC),
+    )
     body = feed(seeded_engine, "bankuai/rugao", now=datetime(2023, 2, 3, tzinfo=UTC)).body
     golden = GOLDEN / "bankuai-rugao.ics"
     if os.environ.get("UPDATE_GOLDEN") == "1":  # regenerate deliberately, review the diff, commit

@@ -10,10 +10,11 @@ from scheduler.icswriter import calendar_head, escape_text, fold, text_line
 
 CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
 EMOJI = st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF)
-PUNCT = st.sampled_from(list("；，。：“”【】（）·;,:\\\n \"'") + ["\u3000"])
+PUNCT = st.sampled_from([*list("；，。：“”【】（）·;,:\\\n \"'"), "\u3000"])
 ASCII = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
-TEXT = st.text(st.one_of(CJK, EMOJI, PUNCT, ASCII, st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"])),
-               max_size=400)  # fmt: skip
+TEXT = st.text(
+    st.one_of(CJK, EMOJI, PUNCT, ASCII, st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"])), max_size=400
+)
 
 
 def physical_lines(data: bytes) -> list[bytes]:
@@ -59,9 +60,19 @@ def test_short_lines_are_untouched_and_text_is_escaped() -> None:
 
 def test_calendar_head_has_refresh_hints_and_minimal_vtimezone() -> None:
     head = calendar_head(name="日历", description="说明").decode()
-    for line in ("METHOD:PUBLISH", "NAME:日历", "X-WR-CALNAME:日历", "X-WR-CALDESC:说明",
-                 "REFRESH-INTERVAL;VALUE=DURATION:PT6H", "X-PUBLISHED-TTL:PT6H", "TZID:Asia/Shanghai",
-                 "TZOFFSETFROM:+0800", "TZOFFSETTO:+0800", "TZNAME:CST", "X-WR-TIMEZONE:Asia/Shanghai"):  # fmt: skip
+    for line in (
+        "METHOD:PUBLISH",
+        "NAME:日历",
+        "X-WR-CALNAME:日历",
+        "X-WR-CALDESC:说明",
+        "REFRESH-INTERVAL;VALUE=DURATION:PT6H",
+        "X-PUBLISHED-TTL:PT6H",
+        "TZID:Asia/Shanghai",
+        "TZOFFSETFROM:+0800",
+        "TZOFFSETTO:+0800",
+        "TZNAME:CST",
+        "X-WR-TIMEZONE:Asia/Shanghai",
+    ):
         assert f"\r\n{line}\r\n" in head
     assert head.count("BEGIN:STANDARD") == 1 and "DAYLIGHT" not in head
     assert "METHOD" not in calendar_head(name="x", description="y", method=None).decode()

@@ -53,17 +53,39 @@ def feed_groups(snap: PlanSnapshot, base_url: str) -> list[tuple[str, list[FeedL
     q = quote
     link = feed_link
     groups = [
-        ("全部活动", [link(snap, base_url, "全部活动", "all.ics"),
-                  link(snap, base_url, "全部活动（仅已定档，不含时间待定）", "all.ics?windows=0")]),
+        (
+            "全部活动",
+            [
+                link(snap, base_url, "全部活动", "all.ics"),
+                link(snap, base_url, "全部活动（仅已定档，不含时间待定）", "all.ics?windows=0"),
+            ],
+        ),
         ("按活动类型", [link(snap, base_url, label, f"type/{t.value}.ics") for t, label in EVENT_TYPE_LABELS.items()]),
-        ("按季度与主题", [link(snap, base_url, f"{QUARTER_WORDS[int(n)]}季度（{theme}）", f"quarter/{n}.ics")
-                    for n, theme in sorted(snap.themes.items())]),
-        ("按板块", [link(snap, base_url, o.short_name, f"bankuai/{o.key}.ics")
-                 for o in snap.orgs.values() if o.kind in BANKUAI_KINDS]),
-        ("按市级单位", [link(snap, base_url, o.short_name, f"org/{o.key}.ics") for o in snap.orgs.values()
-                   if o.kind in (OrgKind.CITY_DEPARTMENT, OrgKind.PLATFORM) and o.key in involved]),
+        (
+            "按季度与主题",
+            [
+                link(snap, base_url, f"{QUARTER_WORDS[int(n)]}季度（{theme}）", f"quarter/{n}.ics")
+                for n, theme in sorted(snap.themes.items())
+            ],
+        ),
+        (
+            "按板块",
+            [
+                link(snap, base_url, o.short_name, f"bankuai/{o.key}.ics")
+                for o in snap.orgs.values()
+                if o.kind in BANKUAI_KINDS
+            ],
+        ),
+        (
+            "按市级单位",
+            [
+                link(snap, base_url, o.short_name, f"org/{o.key}.ics")
+                for o in snap.orgs.values()
+                if o.kind in (OrgKind.CITY_DEPARTMENT, OrgKind.PLATFORM) and o.key in involved
+            ],
+        ),
         ("按产业链", [link(snap, base_url, f"{c}产业链", f"chain/{q(c)}.ics") for c in snap.chains]),
-    ]  # fmt: skip
+    ]
     return groups
 
 
@@ -79,17 +101,28 @@ def subscribe_page(request: Request, runtime: RuntimeDep) -> Any:
     groups = feed_groups(snap, base_url)
     main = groups[0][1][0]
     year_round = [
-        {"title": o.title, "seq": snap.events[o.event_id].seq, "location": o.location,
-         "hosts": "、".join(snap.orgs[k].short_name for k in snap.events[o.event_id].hosts)}
-        for o in snap.occurrences if is_year_round(o) and not is_cancelled(o, snap.events[o.event_id])
-    ]  # fmt: skip
+        {
+            "title": o.title,
+            "seq": snap.events[o.event_id].seq,
+            "location": o.location,
+            "hosts": "、".join(snap.orgs[k].short_name for k in snap.events[o.event_id].hosts),
+        }
+        for o in snap.occurrences
+        if is_year_round(o) and not is_cancelled(o, snap.events[o.event_id])
+    ]
     qr = segno.make(main.webcal, error="m").svg_inline(scale=4, title="订阅全部活动的二维码")
     return render(
         request,
         "subscribe.html",
-        {"has_plan": True, "plan_title": snap.plan_title, "groups": groups, "main": main, "qr_svg": qr,
-         "year_round": year_round},
-    )  # fmt: skip
+        {
+            "has_plan": True,
+            "plan_title": snap.plan_title,
+            "groups": groups,
+            "main": main,
+            "qr_svg": qr,
+            "year_round": year_round,
+        },
+    )
 
 
 @router.get("/subscribe/qr.svg")
@@ -117,14 +150,26 @@ def event_page(request: Request, seq: int, runtime: RuntimeDep) -> Any:
     if ev is None:
         raise HTTPException(404, f"计划中没有序号为 {seq} 的活动")
     sessions = [
-        {"summary": summary(o, ev), "when": "全年常态化开展" if is_year_round(o) else when_text(o),
-         "location": o.location, "cancelled": is_cancelled(o, ev), "uid": o.uid}
-        for o in snap.occurrences if o.event_id == ev.id and not o.withdrawn
-    ]  # fmt: skip
+        {
+            "summary": summary(o, ev),
+            "when": "全年常态化开展" if is_year_round(o) else when_text(o),
+            "location": o.location,
+            "cancelled": is_cancelled(o, ev),
+            "uid": o.uid,
+        }
+        for o in snap.occurrences
+        if o.event_id == ev.id and not o.withdrawn
+    ]
     return render(
         request,
         "event.html",
-        {"ev": ev, "sessions": sessions, "type_label": EVENT_TYPE_LABELS[EventType(ev.type)],
-         "quarter": QUARTER_WORDS[ev.quarter], "hosts": [snap.orgs[k].short_name for k in ev.hosts],
-         "co_organizers": [snap.orgs[k].short_name for k in ev.co_organizers], "plan_title": snap.plan_title},
-    )  # fmt: skip
+        {
+            "ev": ev,
+            "sessions": sessions,
+            "type_label": EVENT_TYPE_LABELS[EventType(ev.type)],
+            "quarter": QUARTER_WORDS[ev.quarter],
+            "hosts": [snap.orgs[k].short_name for k in ev.hosts],
+            "co_organizers": [snap.orgs[k].short_name for k in ev.co_organizers],
+            "plan_title": snap.plan_title,
+        },
+    )
