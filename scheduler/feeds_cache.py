@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from scheduler.clock import SHANGHAI
 from scheduler.feeds import RenderedFeed, VEventKey, render_feed
-from scheduler.feeds_data import PlanSnapshot, data_version, load_snapshot
+from scheduler.feeds_data import PlanSnapshot, load_snapshot, update_snapshot
 from scheduler.feeds_filters import FeedNotFound, FeedSpec, resolve_spec
 
 MAX_RESOLVED = 2048
@@ -71,11 +71,14 @@ class FeedCache:
     def refresh(self) -> PlanSnapshot | None:
         """Check the data version (one small query); reload and drop rendered feeds when it changed."""
         with self._lock, Session(self.engine) as session:
-            version = data_version(session=session)
-            if self.snapshot is None or version != self.snapshot.version:
-                self.snapshot = load_snapshot(session=session)
+            old = self.snapshot
+            new = update_snapshot(session=session, snap=old) if old is not None else None
+            if new is None:
+                new = load_snapshot(session=session)
+                self._resolved.clear()  # organizations, chains or themes may have changed
+            if new is not old:
+                self.snapshot = new
                 self._feeds.clear()
-                self._resolved.clear()
                 self.vevents = self.vevents.next_generation()
             self._checked_at = self._monotonic()
             return self.snapshot

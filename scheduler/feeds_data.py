@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -75,6 +75,7 @@ class OccRec:
 class PlanSnapshot:
     """Everything one plan's feeds are rendered from, read in five queries."""
 
+    plan_id: int
     plan_key: str
     plan_year: int
     plan_title: str
@@ -159,6 +160,7 @@ def load_snapshot(*, session: Session, plan_key: str | None = None) -> PlanSnaps
     occurrences.sort(key=lambda o: (event_recs[o.event_id].seq, o.position, o.key))
     chains = sorted({c for e in event_recs.values() if not e.withdrawn for c in e.chains})
     return PlanSnapshot(
+        plan_id=plan.id,
         plan_key=plan.key,
         plan_year=plan.year,
         plan_title=plan.title,
@@ -170,3 +172,36 @@ def load_snapshot(*, session: Session, plan_key: str | None = None) -> PlanSnaps
         version=version,
         chains=tuple(chains),
     )
+
+
+# Positions in DataVersion: plan, organization, event, occurrence (count, max updated_at); SEQUENCE sum; links.
+_OCC_COUNT, _OCC_MAX, _SEQ_SUM = 6, 7, 8
+_STRUCTURE = (0, 1, 2, 3, 4, 5, 6, 9)
+
+
+def update_snapshot(*, session: Session, snap: PlanSnapshot) -> PlanSnapshot | None:
+    """Return `snap` with the occurrences edited since its version swapped in (one small query).
+
+    Returns None when more than occurrence fields changed (plan, organizations, events, links, rows added,
+    withdrawn or reordered): the caller then reads the whole plan again.
+    """
+    version = data_version(session=session)
+    if version == snap.version:
+        return snap
+    if any(version[i] != snap.version[i] for i in _STRUCTURE if i != _OCC_MAX):
+        return None
+    occ_table = Occurrence.__table__  # type: ignore[attr-defined]
+    query = select(*[occ_table.c[name] for name in _OCC_FIELDS]).where(
+        occ_table.c.plan_id == snap.plan_id, occ_table.c.updated_at >= snap.version[_OCC_MAX]
+    )
+    changed = {row.id: OccRec(*row) for row in session.execute(query)}
+    occurrences = list(snap.occurrences)
+    for i, old in enumerate(occurrences):
+        new = changed.get(old.id)
+        if new is not None:
+            if (new.withdrawn, new.position, new.event_id) != (old.withdrawn, old.position, old.event_id):
+                return None
+            occurrences[i] = new
+    if sum(o.sequence for o in occurrences) != version[_SEQ_SUM]:
+        return None  # an edit we could not see by its time stamp: read everything
+    return replace(snap, occurrences=occurrences, version=version)
