@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime
 from functools import cached_property
+from typing import cast
 
 from sqlmodel import Session, select
 
@@ -34,6 +35,7 @@ from scheduler.models import (
     Plan,
     Precision,
 )
+from scheduler.planview import occurrence_when
 from scheduler.timewindows import QUARTER_WORDS, format_window
 
 VEventKey = tuple[object, ...]
@@ -81,15 +83,10 @@ def last_day(occ: OccRec) -> date:
 
 
 def when_text(occ: OccRec) -> str:
-    """Say when it happens, in Chinese."""
+    """Say when it happens, in Chinese: the fixed time as the plan page writes it, else the window."""
     if occ.start_at is None:
         return f"时间待定（{format_window(occ.window_start, occ.window_end, occ.precision)}），主办单位定档后更新"
-    start = occ.start_at.astimezone(SHANGHAI)
-    text = f"{start:%Y年%m月%d日 %H:%M}"
-    if occ.end_at is not None:
-        end = occ.end_at.astimezone(SHANGHAI)
-        text += f"–{end:%H:%M}" if end.date() == start.date() else f"–{end:%Y年%m月%d日 %H:%M}"
-    return text
+    return occurrence_when(cast(Occurrence, occ))  # it reads only the time fields an OccRec has too
 
 
 def summary(occ: OccRec, ev: EventRec) -> str:
