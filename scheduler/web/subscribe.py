@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -135,8 +136,9 @@ def subscribe_qr(feed: str, runtime: RuntimeDep) -> Response:
         raise HTTPException(404, exc.message) from None
     if link.path.startswith("private/"):
         raise HTTPException(404, "内部日历没有公开二维码")
-    svg = segno.make(link.webcal, error="m").svg_inline(scale=4)
-    return Response(svg, media_type="image/svg+xml", headers={"cache-control": "public, max-age=3600"})
+    out = io.BytesIO()  # a standalone file needs the XML namespace that svg_inline leaves out
+    segno.make(link.webcal, error="m").save(out, kind="svg", scale=4, title=link.webcal)
+    return Response(out.getvalue(), media_type="image/svg+xml", headers={"cache-control": "public, max-age=3600"})
 
 
 @router.get("/events/{seq}", response_class=HTMLResponse)
