@@ -211,3 +211,26 @@ def test_golden_bytes_of_the_rugao_feed_after_a_fix_and_a_cancellation(seeded_en
     if os.environ.get("UPDATE_GOLDEN") == "1":  # regenerate deliberately, review the diff, commit
         golden.write_bytes(body)
     assert body == golden.read_bytes(), "feed bytes changed: review, then rerun with UPDATE_GOLDEN=1"
+
+
+def test_incremental_refresh_gives_the_same_bytes_as_a_full_read(seeded_engine: Engine) -> None:
+    cache = FeedCache(seeded_engine, base_url=BASE, recheck_seconds=0)
+    spec = cache.resolve("all", None, [], private=False)
+    cache.feed(spec, NOTICE_DATE)
+    first = cache.snapshot
+    start = datetime(2023, 3, 2, 14, 0, tzinfo=SHANGHAI)
+    edit(seeded_engine, "05-1", fix_occurrence, start_at=start, end_at=None, now=NOTICE_DATE)  # same instant as import
+    incremental = cache.feed(spec, NOTICE_DATE)
+    assert cache.snapshot is not first and cache.snapshot.events is first.events  # only occurrences were re-read
+    assert incremental.body == feed(seeded_engine).body
+    assert b"DTSTART;TZID=Asia/Shanghai:20230302T140000" in incremental.body
+    with session_scope(seeded_engine, write=True) as session:  # an event edit: the whole plan is read again
+        from sqlmodel import select
+
+        from scheduler.models import Event
+
+        event = session.exec(select(Event).where(Event.seq == 5)).one()
+        event.content, event.updated_at = "新的活动内容", NOTICE_DATE + timedelta(hours=1)
+    again = cache.feed(spec, NOTICE_DATE)
+    assert cache.snapshot.events is not first.events and "新的活动内容" in unfold(again.body)
+    assert again.body == feed(seeded_engine).body
