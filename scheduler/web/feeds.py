@@ -16,6 +16,7 @@ from scheduler.feeds_filters import FeedNotFound, FeedSpec, split_feed_path
 from scheduler.runtime import Runtime
 
 PREFIX = "/feeds/"
+MAX_MEMO = 4096
 NOT_FOUND_PRIVATE = "没有这个日历订阅。内部日历的地址由管理员发放；如已失效，请向管理员索取新地址。"
 Scope = dict[str, Any]
 
@@ -80,6 +81,9 @@ class FeedMiddleware:
     def __init__(self, app: Any, *, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
+        # (path, query) → spec for public feeds, valid while the snapshot object is the same
+        self._specs: dict[tuple[str, bytes], FeedSpec] = {}
+        self._specs_for: object = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
@@ -103,10 +107,19 @@ class FeedMiddleware:
         await self._send_feed(scope, send, feed, private=spec.private)
 
     async def _spec(self, scope: Scope, cache: FeedCache) -> FeedSpec:
+        if self._specs_for is not cache.snapshot:
+            self._specs, self._specs_for = {}, cache.snapshot
+        memo_key = (scope["path"], scope["query_string"])
+        spec = self._specs.get(memo_key)
+        if spec is not None:
+            return spec
         kind, value = split_feed_path(scope["path"][len(PREFIX) :])
         query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
         if kind != "private":
-            return cache.resolve(kind, value, query, private=False)
+            spec = cache.resolve(kind, value, query, private=False)
+            if len(self._specs) < MAX_MEMO:
+                self._specs[memo_key] = spec
+            return spec
         row = await anyio.to_thread.run_sync(self._token_row, value or "")
         if row is None:
             raise FeedNotFound(NOT_FOUND_PRIVATE)
