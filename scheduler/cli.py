@@ -179,6 +179,11 @@ def serve(
     uvicorn.run(create_app(rt.settings, clock=rt.clock, engine=rt.engine), host=host, port=port, log_level="info")
 
 
+from scheduler.cli_feed import feed_app  # noqa: E402  (it builds on runtime/fail above)
+
+app.add_typer(feed_app, name="feed")
+
+
 def main() -> None:
     """Entry point of the `scheduler` console script."""
     try:

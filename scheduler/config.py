@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     contacts_file: Path | None = None
     seed_file: Path = DEFAULT_SEED
     timezone: str = "Asia/Shanghai"
+    feed_recheck_seconds: float = 2.0  # how stale a served feed may be before the data version is checked
 
     @field_validator("secret_keys", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
-from scheduler.web import health, pages
+from scheduler.web import feeds, health, pages, subscribe
 from scheduler.web.deps import make_templates
 
 
@@ -26,6 +26,8 @@ def create_app(
     app.state.templates = make_templates()
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(subscribe.router)
+    app.add_middleware(feeds.FeedMiddleware, runtime=runtime)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
