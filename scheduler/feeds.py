@@ -11,21 +11,13 @@ from email.utils import format_datetime
 from functools import cached_property
 from typing import cast
 
+from icalendar import Event as IcsEvent
 from sqlmodel import Session, select
 
 from scheduler.clock import SHANGHAI
 from scheduler.feeds_data import EventRec, OccRec, OrgRec, PlanSnapshot, load_snapshot
 from scheduler.feeds_filters import FeedSpec, event_matcher, spec_label
-from scheduler.icswriter import (
-    CALENDAR_END,
-    calendar_head,
-    date_value,
-    escape_text,
-    fold,
-    local_stamp,
-    text_line,
-    utc_stamp,
-)
+from scheduler.ics import CALENDAR_END, calendar_head, component_bytes
 from scheduler.models import (
     EVENT_TYPE_LABELS,
     STATUS_LABELS,
@@ -129,24 +121,38 @@ def description(occ: OccRec, ev: EventRec, snap: PlanSnapshot, *, url: str, priv
     return "\n".join(lines)
 
 
-def render_vevent(occ: OccRec, ev: EventRec, snap: PlanSnapshot, *, base_url: str, private: bool = False) -> bytes:
-    """Return the bytes of one VEVENT; identical data gives identical bytes."""
-    stamp = utc_stamp(max(occ.updated_at, ev.updated_at))
+def render_vevent(
+    occ: OccRec,
+    ev: EventRec,
+    snap: PlanSnapshot,
+    *,
+    base_url: str,
+    private: bool = False,
+    organizer: str | None = None,
+) -> bytes:
+    """Return the bytes of one VEVENT (icalendar); identical data gives identical bytes."""
+    stamp = max(occ.updated_at, ev.updated_at).astimezone(UTC)
     cancelled = is_cancelled(occ, ev)
     url = f"{base_url.rstrip('/')}/events/{ev.seq}"
-    out = [b"BEGIN:VEVENT\r\n", fold(f"UID:{occ.uid}"), f"SEQUENCE:{occ.sequence}\r\n".encode()]
-    out += [f"DTSTAMP:{stamp}\r\nCREATED:{utc_stamp(occ.created_at)}\r\nLAST-MODIFIED:{stamp}\r\n".encode()]
-    out.append(text_line("SUMMARY", summary(occ, ev)))
+    vevent = IcsEvent()
+    vevent.add("uid", occ.uid)
+    vevent.add("sequence", occ.sequence)
+    vevent.add("dtstamp", stamp)
+    vevent.add("created", occ.created_at.astimezone(UTC))
+    vevent.add("last-modified", stamp)
+    if organizer:  # iTIP REQUEST/CANCEL needs an ORGANIZER
+        vevent.add("organizer", f"mailto:{organizer}")
+    vevent.add("summary", summary(occ, ev))
     categories = []
     if occ.start_at is None:
-        out.append(f"DTSTART;VALUE=DATE:{date_value(occ.window_start)}\r\n".encode())
-        out.append(f"DTEND;VALUE=DATE:{date_value(occ.window_end + timedelta(days=1))}\r\n".encode())
+        vevent.add("dtstart", occ.window_start)
+        vevent.add("dtend", occ.window_end + timedelta(days=1))  # DTEND of an all-day item is exclusive
         status, transp, busy = "TENTATIVE", "TRANSPARENT", "FREE"
         categories.append("时间待定")
     else:
-        out.append(f"DTSTART;TZID=Asia/Shanghai:{local_stamp(occ.start_at)}\r\n".encode())
+        vevent.add("dtstart", occ.start_at.astimezone(SHANGHAI))
         if occ.end_at is not None:
-            out.append(f"DTEND;TZID=Asia/Shanghai:{local_stamp(occ.end_at)}\r\n".encode())
+            vevent.add("dtend", occ.end_at.astimezone(SHANGHAI))
         status, transp, busy = "CONFIRMED", "OPAQUE", "BUSY"
     if cancelled:
         status, transp, busy = "CANCELLED", "TRANSPARENT", "FREE"
@@ -154,14 +160,15 @@ def render_vevent(occ: OccRec, ev: EventRec, snap: PlanSnapshot, *, base_url: st
     categories.append(EVENT_TYPE_LABELS[EventType(ev.type)])
     if ev.theme:
         categories.append(ev.theme)
-    out.append(text_line("LOCATION", occ.location))
-    out.append(f"STATUS:{status}\r\nTRANSP:{transp}\r\nX-MICROSOFT-CDO-BUSYSTATUS:{busy}\r\n".encode())
-    out.append(fold("CATEGORIES:" + ",".join(escape_text(c) for c in categories)))
-    out.append(b"CLASS:PRIVATE\r\n" if private else b"CLASS:PUBLIC\r\n")
-    out.append(fold(f"URL:{url}"))
-    out.append(text_line("DESCRIPTION", description(occ, ev, snap, url=url, private=private)))
-    out.append(b"END:VEVENT\r\n")
-    return b"".join(out)
+    vevent.add("location", occ.location)
+    vevent.add("status", status)
+    vevent.add("transp", transp)
+    vevent.add("x-microsoft-cdo-busystatus", busy)
+    vevent.add("categories", categories)
+    vevent.add("class", "PRIVATE" if private else "PUBLIC")
+    vevent.add("url", url)
+    vevent.add("description", description(occ, ev, snap, url=url, private=private))
+    return component_bytes(vevent)
 
 
 def _day_after(day: date) -> datetime:
@@ -224,10 +231,7 @@ def render_single(
 ) -> bytes:
     """Return a VCALENDAR with exactly this occurrence's VEVENT (for mail attachments: PUBLISH, REQUEST, CANCEL)."""
     ev = snap.events[occ.event_id]
-    vevent = render_vevent(occ, ev, snap, base_url=base_url, private=private)
-    if organizer:  # iTIP REQUEST/CANCEL needs an ORGANIZER; it goes right after UID for readability
-        uid_line = fold(f"UID:{occ.uid}")
-        vevent = vevent.replace(uid_line, uid_line + fold(f"ORGANIZER:mailto:{organizer}"), 1)
+    vevent = render_vevent(occ, ev, snap, base_url=base_url, private=private, organizer=organizer)
     name = summary(occ, ev)
     head = calendar_head(name=name, description=calendar_description(snap, base_url), method=method)
     return head + vevent + CALENDAR_END

@@ -1,12 +1,15 @@
-"""Content-line writer: escaping and folding at 75 octets on UTF-8 boundaries, CRLF, round trip."""
+"""iCalendar bytes: folding at 75 octets on UTF-8 boundaries, CRLF, escaping round trip, calendar header."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import icalendar
+import vobject
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.icswriter import calendar_head, escape_text, fold, text_line
+from scheduler.ics import calendar_head, component_bytes
 
 CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
 EMOJI = st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF)
@@ -24,38 +27,35 @@ def physical_lines(data: bytes) -> list[bytes]:
     return lines
 
 
+def vevent_with(summary: str, description: str) -> bytes:
+    event = icalendar.Event()
+    event.add("uid", "u@test")
+    event.add("dtstamp", datetime(2023, 1, 1, tzinfo=UTC))
+    event.add("summary", summary)
+    event.add("description", description)
+    return component_bytes(event)
+
+
 @settings(max_examples=300, deadline=None)
-@given(TEXT)
-def test_fold_never_exceeds_75_octets_nor_splits_a_character_and_round_trips(text: str) -> None:
-    data = text_line("DESCRIPTION", text)
-    lines = physical_lines(data)
-    for i, line in enumerate(lines):
+@given(TEXT, TEXT)
+def test_folding_never_exceeds_75_octets_nor_splits_a_character_and_round_trips(summary: str, text: str) -> None:
+    data = vevent_with(summary, text)
+    for line in physical_lines(data):
         assert len(line) <= 75
         line.decode("utf-8")  # each physical line is whole UTF-8: no character was cut
-        assert line.startswith(b" ") == (i > 0)
-    unfolded = data.replace(b"\r\n ", b"")
-    assert unfolded == f"DESCRIPTION:{escape_text(text)}\r\n".encode()
-    cal = icalendar.Calendar.from_ical(
-        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:u\r\nDTSTAMP:20230101T000000Z\r\n"
-        + data
-        + b"END:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
-    event = cal.walk("VEVENT")[0]
+    cal_bytes = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + data + b"END:VCALENDAR\r\n"
+    event = icalendar.Calendar.from_ical(cal_bytes).walk("VEVENT")[0]
     assert str(event.get("DESCRIPTION", "")) == text.replace("\r", "")
+    assert str(event.get("SUMMARY", "")) == summary.replace("\r", "")
+    parsed = vobject.readOne(cal_bytes.decode("utf-8"))  # an independent parser agrees
+    assert parsed.vevent.description.value == text.replace("\r", "")
 
 
-def test_fold_cuts_exactly_at_75_octets_for_ascii_and_before_a_cjk_character() -> None:
-    ascii_line = fold("X" * 200)
-    assert [len(x) for x in physical_lines(ascii_line)] == [75, 75, 52]
-    cjk = fold("SUMMARY:" + "汉" * 40)  # 8 + 120 octets
-    first, second = physical_lines(cjk)
-    assert len(first) == 74 and first.endswith("汉".encode())  # 75 would cut the 23rd character
-    assert second == b" " + "汉".encode() * 18
-
-
-def test_short_lines_are_untouched_and_text_is_escaped() -> None:
-    assert fold("VERSION:2.0") == b"VERSION:2.0\r\n"
-    assert escape_text("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
+def test_cjk_lines_are_cut_before_a_character_never_inside() -> None:
+    data = vevent_with("汉" * 40, "x")
+    summary_lines = [line for line in physical_lines(data) if line.startswith((b"SUMMARY", b" "))]
+    assert all(len(line) <= 75 for line in summary_lines)
+    assert b"".join(line.removeprefix(b" ") for line in summary_lines) == ("SUMMARY:" + "汉" * 40).encode()
 
 
 def test_calendar_head_has_refresh_hints_and_minimal_vtimezone() -> None:
