@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, func, update
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, bindparam, func, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from scheduler.models import utc_column
@@ -191,11 +191,9 @@ def claim_due(*, session: Session, now: datetime, wall_now: datetime, worker: st
         .values(state=OutboxState.SENDING, claimed_at=wall_now, claimed_by=worker,
                 attempts=OutboxMessage.attempts + 1, updated_at=now)
     )
-    rows = list(session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
+    # Only ids were loaded so far, so these objects come fresh from the updated rows.
+    return list(session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
                              .order_by(col(OutboxMessage.id))).all())
-    for row in rows:
-        session.refresh(row)
-    return rows
 
 
 @dataclass(frozen=True)
@@ -217,14 +215,17 @@ def record_outcomes(
     *, session: Session, outcomes: Sequence[Outcome], now: datetime, max_attempts: int, base: float, cap: float
 ) -> None:
     """Mark rows sent, retry transient failures with backoff, fail permanent ones (keeping the server's reply)."""
-    sent = [o for o in outcomes if o.message_id is not None and o.error is None]
-    for o in sent:
+    sent = [{"b_id": o.row_id, "b_mid": o.message_id} for o in outcomes if o.message_id and o.error is None]
+    if sent:
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
         # Also when recovery put it back to pending meanwhile: the server accepted it, so it must not go again.
-        session.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == o.row_id,
-                   col(OutboxMessage.state).in_([OutboxState.SENDING, OutboxState.PENDING]))
-            .values(state=OutboxState.SENT, sent_at=now, message_id=o.message_id, last_error=None, updated_at=now)
+        session.connection().execute(
+            table.update()
+            .where(table.c.id == bindparam("b_id"),
+                   or_(table.c.state == OutboxState.SENDING, table.c.state == OutboxState.PENDING))
+            .values(state=OutboxState.SENT, sent_at=now, message_id=bindparam("b_mid"), last_error=None,
+                    updated_at=now),
+            sent,
         )
     failed = [o for o in outcomes if o.error is not None]
     if not failed:

@@ -239,12 +239,15 @@ def _rows_for(
         yield from _fix_rows(occ, r, hosts, orgs, contacts, plan)
         return
     start_day = occ.start_at.astimezone(SHANGHAI).date()
-    for days in sorted(set(r.remind_days_before), reverse=True):
-        due = at_local(start_day - timedelta(days=days), r.send_at)
-        # A reminder due before the last change is covered by that change's notice.
-        if due >= occ.start_at or due < changed_at:
+    dues = [(days, at_local(start_day - timedelta(days=days), r.send_at)) for days in sorted(set(r.remind_days_before),
+                                                                                           reverse=True)]
+    dues = [(days, due) for days, due in dues if due < occ.start_at]
+    for i, (days, due) in enumerate(dues):
+        # A reminder due before the last change is covered by that change's notice; a late one by the next reminder.
+        if due < changed_at:
             continue
-        yield REMINDER, f"remind-{days}d:{start_day.isoformat()}", everyone, due, occ.start_at, {"days_before": days}
+        expires = dues[i + 1][1] if i + 1 < len(dues) else occ.start_at
+        yield REMINDER, f"remind-{days}d:{start_day.isoformat()}", everyone, due, expires, {"days_before": days}
 
 
 def _fix_rows(

@@ -84,6 +84,7 @@ class Composer:
         # kind → builder of the action link (定档 form, outcome form …); issue-specific modules register these.
         self.action_links: dict[str, ActionLink] = {}
         self._bodies: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._ics_cache: dict[tuple[Any, ...], Attachment] = {}
         name, address = parseaddr(settings.mail_from)
         self.sender = address
         self.from_header = _address_header(name, address)
@@ -118,9 +119,20 @@ class Composer:
         subject = "".join(text_t.blocks["subject"](text_t.new_context(ctx))).strip()
         attachments: tuple[Attachment, ...] = ()
         if occurrence is not None:
-            ics = occurrence_ics(occurrence, description=_ics_description(ctx), url=ctx["plan_url"])
-            attachments = (Attachment("event.ics", "text", "calendar", ics, (("method", "PUBLISH"),)),)
+            attachments = (self._ics(occurrence, ctx),)
         return Content(subject, text_t.render(ctx), html_t.render(ctx), attachments)
+
+    def _ics(self, occurrence: Occurrence, ctx: dict[str, Any]) -> Attachment:
+        """Return the occurrence's .ics attachment; every kind of mail about one version of it shares one."""
+        key = (occurrence.id, occurrence.sequence, occurrence.updated_at, ctx.get("event_title"),
+               tuple(ctx.get("hosts", ())), tuple(ctx.get("co_organizers", ())))
+        hit = self._ics_cache.get(key)
+        if hit is None:
+            ics = occurrence_ics(occurrence, description=_ics_description(ctx), url=ctx["plan_url"])
+            hit = self._ics_cache[key] = Attachment("event.ics", "text", "calendar", ics, (("method", "PUBLISH"),))
+            if len(self._ics_cache) > BODY_CACHE_SIZE:
+                self._ics_cache.pop(next(iter(self._ics_cache)))
+        return hit
 
     def _body(self, row: OutboxMessage, occurrence: Occurrence | None) -> tuple[bytes, str]:
         """Return (MIME body entity bytes, encoded Subject), cached: recipients of one context share them."""
@@ -128,7 +140,7 @@ class Composer:
         extra = {"action_url": link(row) if link else None}
         occ_key = (occurrence.id, occurrence.sequence, occurrence.updated_at.isoformat()) if occurrence else None
         key = hashlib.sha1(  # noqa: S324 - a cache key, not security
-            json.dumps([row.kind, row.rule, row.context, extra, occ_key], sort_keys=True, default=str).encode()
+            json.dumps([row.kind, row.context, extra, occ_key], sort_keys=True, default=str).encode()
         ).hexdigest()
         hit = self._bodies.get(key)
         if hit is not None:
