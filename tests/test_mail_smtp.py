@@ -182,7 +182,8 @@ def test_starttls_with_auth_and_a_self_signed_certificate(mail_engine: Engine, t
         report = _dispatch(mail_engine, wrong, NOTICE_DATE)
         assert (report.sent, report.retried) == (0, due)  # a bad login is retried later, not a lost message
         with session_scope(mail_engine) as session:
-            assert "SMTPAuthenticationError" in session.exec(select(OutboxMessage.last_error)).first()
+            errors = set(session.exec(select(OutboxMessage.last_error).where(OutboxMessage.attempts == 1)).all())
+        assert len(errors) == 1 and "SMTPAuthenticationError" in errors.pop()
         good = settings(tmp_path, controller.port, smtp_tls="starttls", smtp_cafile=cafile, smtp_username="kjzs",
                         smtp_password="s3cret", smtp_connections=2)
         report = _dispatch(mail_engine, good, NOTICE_DATE + timedelta(minutes=2))
