@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = PROJECT_ROOT / "seeds" / "events_2023.json"
@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     base_url: str = "http://127.0.0.1:8000"
-    secret_keys: list[str] = Field(default_factory=list)
+    secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)  # comma list, not JSON
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_username: str | None = None
