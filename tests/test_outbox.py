@@ -20,13 +20,13 @@ from scheduler.reminders.outbox import (
     OutboxMessage,
     OutboxState,
     Outcome,
+    cancel_row,
     claim_due,
     count_by_state,
     enqueue,
     record_outcomes,
     recover_stuck,
     retry_row,
-    cancel_row,
 )
 from scheduler.reminders.planner import CHANGE_NOTICE, FIX_REQUEST, REMINDER, Recipient, RuleBook
 from scheduler.reminders.sync import plan_and_sync

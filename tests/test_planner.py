@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time
 
 import pytest
@@ -125,7 +126,7 @@ def test_planner_table(what: str, over: dict, now: datetime, expected: set) -> N
 def test_nudges_stop_before_the_escalation_and_expire_at_the_next_nudge() -> None:
     plan = plan_mail([view([occurrence()], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), T0)
     nudges = sorted((w for w in plan.wanted if w.kind == FIX_NUDGE), key=lambda w: w.due_at)
-    for this, nxt in zip(nudges, nudges[1:], strict=False):
+    for this, nxt in itertools.pairwise(nudges):
         assert this.expires_at == nxt.due_at
     assert nudges[-1].expires_at == sh(3, 24)
 
