@@ -82,12 +82,13 @@ class MailJobs:
     def ticker(self) -> AsyncIOScheduler:
         """Build (not start) the ticker: three fixed jobs, in memory, never overlapping themselves."""
         s = self.settings
-        sched = AsyncIOScheduler(
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
-        )
-        sched.add_job(self.plan, "interval", seconds=s.plan_interval, id="plan", name="计划→发件箱")
-        sched.add_job(self.dispatch, "interval", seconds=s.dispatch_interval, id="dispatch", name="发送到期邮件")
-        sched.add_job(self.recover, "interval", seconds=s.recover_interval, id="recover", name="恢复中断的发送")
+        sched = AsyncIOScheduler()
+        once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS}
+        sched.add_job(self.plan, "interval", seconds=s.plan_interval, id="plan", name="计划→发件箱", **once)
+        sched.add_job(self.dispatch, "interval", seconds=s.dispatch_interval, id="dispatch", name="发送到期邮件",
+                      **once)
+        sched.add_job(self.recover, "interval", seconds=s.recover_interval, id="recover", name="恢复中断的发送",
+                      **once)
         return sched
 
 
