@@ -159,12 +159,18 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
         row.due_at, row.expires_at, row.context, row.sequence = w.due_at, w.expires_at, w.context, w.sequence
         row.next_attempt_at = max(w.due_at, row.next_attempt_at) if row.attempts else w.due_at
         row.updated_at = now
-    for key, row in stored.items():
-        if key not in seen and row.state == OutboxState.PENDING:
-            row.state, row.cancel_reason, row.updated_at = OutboxState.CANCELLED, CANCELLED_BY_PLANNER, now
-            row.last_error = "计划已变更，不再需要发送"
-            report.cancelled += 1
     session.flush()
+    unwanted = [row.id for key, row in stored.items() if key not in seen and row.state == OutboxState.PENDING]
+    if unwanted:
+        # Guarded by state: a row a worker claimed meanwhile is left to the worker.
+        result = session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(unwanted), col(OutboxMessage.state) == OutboxState.PENDING)
+            .values(state=OutboxState.CANCELLED, cancel_reason=CANCELLED_BY_PLANNER, updated_at=now,
+                    last_error="计划已变更，不再需要发送")
+            .execution_options(synchronize_session=False)
+        )
+        report.cancelled = int(result.rowcount or 0)  # type: ignore[attr-defined]
     return report
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from scheduler.catalog import get_organizations, get_plan, list_event_views
@@ -13,6 +13,8 @@ from scheduler.contacts import Contact, MailOptOut, contacts_by_org, opted_out
 from scheduler.models import Event, EventOrganization, Occurrence, Organization
 from scheduler.reminders.outbox import OutboxMessage, OutboxState, SyncReport, sync_outbox
 from scheduler.reminders.planner import CHANGE_NOTICE, ORIGIN, PersonRef, RuleBook, WantedMail, plan_mail
+
+SYNC_LOCK_ID = 0x6B6A6D6C  # "kjml"
 
 
 def planning_fingerprint(*, session: Session) -> tuple[Any, ...]:
@@ -65,6 +67,9 @@ def _with_previous(session: Session, wanted: list[WantedMail]) -> list[WantedMai
 
 def plan_and_sync(*, session: Session, rules: RuleBook, now: datetime) -> SyncReport:
     """Plan at `now` and make the outbox match (the caller commits)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Several workers may plan at once: one at a time, so none trips over the other's new rows.
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SYNC_LOCK_ID})
     wanted, missing = wanted_mail(session=session, rules=rules, now=now)
     report = sync_outbox(session=session, origin=ORIGIN, wanted=wanted, now=now)
     report.missing_contacts = sorted(missing)
