@@ -10,12 +10,39 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy.engine import Engine
+from sqlmodel import select
 
-from scheduler.catalog import EventView
+from scheduler.catalog import EventView, get_organizations
+from scheduler.config import PROJECT_ROOT
+from scheduler.contacts import read_contacts_file, replace_contacts
+from scheduler.db import session_scope
 from scheduler.models import Event, Occurrence, Organization
 
 T0 = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)  # the notice date, 09:00 Shanghai
+EXAMPLE_CONTACTS = PROJECT_ROOT / "seeds" / "contacts.example.toml"
+
+
+@pytest.fixture
+def mail_engine(seeded_engine: Engine) -> Engine:
+    """The 2023 plan with the example contacts."""
+    with session_scope(seeded_engine, write=True) as session:
+        people = read_contacts_file(EXAMPLE_CONTACTS, organizations=get_organizations(session=session))
+        replace_contacts(session=session, people=people, now=T0)
+    return seeded_engine
+
+
+def edit_occurrence(engine: Engine, key: str, now: datetime, **values: Any) -> Occurrence:
+    """Change an occurrence the way an edit does: new values, sequence + 1, updated_at = now."""
+    with session_scope(engine, write=True) as session:
+        occ = session.exec(select(Occurrence).where(Occurrence.key == key)).one()
+        for name, value in values.items():
+            setattr(occ, name, value)
+        occ.sequence += 1
+        occ.updated_at = now
+        return occ
 
 
 def org(key: str, *, kind: str = "district", members: tuple[str, ...] = (), short: str | None = None) -> Organization:

@@ -9,32 +9,26 @@ from pathlib import Path
 import icalendar
 import pytest
 from conftest import NOTICE_DATE
-from mailfactories import Recorder, start_smtp
+from mailfactories import EXAMPLE_CONTACTS, Recorder, start_smtp
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from scheduler.catalog import get_organizations
 from scheduler.cli import app
 from scheduler.clock import FixedClock
-from scheduler.config import PROJECT_ROOT, Settings
-from scheduler.contacts import read_contacts_file, replace_contacts
+from scheduler.config import Settings
 from scheduler.db import session_scope
 from scheduler.reminders.outbox import OutboxMessage
 from scheduler.reminders.planner import KIND_LABELS
 from scheduler.runtime import Runtime
 
-EXAMPLE = PROJECT_ROOT / "seeds" / "contacts.example.toml"
 runner = CliRunner()
 
 
 @pytest.fixture
-def rt(seeded_engine: Engine, tmp_path: Path) -> Runtime:
-    with session_scope(seeded_engine, write=True) as session:
-        people = read_contacts_file(EXAMPLE, organizations=get_organizations(session=session))
-        replace_contacts(session=session, people=people, now=NOTICE_DATE)
-    settings = Settings(var_dir=tmp_path, secret_keys=["c" * 32], contacts_file=EXAMPLE, smtp_timeout=5)
-    return Runtime(settings, engine=seeded_engine, clock=FixedClock(NOTICE_DATE))
+def rt(mail_engine: Engine, tmp_path: Path) -> Runtime:
+    settings = Settings(var_dir=tmp_path, secret_keys=["c" * 32], contacts_file=EXAMPLE_CONTACTS, smtp_timeout=5)
+    return Runtime(settings, engine=mail_engine, clock=FixedClock(NOTICE_DATE))
 
 
 def invoke(rt: Runtime, *args: str):

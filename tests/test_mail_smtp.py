@@ -14,14 +14,12 @@ import pytest
 import trustme
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from conftest import NOTICE_DATE
-from mailfactories import Recorder, free_port, start_smtp
+from mailfactories import Recorder, edit_occurrence, free_port, start_smtp
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from scheduler.catalog import get_organizations
 from scheduler.clock import SHANGHAI, FixedClock
-from scheduler.config import PROJECT_ROOT, Settings
-from scheduler.contacts import read_contacts_file, replace_contacts
+from scheduler.config import Settings
 from scheduler.db import session_scope
 from scheduler.models import Occurrence
 from scheduler.reminders.dispatcher import RetryPolicy, dispatch_due
@@ -32,7 +30,6 @@ from scheduler.reminders.render import Composer
 from scheduler.reminders.replay import replay
 from scheduler.reminders.sync import plan_and_sync, wanted_mail
 
-EXAMPLE = PROJECT_ROOT / "seeds" / "contacts.example.toml"
 KEY = "k" * 32
 
 
@@ -42,28 +39,11 @@ def settings(tmp_path: Path, port: int, **over) -> Settings:
 
 
 @pytest.fixture
-def mail_engine(seeded_engine: Engine) -> Engine:
-    with session_scope(seeded_engine, write=True) as session:
-        people = read_contacts_file(EXAMPLE, organizations=get_organizations(session=session))
-        replace_contacts(session=session, people=people, now=NOTICE_DATE)
-    return seeded_engine
-
-
-@pytest.fixture
 def smtp() -> Iterator[tuple[Recorder, int]]:
     recorder = Recorder()
     controller = start_smtp(recorder)
     yield recorder, controller.port
     controller.stop()
-
-
-def edit(engine: Engine, key: str, now: datetime, **values) -> None:
-    with session_scope(engine, write=True) as session:
-        occ = session.exec(select(Occurrence).where(Occurrence.key == key)).one()
-        for name, value in values.items():
-            setattr(occ, name, value)
-        occ.sequence += 1
-        occ.updated_at = now
 
 
 def ics_of(msg) -> icalendar.Calendar:
@@ -76,10 +56,10 @@ def test_replay_of_2023_delivers_exactly_what_the_planner_wanted(mail_engine: En
     edited = NOTICE_DATE + timedelta(hours=1)
     shanghai = lambda *a: datetime(*a, tzinfo=SHANGHAI)  # noqa: E731
     # 定档 of a quarterly theme event co-organized by groups, a cancellation, a postponement to a new window.
-    edit(mail_engine, "13-1", edited, status="fixed", start_at=shanghai(2023, 5, 18, 9, 30),
+    edit_occurrence(mail_engine, "13-1", edited, status="fixed", start_at=shanghai(2023, 5, 18, 9, 30),
          end_at=shanghai(2023, 5, 18, 17))
-    edit(mail_engine, "15-1", edited, status="cancelled", status_reason="与省级活动合并举办")
-    edit(mail_engine, "22-1", edited, status="postponed", window_start=datetime(2023, 6, 1).date(),
+    edit_occurrence(mail_engine, "15-1", edited, status="cancelled", status_reason="与省级活动合并举办")
+    edit_occurrence(mail_engine, "22-1", edited, status="postponed", window_start=datetime(2023, 6, 1).date(),
          window_end=datetime(2023, 6, 30).date())
     start, end = NOTICE_DATE, datetime(2024, 1, 1, tzinfo=SHANGHAI).astimezone(UTC)
     rules = RuleBook()
@@ -239,7 +219,7 @@ def test_421_and_451_are_retried_and_550_fails_with_the_reply(mail_engine: Engin
             OutboxMessage.state == "pending", OutboxMessage.attempts == 1)))
     assert errors == ["421 4.3.2 Service not available", "451 4.3.0 Temporary local problem"]
     # A change adds a notice to 东部中心 (co-organizer): its mailbox refuses it for good.
-    edit(mail_engine, "01-1", NOTICE_DATE + timedelta(minutes=1), location="南通国际会议中心")
+    edit_occurrence(mail_engine, "01-1", NOTICE_DATE + timedelta(minutes=1), location="南通国际会议中心")
     _plan(mail_engine, NOTICE_DATE + timedelta(minutes=1))
     report = _dispatch(mail_engine, settings(tmp_path, port), NOTICE_DATE + timedelta(minutes=2))
     with session_scope(mail_engine) as session:

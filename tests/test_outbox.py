@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 from conftest import NOTICE_DATE
+from mailfactories import edit_occurrence
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from scheduler.catalog import get_organizations
-from scheduler.config import PROJECT_ROOT
-from scheduler.contacts import read_contacts_file, replace_contacts
 from scheduler.db import session_scope
 from scheduler.models import Occurrence
 from scheduler.reminders.outbox import (
@@ -31,17 +29,7 @@ from scheduler.reminders.outbox import (
 from scheduler.reminders.planner import CHANGE_NOTICE, FIX_REQUEST, REMINDER, Recipient, RuleBook
 from scheduler.reminders.sync import plan_and_sync
 
-EXAMPLE = PROJECT_ROOT / "seeds" / "contacts.example.toml"
 SH = timedelta(hours=8)
-
-
-@pytest.fixture
-def mail_engine(seeded_engine: Engine) -> Engine:
-    """The 2023 plan with the example contacts."""
-    with session_scope(seeded_engine, write=True) as session:
-        people = read_contacts_file(EXAMPLE, organizations=get_organizations(session=session))
-        replace_contacts(session=session, people=people, now=NOTICE_DATE)
-    return seeded_engine
 
 
 def sync(engine: Engine, now: datetime):
@@ -57,23 +45,12 @@ def rows(engine: Engine, **where) -> list[OutboxMessage]:
         return list(session.exec(query).all())
 
 
-def edit(engine: Engine, key: str, now: datetime, **values) -> Occurrence:
-    """Change an occurrence the way an edit does: new values, sequence + 1, updated_at = now."""
-    with session_scope(engine, write=True) as session:
-        occ = session.exec(select(Occurrence).where(Occurrence.key == key)).one()
-        for name, value in values.items():
-            setattr(occ, name, value)
-        occ.sequence += 1
-        occ.updated_at = now
-        return occ
-
-
 def test_sync_is_idempotent_and_replanning_cancels_what_no_longer_applies(mail_engine: Engine) -> None:
     first = sync(mail_engine, NOTICE_DATE)
     assert first.added > 900 and first.missing_contacts == []
     again = sync(mail_engine, NOTICE_DATE)
     assert (again.added, again.updated, again.cancelled) == (0, 0, 0)
-    occ = edit(mail_engine, "04-1", NOTICE_DATE + timedelta(days=3), status="fixed",
+    occ = edit_occurrence(mail_engine, "04-1", NOTICE_DATE + timedelta(days=3), status="fixed",
                start_at=datetime(2023, 3, 20, 6, tzinfo=UTC), end_at=datetime(2023, 3, 20, 9, tzinfo=UTC))
     report = sync(mail_engine, NOTICE_DATE + timedelta(days=3))
     subject = f"occurrence:{occ.id}"
@@ -83,13 +60,13 @@ def test_sync_is_idempotent_and_replanning_cancels_what_no_longer_applies(mail_e
     assert not any(k.startswith("fix_") and s == "pending" for k, s, _ in by_state)
     assert report.cancelled > 0 and report.added > 0
     # Moved again: reminders for the old date go, new ones come; the first notice is superseded.
-    edit(mail_engine, "04-1", NOTICE_DATE + timedelta(days=4), start_at=datetime(2023, 3, 27, 6, tzinfo=UTC))
+    edit_occurrence(mail_engine, "04-1", NOTICE_DATE + timedelta(days=4), start_at=datetime(2023, 3, 27, 6, tzinfo=UTC))
     sync(mail_engine, NOTICE_DATE + timedelta(days=4))
     live = {(r.kind, r.rule) for r in rows(mail_engine, subject=subject, state="pending")}
     assert live == {(CHANGE_NOTICE, "change:2"), (REMINDER, "remind-7d:2023-03-27"),
                     (REMINDER, "remind-1d:2023-03-27")}
     # Back to unfixed: the 定档 rows the planner had cancelled come back.
-    edit(mail_engine, "04-1", NOTICE_DATE + timedelta(days=5), status="planned", start_at=None, end_at=None)
+    edit_occurrence(mail_engine, "04-1", NOTICE_DATE + timedelta(days=5), status="planned", start_at=None, end_at=None)
     report = sync(mail_engine, NOTICE_DATE + timedelta(days=5))
     assert report.revived > 0
 

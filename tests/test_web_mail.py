@@ -16,10 +16,9 @@ from mailfactories import free_port
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from scheduler.catalog import get_organizations
 from scheduler.clock import SHANGHAI, FixedClock
-from scheduler.config import PROJECT_ROOT, Settings
-from scheduler.contacts import MailOptOut, read_contacts_file, replace_contacts
+from scheduler.config import Settings
+from scheduler.contacts import MailOptOut
 from scheduler.db import session_scope
 from scheduler.models import Occurrence
 from scheduler.reminders.dispatcher import dispatch_due
@@ -30,16 +29,6 @@ from scheduler.reminders.render import Composer, Content, unsubscribe_serializer
 from scheduler.reminders.sink import StoreHandler
 from scheduler.reminders.sync import plan_and_sync
 from scheduler.web.app import create_app
-
-EXAMPLE = PROJECT_ROOT / "seeds" / "contacts.example.toml"
-
-
-@pytest.fixture
-def mail_engine(seeded_engine: Engine) -> Engine:
-    with session_scope(seeded_engine, write=True) as session:
-        people = read_contacts_file(EXAMPLE, organizations=get_organizations(session=session))
-        replace_contacts(session=session, people=people, now=NOTICE_DATE)
-    return seeded_engine
 
 
 @pytest.fixture

@@ -261,13 +261,20 @@ def recover_stuck(*, session: Session, wall_now: datetime, timeout: timedelta) -
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def retry_row(*, session: Session, row_id: int, now: datetime) -> OutboxMessage:
-    """Queue a failed or cancelled row again, now; raise LookupError / ValueError when impossible."""
+def _row_for(session: Session, row_id: int, allowed: tuple[OutboxState, ...], action: str) -> OutboxMessage:
+    """Return the row, or raise LookupError (no such row) / ValueError (its state does not allow `action`)."""
     row = session.get(OutboxMessage, row_id)
     if row is None:
         raise LookupError(f"没有编号为 {row_id} 的邮件")
-    if row.state not in (OutboxState.FAILED, OutboxState.CANCELLED):
-        raise ValueError(f"邮件 {row_id} 状态为“{STATE_LABELS[OutboxState(row.state)]}”，只能重发失败或已取消的邮件")
+    if row.state not in allowed:
+        states = "或".join(STATE_LABELS[s] for s in allowed)
+        raise ValueError(f"邮件 {row_id} 状态为“{STATE_LABELS[OutboxState(row.state)]}”，只能{action}{states}的邮件")
+    return row
+
+
+def retry_row(*, session: Session, row_id: int, now: datetime) -> OutboxMessage:
+    """Queue a failed or cancelled row again, now; raise LookupError / ValueError when impossible."""
+    row = _row_for(session, row_id, (OutboxState.FAILED, OutboxState.CANCELLED), "重发")
     row.state, row.cancel_reason, row.attempts, row.last_error = OutboxState.PENDING, None, 0, None
     row.next_attempt_at, row.updated_at = now, now
     if row.expires_at is not None and row.expires_at <= now:
@@ -278,11 +285,7 @@ def retry_row(*, session: Session, row_id: int, now: datetime) -> OutboxMessage:
 
 def cancel_row(*, session: Session, row_id: int, now: datetime) -> OutboxMessage:
     """Cancel a pending or failed row for good (the planner will not revive it)."""
-    row = session.get(OutboxMessage, row_id)
-    if row is None:
-        raise LookupError(f"没有编号为 {row_id} 的邮件")
-    if row.state not in (OutboxState.PENDING, OutboxState.FAILED):
-        raise ValueError(f"邮件 {row_id} 状态为“{STATE_LABELS[OutboxState(row.state)]}”，只能取消待发送或失败的邮件")
+    row = _row_for(session, row_id, (OutboxState.PENDING, OutboxState.FAILED), "取消")
     row.state, row.cancel_reason, row.updated_at = OutboxState.CANCELLED, CANCELLED_BY_ADMIN, now
     row.last_error = "管理员已取消"
     session.flush()
