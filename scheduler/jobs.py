@@ -116,6 +116,10 @@ def serve_lifespan(runtime: Runtime) -> Callable[[Any], AbstractAsyncContextMana
 
         s = runtime.settings
         sink = await start_sink(s.smtp_host, s.smtp_port, s.var_dir / "mail") if s.mail_sink else None
+        if runtime.mailer is None:
+            from scheduler.reminders.mailer import SMTPMailer
+
+            runtime.mailer = SMTPMailer(s)
         try:
             async with running_ticker(MailJobs(runtime, mailer=runtime.mailer)):
                 yield

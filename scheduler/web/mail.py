@@ -13,6 +13,7 @@ from scheduler.web.deps import RuntimeDep, SessionDep, render
 
 router = APIRouter()
 PAGE_SIZE = 100
+REFRESH_SECONDS = 10
 HEADER_LABELS = (("Subject", "主题"), ("From", "发件人"), ("To", "收件人"), ("Date", "日期"),
                  ("Message-ID", "Message-ID"), ("List-Unsubscribe", "退订"))
 
@@ -50,10 +51,13 @@ def mailbox(request: Request, runtime: RuntimeDep, page: int = 1) -> HTMLRespons
     page = max(1, page)
     directory = runtime.settings.var_dir / "mail"
     mails, total = list_mail(directory, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return render(request, "mail_list.html", {
+    response = render(request, "mail_list.html", {
         "mails": mails, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
         "kind_labels": KIND_LABELS, "sink_on": runtime.settings.mail_sink,
     })
+    if page == 1:
+        response.headers["Refresh"] = str(REFRESH_SECONDS)  # new mail shows up without JavaScript
+    return response
 
 
 @router.get("/mail/{name}", response_class=HTMLResponse)
