@@ -83,13 +83,18 @@ def test_mailbox_escapes_what_it_shows(mail_engine: Engine, tmp_path: Path) -> N
         b"From: x@example.org\r\nTo: y@example.org\r\nSubject: <script>alert(1)</script>\r\n"
         b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
         b"<img src=x onerror=alert(2)>\r\n--b\r\nContent-Type: text/html\r\n\r\n<script>alert(3)</script>\r\n--b--\r\n")
-    client = TestClient(create_app(Settings(var_dir=tmp_path, secret_keys=["m" * 32]), engine=mail_engine,
-                                   clock=FixedClock(NOTICE_DATE)))
+    settings = Settings(var_dir=tmp_path, secret_keys=["m" * 32], mail_sink=True)
+    client = TestClient(create_app(settings, engine=mail_engine, clock=FixedClock(NOTICE_DATE)))
     listing = client.get("/mail").text
     assert "<script>alert(1)" not in listing and "&lt;script&gt;alert(1)" in listing
     shown = client.get("/mail/1700000000000000000-deadbeef.eml").text
     assert "<script>" not in shown and "<img src=x" not in shown
     assert "&lt;img src=x onerror=alert(2)&gt;" in shown
+    # Without the embedded sink there is no local mailbox to show.
+    closed = TestClient(create_app(settings.model_copy(update={"mail_sink": False}), engine=mail_engine,
+                                   clock=FixedClock(NOTICE_DATE)))
+    assert "未启用内置 SMTP 接收端" in closed.get("/mail").text
+    assert closed.get("/mail/1700000000000000000-deadbeef.eml").status_code == 404
 
 
 def test_one_click_unsubscribe_stops_routine_reminders_only(mail_engine: Engine, tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -16,6 +18,10 @@ PAGE_SIZE = 100
 REFRESH_SECONDS = 10
 HEADER_LABELS = (("Subject", "主题"), ("From", "发件人"), ("To", "收件人"), ("Date", "日期"),
                  ("Message-ID", "Message-ID"), ("List-Unsubscribe", "退订"))
+
+
+def _mailbox(runtime: RuntimeDep) -> Path:
+    return runtime.settings.var_dir / "mail"
 
 
 def _unsubscribe_address(runtime: RuntimeDep, token: str) -> str:
@@ -49,13 +55,14 @@ def unsubscribe(request: Request, runtime: RuntimeDep, session: SessionDep, toke
 def mailbox(request: Request, runtime: RuntimeDep, page: int = 1) -> HTMLResponse:
     """List the messages the local sink stored, newest first."""
     page = max(1, page)
-    directory = runtime.settings.var_dir / "mail"
-    mails, total = list_mail(directory, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    sink_on = runtime.settings.mail_sink
+    # Only the embedded sink's mail is shown: a real deployment has no local mailbox to expose.
+    mails, total = list_mail(_mailbox(runtime), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE) if sink_on else ([], 0)
     response = render(request, "mail_list.html", {
         "mails": mails, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
-        "kind_labels": KIND_LABELS, "sink_on": runtime.settings.mail_sink,
+        "kind_labels": KIND_LABELS, "sink_on": sink_on,
     })
-    if page == 1:
+    if page == 1 and sink_on:
         response.headers["Refresh"] = str(REFRESH_SECONDS)  # new mail shows up without JavaScript
     return response
 
@@ -63,7 +70,7 @@ def mailbox(request: Request, runtime: RuntimeDep, page: int = 1) -> HTMLRespons
 @router.get("/mail/{name}", response_class=HTMLResponse)
 def mail_message(request: Request, runtime: RuntimeDep, name: str) -> HTMLResponse:
     """Show one stored message: headers, text and HTML alternatives, attachments."""
-    msg = read_mail(runtime.settings.var_dir / "mail", name)
+    msg = read_mail(_mailbox(runtime), name) if runtime.settings.mail_sink else None
     if msg is None:
         raise HTTPException(404, "没有这封邮件")
     headers = [(label, str(msg.get(h, ""))) for h, label in HEADER_LABELS if msg.get(h)]
@@ -74,7 +81,7 @@ def mail_message(request: Request, runtime: RuntimeDep, name: str) -> HTMLRespon
 @router.get("/mail/{name}/attachments/{index}")
 def mail_attachment(runtime: RuntimeDep, name: str, index: int) -> Response:
     """Download one attachment of a stored message (e.g. its .ics)."""
-    msg = read_mail(runtime.settings.var_dir / "mail", name)
+    msg = read_mail(_mailbox(runtime), name) if runtime.settings.mail_sink else None
     attachments = list(msg.iter_attachments()) if msg is not None else []
     if not 0 <= index < len(attachments):
         raise HTTPException(404, "没有这个附件")
