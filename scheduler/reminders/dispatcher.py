@@ -33,12 +33,15 @@ def worker_id() -> str:
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How often and how patiently transient failures are retried."""
+
     max_attempts: int = 8
     base: float = 60.0
     cap: float = 6 * 3600.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """Read the policy from settings."""
         return cls(settings.outbox_max_attempts, settings.outbox_retry_base, settings.outbox_retry_cap)
 
 
@@ -53,6 +56,7 @@ class DispatchReport:
     sent_by_kind: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
+        """Return the counts as JSON-ready data."""
         return {"claimed": self.claimed, "sent": self.sent, "retried": self.retried, "failed": self.failed,
                 "sent_by_kind": dict(self.sent_by_kind)}
 

@@ -50,6 +50,7 @@ class MemoryMailer:
         self.sent: list[OutgoingMessage] = []
 
     async def send(self, message: OutgoingMessage) -> str:
+        """Keep the message; return its Message-ID."""
         self.sent.append(message)
         return message.message_id
 
@@ -124,6 +125,7 @@ class SMTPMailer:
         return await self._connect()
 
     async def send(self, message: OutgoingMessage) -> str:
+        """Send on a pooled connection; return the Message-ID once the server accepted it, else raise MailError."""
         async with self._bind_loop():
             client: aiosmtplib.SMTP | None = None
             try:

@@ -16,6 +16,8 @@ from scheduler.reminders.planner import Recipient, WantedMail
 
 
 class OutboxState(enum.StrEnum):
+    """pending → sending → sent | failed | cancelled."""
+
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
@@ -72,6 +74,7 @@ class OutboxMessage(SQLModel, table=True):
 
     @property
     def key(self) -> tuple[str, str, str, str]:
+        """The unique key: kind, subject, recipient, rule."""
         return (self.kind, self.subject, self.recipient.lower(), self.rule)
 
 
@@ -120,6 +123,7 @@ class SyncReport:
     missing_contacts: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """Return the counts as JSON-ready data."""
         return {"added": self.added, "updated": self.updated, "cancelled": self.cancelled, "revived": self.revived,
                 "missing_contacts": self.missing_contacts}
 

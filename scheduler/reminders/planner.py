@@ -52,6 +52,7 @@ class RuleBook:
     by_type: Mapping[str, Rules] = field(default_factory=dict)
 
     def for_type(self, event_type: str) -> Rules:
+        """Return the rules for an activity type."""
         return self.by_type.get(event_type, self.default)
 
     @classmethod
@@ -95,6 +96,7 @@ class WantedMail:
 
     @property
     def key(self) -> tuple[str, str, str, str]:
+        """The outbox key this row will have: kind, subject, recipient, rule."""
         return (self.kind, self.subject, self.recipient.email.lower(), self.rule)
 
 

@@ -32,6 +32,8 @@ BODY_CACHE_SIZE = 512
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file attached to a message."""
+
     filename: str
     maintype: str
     subtype: str

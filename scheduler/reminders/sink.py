@@ -28,6 +28,7 @@ class StoreHandler:
         directory.mkdir(parents=True, exist_ok=True)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """Store the message as received."""
         data = envelope.original_content or b""
         name = f"{time.time_ns():019d}-{uuid.uuid4().hex[:8]}.eml"
         tmp = self.directory / f".{name}.tmp"
