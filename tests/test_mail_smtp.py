@@ -34,8 +34,8 @@ KEY = "k" * 32
 
 
 def settings(tmp_path: Path, port: int, **over) -> Settings:
-    return Settings(var_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=port, secret_keys=[KEY], smtp_timeout=5,
-                    **over)
+    return Settings(**{"var_dir": tmp_path, "smtp_host": "127.0.0.1", "smtp_port": port, "secret_keys": [KEY],
+                       "smtp_timeout": 5, **over})
 
 
 @pytest.fixture
@@ -232,3 +232,18 @@ def test_421_and_451_are_retried_and_550_fails_with_the_reply(mail_engine: Engin
     with session_scope(mail_engine) as session:
         sent = session.exec(select(OutboxMessage).where(OutboxMessage.state == "sent")).all()
     assert len(sent) == len(ids)
+
+
+def test_a_server_that_does_not_answer_in_time_is_retried(mail_engine: Engine, tmp_path: Path) -> None:
+    recorder = Recorder(delay=1.0)
+    controller = start_smtp(recorder)
+    try:
+        due = _plan(mail_engine)
+        slow = settings(tmp_path, controller.port, smtp_timeout=0.3, smtp_connections=2)
+        report = _dispatch(mail_engine, slow, NOTICE_DATE)
+    finally:
+        controller.stop()
+    assert (report.sent, report.retried, report.failed) == (0, due, 0)
+    with session_scope(mail_engine) as session:
+        errors = set(session.exec(select(OutboxMessage.last_error).where(OutboxMessage.attempts == 1)).all())
+    assert errors and all("Timeout" in e for e in errors)
