@@ -247,3 +247,37 @@ def test_a_server_that_does_not_answer_in_time_is_retried(mail_engine: Engine, t
     with session_scope(mail_engine) as session:
         errors = set(session.exec(select(OutboxMessage.last_error).where(OutboxMessage.attempts == 1)).all())
     assert errors and all("Timeout" in e for e in errors)
+
+
+def test_an_unreachable_server_is_not_tried_once_per_message(mail_engine: Engine, tmp_path: Path) -> None:
+    import socket
+    import threading
+
+    accepted: list[socket.socket] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def blackhole() -> None:  # accepts connections and never says a word
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=blackhole)
+    thread.start()
+    try:
+        due = _plan(mail_engine)
+        silent = settings(tmp_path, listener.getsockname()[1], smtp_timeout=0.3, smtp_connections=2)
+        report = _dispatch(mail_engine, silent, NOTICE_DATE)
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+    assert due > 2 and (report.retried, report.sent) == (due, 0)
+    assert len(accepted) <= 2  # the first failures pause the pool; the rest wait for their retry

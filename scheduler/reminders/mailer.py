@@ -13,6 +13,7 @@ from scheduler.config import Settings
 from scheduler.reminders.render import OutgoingMessage
 
 IDLE_CHECK_SECONDS = 10.0
+UNREACHABLE_PAUSE_SECONDS = 5.0  # after a failed connect, fail fast instead of waiting out one timeout per message
 
 
 class MailError(Exception):
@@ -90,6 +91,8 @@ class SMTPMailer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
         self._slots: asyncio.Semaphore | None = None
+        self._unreachable_until = 0.0
+        self._unreachable_reason = ""
 
     def _bind_loop(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -122,7 +125,14 @@ class SMTPMailer:
                 return client
             except Exception:
                 client.close()
-        return await self._connect()
+        if time.monotonic() < self._unreachable_until:
+            raise TransientMailError(self._unreachable_reason)
+        try:
+            return await self._connect()
+        except Exception as exc:
+            self._unreachable_until = time.monotonic() + UNREACHABLE_PAUSE_SECONDS
+            self._unreachable_reason = classify(exc).reason
+            raise
 
     async def send(self, message: OutgoingMessage) -> str:
         """Send on a pooled connection; return the Message-ID once the server accepted it, else raise MailError."""
@@ -131,6 +141,8 @@ class SMTPMailer:
             try:
                 client = await self._acquire()
                 await client.sendmail(message.sender, [message.recipient], message.data)
+            except MailError:
+                raise
             except Exception as exc:
                 if client is not None:
                     client.close()  # its state after an error is unknown: never reuse it
