@@ -105,9 +105,10 @@ def test_sigkill_mid_batch_then_restart_delivers_everything(seeded_engine: Engin
 @pytest.mark.timeout(120)
 def test_two_workers_side_by_side_send_each_message_once(seeded_engine: Engine, db_url: str, tmp_path: Path,
                                                          backend: str) -> None:
-    n = 200
+    n = 160
     queue(seeded_engine, n)
-    recorder = Recorder(delay=0.02)
+    # Slow enough (one worker alone needs ~2 s) that both workers are up before the queue is empty.
+    recorder = Recorder(delay=0.05)
     controller = start_smtp(recorder)
     try:
         workers = [cli(db_url, tmp_path, controller.port, "run-job", "dispatch", batch=10) for _ in range(2)]
