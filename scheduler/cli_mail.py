@@ -264,7 +264,7 @@ def register(app: typer.Typer) -> None:
     @app.command("smtp-sink")
     def smtp_sink(ctx: typer.Context) -> None:
         """运行本地 SMTP 接收端（SCHEDULER_SMTP_HOST:SMTP_PORT），邮件保存到 var/mail/。"""
-        from scheduler.reminders.sink import start_sink
+        from scheduler.reminders.sink import SinkError, start_sink
 
         s = _rt(ctx).settings
 
@@ -276,5 +276,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             asyncio.run(main())
+        except SinkError as exc:
+            raise _exit(str(exc)) from None
         except KeyboardInterrupt:
             pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import re
 import time
 import uuid
@@ -37,11 +38,20 @@ class StoreHandler:
         return "250 OK"
 
 
+class SinkError(RuntimeError):
+    """The sink cannot listen where it was told to."""
+
+
 async def start_sink(host: str, port: int, directory: Path) -> asyncio.AbstractServer:
     """Serve SMTP on host:port in the running loop, storing mail in `directory`."""
     handler = StoreHandler(directory)
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: SMTP(handler, hostname="kjzs-sink"), host=host, port=port)
+    try:
+        return await loop.create_server(lambda: SMTP(handler, hostname="kjzs-sink"), host=host, port=port)
+    except OSError as exc:
+        reason = "端口已被占用" if exc.errno == errno.EADDRINUSE else exc.strerror
+        hint = "可用 SCHEDULER_SMTP_PORT 换一个端口"
+        raise SinkError(f"本地 SMTP 接收端无法监听 {host}:{port}：{reason}（{hint}）") from None
 
 
 @dataclass(frozen=True)
