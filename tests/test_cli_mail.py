@@ -106,3 +106,15 @@ def test_replay_needs_contacts_and_sane_dates(rt: Runtime) -> None:
                                        obj=no_contacts).output
     assert "早于" in invoke(rt, "replay", "--start", "2023-03-01", "--end", "2023-02-01").output
     assert "YYYY-MM-DD" in invoke(rt, "replay", "--start", "soon", "--end", "2023-02-01").output
+
+
+def test_smtp_sink_says_when_its_port_is_taken(rt: Runtime) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = rt.settings.model_copy(update={"smtp_port": port, "smtp_host": "127.0.0.1"})
+        result = runner.invoke(app, ["smtp-sink"], obj=Runtime(settings, engine=rt.engine))
+    assert result.exit_code == 2 and "端口已被占用" in result.output
