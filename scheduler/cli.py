@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from scheduler.cli_mail import register as register_mail_commands
 from scheduler.config import load_settings
 from scheduler.runtime import Runtime
 
@@ -172,11 +173,18 @@ def serve(
     """启动网页服务（含定时任务）。"""
     import uvicorn
 
+    from scheduler.reminders.mailer import SMTPMailer
     from scheduler.web.app import create_app
 
     rt = runtime(ctx)
     typer.echo(f"服务已启动：http://{host}:{port}/  （{rt.clock.describe()}）")
-    uvicorn.run(create_app(rt.settings, clock=rt.clock, engine=rt.engine), host=host, port=port, log_level="info")
+    if rt.settings.mail_sink:
+        typer.echo(f"本地 SMTP 接收端：{rt.settings.smtp_host}:{rt.settings.smtp_port}，邮件见 http://{host}:{port}/mail")
+    web = create_app(rt.settings, clock=rt.clock, engine=rt.engine, mailer=SMTPMailer(rt.settings), ticker=True)
+    uvicorn.run(web, host=host, port=port, log_level="info")
+
+
+register_mail_commands(app)
 
 
 from scheduler.cli_feed import feed_app  # noqa: E402  (it builds on runtime/fail above)

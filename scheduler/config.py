@@ -34,6 +34,18 @@ class Settings(BaseSettings):
     mail_from: str = "科技招商推进领导小组办公室 <noreply@kjzs.example.org>"
     clock: str = "real"
     contacts_file: Path | None = None
+    # Mail pipeline (issue 4): SMTP pool, local sink, outbox retry policy, ticker intervals (real seconds).
+    smtp_connections: int = Field(default=4, ge=1, le=32)
+    mail_sink: bool = False  # `serve` also runs a local SMTP sink on smtp_host:smtp_port storing var/mail/*.eml
+    dispatch_batch: int = Field(default=100, ge=1, le=5000)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_retry_base: float = 60.0
+    outbox_retry_cap: float = 6 * 3600.0
+    outbox_sending_timeout: float = 600.0
+    plan_interval: float = 10.0
+    dispatch_interval: float = 1.0
+    recover_interval: float = 60.0
+    reminder_rules: dict[str, dict[str, Any]] = Field(default_factory=dict)  # JSON: {"district": {...}}
     seed_file: Path = DEFAULT_SEED
     timezone: str = "Asia/Shanghai"
     feed_recheck_seconds: float = 2.0  # how stale a served feed may be before the data version is checked

@@ -11,22 +11,37 @@ from sqlalchemy.engine import Engine
 from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
-from scheduler.web import feeds, health, pages, subscribe
+from scheduler.web import feeds, health, mail, pages, subscribe
 from scheduler.web.deps import make_templates
 
 
 def create_app(
-    settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None, mailer: Any = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    mailer: Any = None,
+    ticker: bool = False,
 ) -> FastAPI:
-    """Build the web application; nothing global, everything from the arguments."""
+    """Build the web application; nothing global, everything from the arguments. `ticker` runs the mail jobs."""
+    from scheduler.jobs import serve_lifespan
+    from scheduler.reminders.outbox import count_by_state
+
     runtime = Runtime(settings, clock=clock, engine=engine)
     runtime.mailer = mailer
-    app = FastAPI(title="科技招商活动排期与联络服务", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    runtime.health_contributors["outbox"] = lambda session: count_by_state(session=session)
+    app = FastAPI(
+        title="科技招商活动排期与联络服务",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        lifespan=serve_lifespan(runtime) if ticker else None,
+    )
     app.state.runtime = runtime
     app.state.templates = make_templates()
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(subscribe.router)
+    app.include_router(mail.router)
     app.add_middleware(feeds.FeedMiddleware, runtime=runtime)
 
     @app.get("/", include_in_schema=False)
