@@ -91,7 +91,8 @@ def fill_outbox(engine, n: int) -> None:
 async def pipeline(engine, settings: Settings) -> float:
     mailer = SMTPMailer(settings)
     t0 = time.perf_counter()
-    report = await dispatch_due(engine=engine, mailer=mailer, composer=Composer(settings), clock=FixedClock(NOTICE),
+    report = await dispatch_due(engine=engine, mailer=mailer,
+                                composer=Composer.for_engine(settings, engine), clock=FixedClock(NOTICE),
                                 worker="bench", batch_size=settings.dispatch_batch)
     elapsed = time.perf_counter() - t0
     await mailer.close()
@@ -101,7 +102,7 @@ async def pipeline(engine, settings: Settings) -> float:
 
 async def raw(engine, settings: Settings) -> tuple[float, int]:
     """Send the same messages, rendered beforehand, one after another on one reused connection."""
-    composer = Composer(settings)
+    composer = Composer.for_engine(settings, engine)
     with session_scope(engine) as session:
         rows = list(session.exec(select(OutboxMessage)).all())
         occs = {o.id: o for o in session.exec(select(Occurrence))}
@@ -119,7 +120,8 @@ async def raw(engine, settings: Settings) -> tuple[float, int]:
 async def replay_2023(engine, settings: Settings) -> dict:
     mailer = SMTPMailer(settings)
     try:
-        return await replay(engine=engine, mailer=mailer, composer=Composer(settings), rules=RuleBook(),
+        return await replay(engine=engine, mailer=mailer,
+                            composer=Composer.for_engine(settings, engine), rules=RuleBook(),
                             start=NOTICE, end=datetime(2023, 12, 31, 16, tzinfo=UTC))
     finally:
         await mailer.close()

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from scheduler.clock import SHANGHAI
-from scheduler.feeds import RenderedFeed, VEventKey, render_feed
+from scheduler.feeds import RenderedFeed, VEventKey, render_feed, render_single
 from scheduler.feeds_data import PlanSnapshot, load_snapshot, update_snapshot
 from scheduler.feeds_filters import FeedNotFound, FeedSpec, resolve_spec
 
@@ -125,3 +125,24 @@ class FeedCache:
             self._feeds[spec] = (now.astimezone(SHANGHAI).date(), rendered)
             self.renders += 1
             return rendered
+
+
+class FeedCalendars:
+    """One occurrence as a .ics with exactly the VEVENT the feeds carry (mail attachments)."""
+
+    def __init__(self, engine: Engine, *, base_url: str) -> None:
+        # recheck 0: a change notice must carry the edit it announces; callers cache per occurrence version.
+        self.cache = FeedCache(engine, base_url=base_url, recheck_seconds=0)
+
+    def __call__(self, uid: str, *, method: str = "PUBLISH") -> bytes:
+        """Return the .ics of the occurrence with `uid` (METHOD:PUBLISH by default)."""
+        with self.cache._lock:
+            snap = self.cache.current()
+            occ = snap.occurrence_by_uid().get(uid)
+            if occ is None:
+                raise LookupError(f"没有 UID 为 {uid} 的活动场次")
+            return render_single(snap, occ, base_url=self.base_url, method=method)
+
+    @property
+    def base_url(self) -> str:
+        return self.cache.base_url

@@ -87,6 +87,13 @@ class PlanSnapshot:
     version: DataVersion = ()
     chains: tuple[str, ...] = field(default=())
 
+    def occurrence_by_uid(self) -> dict[str, OccRec]:
+        """Return the occurrences indexed by UID (built once per snapshot)."""
+        index = self.__dict__.get("_by_uid")
+        if index is None:
+            index = self.__dict__["_by_uid"] = {o.uid: o for o in self.occurrences}
+        return index
+
 
 def data_version(*, session: Session) -> DataVersion:
     """Return a cheap fingerprint of all plan data: row counts, latest edit times, SEQUENCE sum, link count."""

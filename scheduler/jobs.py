@@ -32,7 +32,7 @@ class MailJobs:
         self.runtime = runtime
         self.settings = runtime.settings
         self.mailer = mailer
-        self.composer = composer or Composer(runtime.settings)
+        self.composer = composer or Composer.for_engine(runtime.settings, runtime.engine)
         self.rules = RuleBook.from_overrides(runtime.settings.reminder_rules)
         self.policy = RetryPolicy.from_settings(runtime.settings)
         self.wall = wall or RealClock()

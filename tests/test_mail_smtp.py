@@ -73,7 +73,8 @@ def test_replay_of_2023_delivers_exactly_what_the_planner_wanted(mail_engine: En
 
     async def run():
         try:
-            return await replay(engine=mail_engine, mailer=mailer, composer=Composer(s), rules=rules, start=start,
+            return await replay(engine=mail_engine, mailer=mailer,
+                                composer=Composer.for_engine(s, mail_engine), rules=rules, start=start,
                                 end=end)
         finally:
             await mailer.close()
@@ -123,7 +124,8 @@ def _dispatch(engine: Engine, s: Settings, now: datetime, mailer: SMTPMailer | N
 
     async def run():
         try:
-            return await dispatch_due(engine=engine, mailer=mailer, composer=Composer(s), clock=FixedClock(now),
+            return await dispatch_due(engine=engine, mailer=mailer,
+                                      composer=Composer.for_engine(s, engine), clock=FixedClock(now),
                                       worker="t", policy=RetryPolicy(max_attempts=5, base=60, cap=3600))
         finally:
             await mailer.close()

@@ -30,9 +30,14 @@ def row(context: dict[str, Any], *, id: int = 1, recipient: str = "a@example.org
                          created_at=NOW, updated_at=NOW)
 
 
+def fake_calendar(uid: str) -> bytes:
+    """Stand-in for feeds_cache.FeedCalendars (tested against the feeds in test_mail_ics.py)."""
+    return f"BEGIN:VCALENDAR\r\nUID:{uid}\r\nEND:VCALENDAR\r\n".encode()
+
+
 @pytest.fixture
 def composer(tmp_path: Path) -> Composer:
-    return Composer(Settings(var_dir=tmp_path, secret_keys=["r" * 32]))
+    return Composer(Settings(var_dir=tmp_path, secret_keys=["r" * 32]), calendars=fake_calendar)
 
 
 @pytest.mark.parametrize(("context", "subject", "says", "html_says"), [

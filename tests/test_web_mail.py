@@ -48,7 +48,7 @@ def deliver(engine: Engine, settings: Settings, now: datetime) -> int:
 
     async def run():
         try:
-            return await dispatch_due(engine=engine, mailer=mailer, composer=Composer(settings),
+            return await dispatch_due(engine=engine, mailer=mailer, composer=Composer.for_engine(settings, engine),
                                       clock=FixedClock(now), worker="t")
         finally:
             await mailer.close()
@@ -126,7 +126,7 @@ def test_reminders_carry_list_unsubscribe_headers(mail_engine: Engine, tmp_path:
     row = OutboxMessage(id=7, origin="reminders", kind=REMINDER, subject="occurrence:1", rule="remind-7d:x",
                         recipient="a@example.org", recipient_name="甲", context={}, due_at=NOTICE_DATE,
                         next_attempt_at=NOTICE_DATE, created_at=NOTICE_DATE, updated_at=NOTICE_DATE)
-    composer = Composer(settings)
+    composer = Composer.for_engine(settings, mail_engine)
     composer.register(REMINDER, lambda row, occ, extra: Content("提醒", "正文", "<p>正文</p>"))
     data = composer.compose(row, None, now=NOTICE_DATE).data.decode()
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in data

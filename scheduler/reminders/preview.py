@@ -44,6 +44,6 @@ def preview_message(
         recipient=email, recipient_name=name, recipient_org=host.key, context=context, due_at=now,
         next_attempt_at=now, created_at=now, updated_at=now,
     )
-    composer = Composer(settings)
+    composer = Composer.for_engine(settings, session.get_bind())  # type: ignore[arg-type]
     content = composer.render_templates(row, occ, {"action_url": None})
     return content, composer.compose(row, occ, now=now)

@@ -16,11 +16,11 @@ from typing import Any, Protocol
 
 from itsdangerous import URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from sqlalchemy.engine import Engine
 
 from scheduler.clock import SHANGHAI
 from scheduler.config import PROJECT_ROOT, Settings
 from scheduler.models import Occurrence
-from scheduler.reminders.ics import occurrence_ics
 from scheduler.reminders.outbox import OutboxMessage
 from scheduler.reminders.planner import KIND_LABELS, REMINDER
 
@@ -68,13 +68,16 @@ class Renderer(Protocol):
 
 
 ActionLink = Callable[[OutboxMessage], str | None]
+# uid → the occurrence's .ics (feeds_cache.FeedCalendars: the very VEVENT the feeds carry)
+CalendarSource = Callable[[str], bytes]
 
 
 class Composer:
     """Renders rows to messages; holds the template environment, renderer registry and body cache."""
 
-    def __init__(self, settings: Settings, *, templates_dir: Any = EMAIL_TEMPLATES) -> None:
+    def __init__(self, settings: Settings, *, calendars: CalendarSource, templates_dir: Any = EMAIL_TEMPLATES) -> None:
         self.settings = settings
+        self.calendars = calendars
         self.env = Environment(
             loader=FileSystemLoader(str(templates_dir)),
             autoescape=select_autoescape(["html"]),
@@ -92,6 +95,13 @@ class Composer:
         self.from_header = _address_header(name, address)
         self.domain = address.rpartition("@")[2] or "localhost"
         self._unsubscribe = unsubscribe_serializer(settings)
+
+    @classmethod
+    def for_engine(cls, settings: Settings, engine: Engine) -> Composer:
+        """Build a composer whose .ics attachments come from the feeds of the database behind `engine`."""
+        from scheduler.feeds_cache import FeedCalendars  # feeds build on the plan only; mail builds on feeds
+
+        return cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url))
 
     def register(self, kind: str, renderer: Renderer) -> None:
         """Use `renderer` for rows of `kind` instead of the templates named after it."""
@@ -130,7 +140,7 @@ class Composer:
                tuple(ctx.get("hosts", ())), tuple(ctx.get("co_organizers", ())))
         hit = self._ics_cache.get(key)
         if hit is None:
-            ics = occurrence_ics(occurrence, description=_ics_description(ctx), url=ctx["plan_url"])
+            ics = self.calendars(occurrence.uid)
             hit = self._ics_cache[key] = Attachment("event.ics", "text", "calendar", ics, (("method", "PUBLISH"),))
             if len(self._ics_cache) > BODY_CACHE_SIZE:
                 self._ics_cache.pop(next(iter(self._ics_cache)))
@@ -209,11 +219,3 @@ def _address_header(name: str, address: str) -> str:
     if name.isascii():
         return formataddr((name, address))
     return f"{Header(name, 'utf-8').encode()} <{address}>"
-
-
-def _ics_description(ctx: dict[str, Any]) -> str:
-    lines = [f"活动：{ctx.get('event_title', '')}", f"主办单位：{'、'.join(ctx.get('hosts', []))}"]
-    if ctx.get("co_organizers"):
-        lines.append(f"承办（配合）单位：{'、'.join(ctx['co_organizers'])}")
-    lines.append(f"活动计划：{ctx['plan_url']}")
-    return "\n".join(lines)

@@ -114,7 +114,7 @@ def replay_in_scratch_db(
 
     async def run() -> dict[str, Any]:
         try:
-            return await replay(engine=engine, mailer=mailer, composer=Composer(settings),
+            return await replay(engine=engine, mailer=mailer, composer=Composer.for_engine(settings, engine),
                                 rules=RuleBook.from_overrides(settings.reminder_rules), start=start, end=end,
                                 policy=RetryPolicy.from_settings(settings))
         finally:
