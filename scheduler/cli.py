@@ -191,6 +191,10 @@ from scheduler.cli_feed import feed_app  # noqa: E402  (it builds on runtime/fai
 
 app.add_typer(feed_app, name="feed")
 
+from scheduler.cli_user import user_app  # noqa: E402
+
+app.add_typer(user_app, name="user")
+
 
 def main() -> None:
     """Entry point of the `scheduler` console script."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -20,6 +19,7 @@ from scheduler.config import PROJECT_ROOT
 from scheduler.contacts import read_contacts_file, replace_contacts
 from scheduler.db import session_scope
 from scheduler.models import Event, Occurrence, Organization
+from tests.servers import free_port
 
 T0 = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)  # the notice date, 09:00 Shanghai
 EXAMPLE_CONTACTS = PROJECT_ROOT / "seeds" / "contacts.example.toml"
@@ -98,12 +98,6 @@ class Recorder:
     def messages(self) -> list[EmailMessage]:
         with self.lock:
             return [message_from_bytes(data, policy=policy.default) for _, _, data in self.received]  # type: ignore[misc]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_smtp(handler: Recorder, port: int | None = None, **smtp_kwargs: Any) -> Controller:

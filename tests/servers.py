@@ -15,6 +15,13 @@ STARTUP_LIMIT_S = 15.0
 SHUTDOWN_LIMIT_S = 10.0
 
 
+def free_port() -> int:
+    """Return a TCP port that is free on 127.0.0.1 right now (for servers that bind it themselves)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @contextmanager
 def run_uvicorn(app: Any, *, host: str = "127.0.0.1", **config: Any) -> Iterator[str]:
     """Serve `app` in a background thread; yield its base URL (no trailing slash); stop it on exit.

@@ -15,7 +15,7 @@ from scheduler.clock import FixedClock
 from scheduler.config import Settings
 from scheduler.web.app import create_app
 from tests.conftest import NOTICE_DATE
-from tests.feedservers import serve_asgi
+from tests.servers import run_uvicorn
 
 BASE = "https://kjzs.example.org"
 
@@ -34,7 +34,7 @@ def run(*args: str) -> object:
 
 def test_cli_writes_exactly_the_bytes_http_serves(cli_env: Engine, tmp_path: Path) -> None:
     http_app = create_app(Settings(base_url=BASE), clock=FixedClock(NOTICE_DATE), engine=cli_env)
-    with serve_asgi(http_app) as url:
+    with run_uvicorn(http_app, lifespan="off") as url:
         headers = {"accept-encoding": "identity"}
         served_all = httpx.get(f"{url}/feeds/all.ics", headers=headers).content
         served_combo = httpx.get(f"{url}/feeds/bankuai/haian.ics?type=district,city_coordinated", headers=headers)

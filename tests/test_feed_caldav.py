@@ -21,7 +21,7 @@ from scheduler.db import session_scope
 from scheduler.feeds_cache import FeedCache
 from scheduler.occurrences import fix_occurrence, get_occurrence
 from tests.conftest import NOTICE_DATE
-from tests.feedservers import free_port
+from tests.servers import free_port
 
 
 @pytest.fixture

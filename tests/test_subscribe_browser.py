@@ -11,7 +11,7 @@ from scheduler.clock import FixedClock
 from scheduler.config import Settings
 from scheduler.web.app import create_app
 from tests.conftest import NOTICE_DATE
-from tests.feedservers import serve_asgi
+from tests.servers import run_uvicorn
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -23,7 +23,7 @@ def test_subscribe_page_in_chromium(seeded_engine: Engine) -> None:
     from playwright.sync_api import sync_playwright
 
     app = create_app(Settings(base_url="https://kjzs.example.org"), clock=FixedClock(NOTICE_DATE), engine=seeded_engine)
-    with serve_asgi(app) as url, sync_playwright() as pw:
+    with run_uvicorn(app, lifespan="off") as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page()
         foreign: list[str] = []

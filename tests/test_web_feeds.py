@@ -20,7 +20,7 @@ from scheduler.occurrences import cancel_occurrence, get_occurrence
 from scheduler.web.app import create_app
 from tests.conftest import NOTICE_DATE
 from tests.feedparse import parse_four_ways
-from tests.feedservers import serve_asgi
+from tests.servers import run_uvicorn
 
 BASE = "https://kjzs.example.org"
 
@@ -34,7 +34,8 @@ def app(seeded_engine: Engine) -> FastAPI:
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[httpx.Client]:
     # identity by default so validators compare plain bytes; gzip tests ask for it explicitly
-    with serve_asgi(app) as url, httpx.Client(base_url=url, timeout=10, headers={"accept-encoding": "identity"}) as c:
+    identity = {"accept-encoding": "identity"}
+    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=10, headers=identity) as c:
         yield c
 
 

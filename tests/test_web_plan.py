@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import run_uvicorn
 from sqlalchemy.engine import Engine
 
 from scheduler.clock import FixedClock
@@ -19,6 +18,7 @@ from scheduler.models import EVENT_TYPE_LABELS
 from scheduler.plan import PlanFile
 from scheduler.timewindows import format_window
 from scheduler.web.app import create_app
+from tests.servers import run_uvicorn
 
 NOW = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)
 QUARTERS = ["第一季度", "第二季度", "第三季度", "第四季度"]

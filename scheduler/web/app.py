@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
+from starlette.middleware.sessions import SessionMiddleware
 
+from scheduler.auth import LoginThrottle
 from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
-from scheduler.web import feeds, health, mail, pages, subscribe
+from scheduler.web import admin_auth, feeds, health, mail, pages, subscribe
 from scheduler.web.deps import make_templates
+from scheduler.web.security import SESSION_COOKIE, SESSION_MAX_AGE, LoginRequired
 
 
 def create_app(
@@ -42,7 +45,21 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(subscribe.router)
     app.include_router(mail.router)
+    app.include_router(admin_auth.router)
+    app.state.login_throttle = LoginThrottle()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.signing_keys()[0],
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=settings.base_url.startswith("https://"),
+    )
     app.add_middleware(feeds.FeedMiddleware, runtime=runtime)
+
+    @app.exception_handler(LoginRequired)
+    def _to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/login?next={exc.next_path}", status_code=303)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
