@@ -33,13 +33,21 @@ $(SYSDEPS_STAMP):
 	fi
 	mkdir -p var && touch $@
 
+# The demo: the 2023 plan on a simulated clock from the notice date at 43200× (12 simulated hours per real
+# second, a month per minute), example contacts, and a local SMTP sink whose mail shows at /mail.
+DEMO_CLOCK ?= simulated:2023-01-22@43200
+CONTACTS ?= seeds/contacts.example.toml
+run: export SCHEDULER_CLOCK ?= $(DEMO_CLOCK)
+run: export SCHEDULER_CONTACTS_FILE ?= $(CONTACTS)
+run: export SCHEDULER_MAIL_SINK ?= true
 run: $(STAMP)
 	$(BIN)/scheduler db upgrade
 	$(BIN)/scheduler plan import $(SEED)
+	$(BIN)/scheduler contacts import
 	$(BIN)/scheduler serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check scheduler tests bench migrations/env.py
+	$(BIN)/ruff check scheduler tests migrations/env.py $(wildcard bench)
 	$(BIN)/mypy
 
 test: $(STAMP) sysdeps lint

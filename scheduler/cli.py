@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from scheduler.config import Settings
+from scheduler.cli_mail import register as register_mail_commands
+from scheduler.config import load_settings
 from scheduler.runtime import Runtime
 
 app = typer.Typer(help="科技招商活动排期与联络服务", no_args_is_help=True, add_completion=False)
@@ -24,8 +25,33 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="输出 JSON（供程序�
 def runtime(ctx: typer.Context) -> Runtime:
     """Return the runtime built once for this command."""
     if ctx.obj is None:
-        ctx.obj = Runtime(Settings())
+        try:
+            rt = Runtime(load_settings())
+            _ = rt.clock  # read SCHEDULER_CLOCK now: a bad value is a clear error before any work
+        except ValueError as exc:
+            raise fail(f"配置错误：\n{exc}") from None
+        ctx.obj = rt
     return ctx.obj
+
+
+def require_schema(rt: Runtime) -> None:
+    """Stop with a clear message when the database is unreachable or not migrated yet."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        migrated = inspect(rt.engine).has_table("plan")
+    except OperationalError as exc:
+        raise unreachable(rt, exc) from None
+    if not migrated:
+        url = rt.engine.url.render_as_string(hide_password=True)
+        raise fail(f"数据库 {url} 尚未初始化，请先运行：scheduler db upgrade")
+
+
+def unreachable(rt: Runtime, exc: Exception) -> typer.Exit:
+    """Say which database (password hidden) could not be reached and why."""
+    reason = str(getattr(exc, "orig", exc)).strip()
+    return fail(f"无法连接数据库 {rt.engine.url.render_as_string(hide_password=True)}：{reason}")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -37,10 +63,15 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """升级数据库结构到最新版本。"""
+    from sqlalchemy.exc import OperationalError
+
     from scheduler.migrate import upgrade
 
-    url = runtime(ctx).settings.resolved_database_url
-    upgrade(url)
+    rt = runtime(ctx)
+    try:
+        upgrade(rt.settings.resolved_database_url)
+    except OperationalError as exc:
+        raise unreachable(rt, exc) from None
     typer.echo("数据库已升级到最新版本。")
 
 
@@ -93,6 +124,7 @@ def plan_import(ctx: typer.Context, path: Path, as_json: JsonFlag = False) -> No
 
     doc = _load(path, as_json)
     rt = runtime(ctx)
+    require_schema(rt)
     with session_scope(rt.engine, write=True) as session:
         report = import_plan(session=session, doc=doc, now=rt.clock.now())
     if as_json:
@@ -114,6 +146,7 @@ def plan_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from scheduler.planview import plan_rows
 
     rt = runtime(ctx)
+    require_schema(rt)
     with session_scope(rt.engine) as session:
         rows = plan_rows(session=session)
     if rows is None:
@@ -140,11 +173,27 @@ def serve(
     """启动网页服务（含定时任务）。"""
     import uvicorn
 
+    from scheduler.reminders.mailer import SMTPMailer
     from scheduler.web.app import create_app
 
     rt = runtime(ctx)
     typer.echo(f"服务已启动：http://{host}:{port}/  （{rt.clock.describe()}）")
-    uvicorn.run(create_app(rt.settings, clock=rt.clock, engine=rt.engine), host=host, port=port, log_level="info")
+    if rt.settings.mail_sink:
+        typer.echo(f"本地 SMTP 接收端：{rt.settings.smtp_host}:{rt.settings.smtp_port}，邮件见 http://{host}:{port}/mail")
+    web = create_app(rt.settings, clock=rt.clock, engine=rt.engine, mailer=SMTPMailer(rt.settings), ticker=True)
+    uvicorn.run(web, host=host, port=port, log_level="info")
+
+
+register_mail_commands(app)
+
+
+from scheduler.cli_feed import feed_app  # noqa: E402  (it builds on runtime/fail above)
+
+app.add_typer(feed_app, name="feed")
+
+from scheduler.cli_user import user_app  # noqa: E402
+
+app.add_typer(user_app, name="user")
 
 
 def main() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = PROJECT_ROOT / "seeds" / "events_2023.json"
@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     base_url: str = "http://127.0.0.1:8000"
-    secret_keys: list[str] = Field(default_factory=list)
+    secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)  # a comma list, not JSON
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_username: str | None = None
@@ -34,8 +34,21 @@ class Settings(BaseSettings):
     mail_from: str = "科技招商推进领导小组办公室 <noreply@kjzs.example.org>"
     clock: str = "real"
     contacts_file: Path | None = None
+    # Mail pipeline (issue 4): SMTP pool, local sink, outbox retry policy, ticker intervals (real seconds).
+    smtp_connections: int = Field(default=4, ge=1, le=32)
+    mail_sink: bool = False  # `serve` also runs a local SMTP sink on smtp_host:smtp_port storing var/mail/*.eml
+    dispatch_batch: int = Field(default=100, ge=1, le=5000)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_retry_base: float = 60.0
+    outbox_retry_cap: float = 6 * 3600.0
+    outbox_sending_timeout: float = 600.0
+    plan_interval: float = 10.0
+    dispatch_interval: float = 1.0
+    recover_interval: float = 60.0
+    reminder_rules: dict[str, dict[str, Any]] = Field(default_factory=dict)  # JSON: {"district": {...}}
     seed_file: Path = DEFAULT_SEED
     timezone: str = "Asia/Shanghai"
+    feed_recheck_seconds: float = 2.0  # how stale a served feed may be before the data version is checked
 
     @field_validator("secret_keys", mode="before")
     @classmethod
@@ -49,7 +62,7 @@ class Settings(BaseSettings):
     def _refuse_placeholder_keys(cls, value: list[str]) -> list[str]:
         for key in value:
             if key.lower() in DEV_KEY_PLACEHOLDERS or len(key) < 16:
-                raise ValueError("SCHEDULER_SECRET_KEYS: every key must be a random string of 16+ characters")
+                raise ValueError("每个密钥都必须是 16 个字符以上的随机字符串")
         return value
 
     @property
@@ -70,3 +83,38 @@ class Settings(BaseSettings):
             key_file.chmod(0o600)
         self.secret_keys = [key_file.read_text().strip()]
         return self.secret_keys
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message names each variable and what is wrong, in Chinese."""
+
+
+_SETTINGS_MESSAGES = {
+    "int_parsing": "不是整数",
+    "float_parsing": "不是数字",
+    "bool_parsing": "不是布尔值（true/false）",
+    "literal_error": "取值无效",
+    "missing": "缺少",
+}
+_SECRET_VARIABLES = {"SCHEDULER_SECRET_KEYS", "SCHEDULER_SMTP_PASSWORD"}
+
+
+def _describe(err: Any) -> str:
+    var = f"SCHEDULER_{err['loc'][0]}".upper() if err["loc"] else "SCHEDULER_*"
+    if err["type"] == "value_error":
+        message = str(err.get("ctx", {}).get("error", err["msg"]))
+    else:
+        message = _SETTINGS_MESSAGES.get(err["type"], err["msg"])
+        if err["type"] == "literal_error":
+            message += f"（可选：{str(err.get('ctx', {}).get('expected', '')).replace(' or ', ', ')}）"
+    if var in _SECRET_VARIABLES:  # never echo a secret back, not even a wrong one
+        return f"{var}：{message}"
+    return f"{var}：{message}，收到 {err.get('input')!r}"
+
+
+def load_settings() -> Settings:
+    """Build the settings from the environment; raise SettingsError with one Chinese line per problem."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError("\n".join(_describe(err) for err in exc.errors(include_url=False))) from None

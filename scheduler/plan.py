@@ -154,13 +154,32 @@ def _pydantic_errors(exc: ValidationError) -> list[PlanError]:
     return errors
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise ValueError(f"对象中重复的键 {key!r}")
-        seen[key] = value
-    return seen
+class _KeyedObject(dict[str, Any]):
+    """A decoded JSON object that remembers keys written more than once (json keeps only the last)."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _keep_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = _KeyedObject(pairs)
+    if len(obj) != len(pairs):
+        obj.repeated = tuple(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
+    return obj
+
+
+def _duplicate_key_errors(root: Any) -> list[PlanError]:
+    """Locate every object that repeats a key, as JSON paths (iteratively: nesting depth is the input's)."""
+    errors = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(root, ())]
+    while stack:
+        value, loc = stack.pop()
+        if isinstance(value, dict):
+            for key in getattr(value, "repeated", ()):
+                errors.append(PlanError(json_path((*loc, key)), f"对象中重复的键 {key!r}"))
+            stack.extend(reversed([(child, (*loc, key)) for key, child in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([(child, (*loc, i)) for i, child in enumerate(value)]))
+    return errors
 
 
 def parse_plan_bytes(data: bytes, *, source: str = "<input>") -> PlanFile:
@@ -180,13 +199,15 @@ def parse_plan_bytes(data: bytes, *, source: str = "<input>") -> PlanFile:
             ],
         ) from None
     try:
-        raw = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+        raw = json.loads(text, object_pairs_hook=_keep_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise PlanInvalid(
             source, [PlanError("", f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}")]
         ) from None
-    except ValueError as exc:
-        raise PlanInvalid(source, [PlanError("", f"JSON 格式错误：{exc}")]) from None
+    except RecursionError:
+        raise PlanInvalid(source, [PlanError("", "JSON 嵌套过深")]) from None
+    if duplicates := _duplicate_key_errors(raw):
+        raise PlanInvalid(source, duplicates)
     if not isinstance(raw, dict):
         raise PlanInvalid(source, [PlanError("", f"顶层应为对象，收到 {type(raw).__name__}")])
     try:

@@ -108,10 +108,14 @@ def import_plan(*, session: Session, doc: PlanFile, now: datetime) -> ImportRepo
     occurrences = {o.key: o for o in session.exec(select(Occurrence).where(Occurrence.plan_id == plan.id))}
     seen_seqs, seen_keys = set(), set()
     for ev_in in doc.events:
+        old_title = events[ev_in.seq].title if ev_in.seq in events else ev_in.title
         event = _import_event(session, plan, ev_in, events.get(ev_in.seq), orgs, now, report)
         seen_seqs.add(ev_in.seq)
+        # Calendar entries show the activity's name too, so renaming it is a material change of each session.
+        renamed = old_title != ev_in.title
         for position, sess_in in enumerate(ev_in.sessions):
-            _import_occurrence(session, plan, event, sess_in, position, occurrences.get(sess_in.key), now, report)
+            occ = occurrences.get(sess_in.key)
+            _import_occurrence(session, plan, event, sess_in, position, occ, now, report, renamed=renamed)
             seen_keys.add(sess_in.key)
     for seq, event in events.items():
         if seq not in seen_seqs and not event.withdrawn:
@@ -203,6 +207,8 @@ def _import_occurrence(
     occ: Occurrence | None,
     now: datetime,
     report: ImportReport,
+    *,
+    renamed: bool = False,
 ) -> Occurrence:
     values: dict[str, Any] = {
         "plan_id": plan.id,
@@ -228,8 +234,14 @@ def _import_occurrence(
     if s.start_at is not None and occ.status == OccurrenceStatus.PLANNED:
         values["status"] = str(OccurrenceStatus.FIXED)
     before = {name: getattr(occ, name) for name in MATERIAL_OCCURRENCE_FIELDS}
-    _upsert(session, occ, Occurrence, values, now, report)
-    if any(getattr(occ, name) != before[name] for name in MATERIAL_OCCURRENCE_FIELDS):
+    changed = _apply(occ, values)
+    if renamed or any(getattr(occ, name) != before[name] for name in MATERIAL_OCCURRENCE_FIELDS):
         occ.sequence += 1
         report.sequence_bumps.append(s.key)
+        changed.append("sequence")
+    if changed:
+        occ.updated_at = now
+        report.add("occurrence", "updated")
+    else:
+        report.add("occurrence", "unchanged")
     return occ

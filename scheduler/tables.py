@@ -1,3 +1,4 @@
 """Import every module that defines tables, so SQLModel.metadata is complete (migrations, create_all)."""
 
-from scheduler import models  # noqa: F401
+from scheduler import auth, contacts, feed_tokens, models  # noqa: F401
+from scheduler.reminders import outbox  # noqa: F401

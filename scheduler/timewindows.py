@@ -18,7 +18,8 @@ SERIES_TEXTS = {"每两月": 2, "每两个月": 2, "双月": 2}
 _YEAR = r"(?:(?P<year>\d{4})年)?"
 _MONTH_RE = re.compile(rf"^{_YEAR}(?P<m1>\d{{1,2}})(?:-(?P<m2>\d{{1,2}}))?月$")
 _DAY_RE = re.compile(
-    rf"^{_YEAR}(?P<m1>\d{{1,2}})月(?P<d1>\d{{1,2}})[日号]"
+    # "3月15日", "3月15-17日" (the form format_window writes), "3月30日-4月2日"
+    rf"^{_YEAR}(?P<m1>\d{{1,2}})月(?P<d1>\d{{1,2}})(?:[日号]|(?=-))"
     r"(?:-(?:(?P<m2>\d{1,2})月)?(?P<d2>\d{1,2})[日号])?$"
 )
 _QUARTER_RE = re.compile(rf"^{_YEAR}(?:第)?(?P<q>[一二三四1-4])季度$|^{_YEAR.replace('year', 'qyear')}Q(?P<qq>[1-4])$")
@@ -83,6 +84,8 @@ def _year(match: re.Match[str], default: int | None, text: str, *names: str) -> 
     for name in names or ("year",):
         value = match.groupdict().get(name)
         if value:
+            if int(value) < 1:  # date() cannot hold year 0; say so in the parser's own terms
+                raise DateTextError(f"日期 {text!r} 中的年份 {value} 无效")
             return int(value)
     if default is None:
         raise DateTextError(f"日期 {text!r} 没有年份，且未给出计划年度")

@@ -22,6 +22,7 @@ from scheduler.plan_import import import_plan
 PG_URL = os.environ.get("SCHEDULER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOTICE_DATE = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)  # 09:00 Asia/Shanghai on the day of the notice
 DB_FIXTURES = {"engine", "db_url", "seeded_engine"}
+pytest_plugins = ("mailfactories",)  # mail test factories and the `mail_engine` fixture
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

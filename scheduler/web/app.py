@@ -4,28 +4,62 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
+from starlette.middleware.sessions import SessionMiddleware
 
+from scheduler.auth import LoginThrottle
 from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
-from scheduler.web import health, pages
+from scheduler.web import admin_auth, feeds, health, mail, pages, subscribe
 from scheduler.web.deps import make_templates
+from scheduler.web.security import SESSION_COOKIE, SESSION_MAX_AGE, LoginRequired
 
 
 def create_app(
-    settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None, mailer: Any = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    mailer: Any = None,
+    ticker: bool = False,
 ) -> FastAPI:
-    """Build the web application; nothing global, everything from the arguments."""
+    """Build the web application; nothing global, everything from the arguments. `ticker` runs the mail jobs."""
+    from scheduler.jobs import serve_lifespan
+    from scheduler.reminders.outbox import count_by_state
+
     runtime = Runtime(settings, clock=clock, engine=engine)
     runtime.mailer = mailer
-    app = FastAPI(title="科技招商活动排期与联络服务", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    runtime.health_contributors["outbox"] = lambda session: count_by_state(session=session)
+    app = FastAPI(
+        title="科技招商活动排期与联络服务",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        lifespan=serve_lifespan(runtime) if ticker else None,
+    )
     app.state.runtime = runtime
     app.state.templates = make_templates()
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(subscribe.router)
+    app.include_router(mail.router)
+    app.include_router(admin_auth.router)
+    app.state.login_throttle = LoginThrottle()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.signing_keys()[0],
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=settings.base_url.startswith("https://"),
+    )
+    app.add_middleware(feeds.FeedMiddleware, runtime=runtime)
+
+    @app.exception_handler(LoginRequired)
+    def _to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/login?next={exc.next_path}", status_code=303)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -36,5 +36,10 @@ SessionDep = Annotated[Session, Depends(get_session)]
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Any:
     """Render a page with the context every page needs (clock banner)."""
     runtime: Runtime = request.app.state.runtime
-    base = {"clock_text": runtime.clock.describe(), "now": runtime.clock.now()}
+    signed_in = "session" in request.scope and request.session.get("admin_id") is not None
+    base: dict[str, Any] = {"clock_text": runtime.clock.describe(), "now": runtime.clock.now(), "signed_in": signed_in}
+    if signed_in:
+        from scheduler.web.security import csrf_token  # security builds on deps
+
+        base["logout_csrf"] = csrf_token(request)
     return request.app.state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)

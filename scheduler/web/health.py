@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import func, text
 from sqlmodel import select
 
-from scheduler.models import Occurrence
+from scheduler.models import Event, Occurrence, Organization, Plan
 from scheduler.web.deps import RuntimeDep, SessionDep
 
 router = APIRouter()
@@ -21,9 +21,20 @@ def healthz(session: SessionDep, runtime: RuntimeDep) -> JSONResponse:
     body: dict[str, Any] = {"status": "ok", "clock": runtime.clock.describe(), "now": runtime.clock.now().isoformat()}
     try:
         session.execute(text("SELECT 1"))
-        body["occurrences"] = session.exec(select(func.count()).select_from(Occurrence)).one()
+        counts = {
+            name: session.exec(select(func.count()).select_from(model)).one()
+            for name, model in (
+                ("plans", Plan),
+                ("organizations", Organization),
+                ("events", Event),
+                ("occurrences", Occurrence),
+            )
+        }
     except Exception as exc:  # the whole point is to report it, not to crash
         return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
+    body["database"] = session.get_bind().dialect.name
+    body["counts"] = counts
+    body["occurrences"] = counts["occurrences"]  # kept at the top level for existing readers
     for name, contribute in runtime.health_contributors.items():
         body[name] = contribute(session)
     return JSONResponse(body)

@@ -1,0 +1,183 @@
+"""Who receives mail for each organization: the contacts file (TOML or CSV), its validation and the Contact table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Column, String, UniqueConstraint, delete
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from scheduler.models import Organization, OrgKind, utc_column
+
+MAX_CONTACTS_BYTES = 1024 * 1024
+DEFAULT_ROLE = "联络人"
+CSV_COLUMNS = ("org", "name", "email", "role")
+
+
+class Contact(SQLModel, table=True):
+    """One person who receives mail for an organization."""
+
+    __table_args__ = (UniqueConstraint("organization_key", "email", name="uq_contact_org_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_key: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    name: str = Field(max_length=100)
+    email: str = Field(max_length=254)
+    role: str = Field(default=DEFAULT_ROLE, max_length=50)
+    position: int = 0
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class MailOptOut(SQLModel, table=True):
+    """An address that asked (List-Unsubscribe) to stop routine reminders; requests and notices still go."""
+
+    __tablename__ = "mail_opt_out"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_column=Column(String(254), unique=True, nullable=False))
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+def opt_out(*, session: Session, email: str, now: datetime) -> bool:
+    """Record that `email` wants no routine reminders; return False when it already had."""
+    email = email.lower()
+    if session.exec(select(MailOptOut).where(MailOptOut.email == email)).first() is not None:
+        return False
+    session.add(MailOptOut(email=email, created_at=now))
+    session.flush()
+    return True
+
+
+def opted_out(*, session: Session) -> set[str]:
+    """Return every address that unsubscribed from routine reminders."""
+    return set(session.exec(select(MailOptOut.email)).all())
+
+
+@dataclass(frozen=True)
+class Person:
+    """A validated contact, not yet stored."""
+
+    org: str
+    name: str
+    email: str
+    role: str
+
+
+@dataclass(frozen=True)
+class ContactError:
+    """One problem in a contacts file: where and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ContactsInvalid(Exception):
+    """A contacts file that cannot be loaded; carries every problem found."""
+
+    def __init__(self, source: str, errors: list[ContactError]) -> None:
+        self.source = source
+        self.errors = errors
+        super().__init__(f"{source}: {len(errors)} 处错误\n" + "\n".join(f"  {e}" for e in errors))
+
+
+def _raw_rows(data: bytes, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """Return (location, raw fields) for every person in a TOML or CSV file."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ContactsInvalid(source, [ContactError("", f"不是 UTF-8 编码（字节偏移 {exc.start}）")]) from None
+    if source.lower().endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(text))
+        missing = [c for c in ("org", "email") if c not in (reader.fieldnames or [])]
+        if missing:
+            problem = ContactError("第 1 行", f"缺少列 {'、'.join(missing)}（应为 org,name,email,role）")
+            raise ContactsInvalid(source, [problem])
+        return [(f"第 {i} 行", dict(row)) for i, row in enumerate(reader, start=2)]
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ContactsInvalid(source, [ContactError("", f"TOML 格式错误：{exc}")]) from None
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for org, people in doc.items():
+        if not isinstance(people, list) or not all(isinstance(p, dict) for p in people):
+            raise ContactsInvalid(source, [ContactError(org, "应为联系人表格数组，例如 [[kjj]] name=… email=…")])
+        rows += [(f"{org}[{i}]", {"org": org, **p}) for i, p in enumerate(people)]
+    return rows
+
+
+def parse_contacts(data: bytes, *, source: str, organizations: dict[str, Organization]) -> list[Person]:
+    """Validate a whole contacts file against the stored organizations; raise ContactsInvalid listing every problem."""
+    if len(data) > MAX_CONTACTS_BYTES:
+        raise ContactsInvalid(source, [ContactError("", f"文件过大（上限 {MAX_CONTACTS_BYTES} 字节）")])
+    errors: list[ContactError] = []
+    people: list[Person] = []
+    seen: dict[tuple[str, str], str] = {}
+    for where, raw in _raw_rows(data, source):
+        org = str(raw.get("org") or "").strip()
+        unknown = set(raw) - set(CSV_COLUMNS)
+        if unknown:
+            errors.append(ContactError(where, f"未知字段 {'、'.join(sorted(unknown))}"))
+        known = organizations.get(org)
+        if known is None or known.withdrawn:
+            errors.append(ContactError(f"{where}.org", f"未知单位 id {org!r}（先导入计划，再导入联系人）"))
+        elif known.kind == OrgKind.GROUP and known.members:
+            message = f"{known.short_name} 是由成员单位组成的组合，请为成员单位填写联系人"
+            errors.append(ContactError(f"{where}.org", message))
+        name = str(raw.get("name") or "").strip()
+        role = str(raw.get("role") or "").strip() or DEFAULT_ROLE
+        if not name:
+            errors.append(ContactError(f"{where}.name", "姓名不能为空"))
+        if len(name) > 100 or len(role) > 50:
+            errors.append(ContactError(where, "姓名或职务过长"))
+        address = str(raw.get("email") or "").strip()
+        try:
+            email = validate_email(address, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            errors.append(ContactError(f"{where}.email", f"邮箱地址 {address!r} 无效：{exc}"))
+            continue
+        key = (org, email.lower())
+        if key in seen:
+            errors.append(ContactError(f"{where}.email", f"{email} 在 {org} 下重复（已见于 {seen[key]}）"))
+            continue
+        seen[key] = where
+        people.append(Person(org=org, name=name, email=email, role=role))
+    if errors:
+        raise ContactsInvalid(source, errors)
+    return people
+
+
+def read_contacts_file(path: Path, *, organizations: dict[str, Organization]) -> list[Person]:
+    """Read and validate a contacts file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ContactsInvalid(str(path), [ContactError("", f"无法读取文件：{exc.strerror}")]) from None
+    return parse_contacts(data, source=str(path), organizations=organizations)
+
+
+def replace_contacts(*, session: Session, people: list[Person], now: datetime) -> int:
+    """Replace every stored contact with `people` (one transaction, owned by the caller)."""
+    session.execute(delete(Contact))
+    for position, p in enumerate(people):
+        session.add(Contact(organization_key=p.org, name=p.name, email=p.email, role=p.role,
+                            position=position, created_at=now))
+    session.flush()
+    return len(people)
+
+
+def contacts_by_org(*, session: Session) -> dict[str, list[Contact]]:
+    """Return stored contacts grouped by organization key, in file order."""
+    out: dict[str, list[Contact]] = {}
+    for c in session.exec(select(Contact).order_by(col(Contact.position))):
+        out.setdefault(c.organization_key, []).append(c)
+    return out

@@ -1,0 +1,1 @@
+"""Reminder mail: planner (rules → wanted rows), outbox, rendering, SMTP transport, dispatcher, replay."""

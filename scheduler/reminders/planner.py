@@ -1,0 +1,278 @@
+"""The pure planner: (occurrences, organizations, contacts, rules, now) → the outbox rows wanted right now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from scheduler.catalog import EventView, expand_members
+from scheduler.clock import SHANGHAI
+from scheduler.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, Occurrence, OccurrenceStatus, Organization
+from scheduler.planview import occurrence_when
+from scheduler.timewindows import format_window
+
+ORIGIN = "reminders"
+FIX_REQUEST = "fix_request"
+FIX_NUDGE = "fix_nudge"
+FIX_ESCALATION = "fix_escalation"
+REMINDER = "reminder"
+CHANGE_NOTICE = "change_notice"
+KIND_LABELS = {
+    FIX_REQUEST: "定档请求",
+    FIX_NUDGE: "定档催办",
+    FIX_ESCALATION: "定档督办",
+    REMINDER: "活动提醒",
+    CHANGE_NOTICE: "变更通知",
+}
+
+
+class Rules(BaseModel):
+    """When and to whom reminder mail goes for one activity type."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_days_before_window: int = 30
+    nudge_every_days: int = 7  # 0 turns nudges off
+    escalate_days_before_close: int = 7
+    escalate_to: tuple[str, ...] = ("kjj",)
+    remind_days_before: tuple[int, ...] = (7, 1)
+    send_at: time = time(9, 0)
+    notify_changes: bool = True
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """Default rules plus overrides per activity type."""
+
+    default: Rules = field(default_factory=Rules)
+    by_type: Mapping[str, Rules] = field(default_factory=dict)
+
+    def for_type(self, event_type: str) -> Rules:
+        """Return the rules for an activity type."""
+        return self.by_type.get(event_type, self.default)
+
+    @classmethod
+    def from_overrides(cls, overrides: Mapping[str, Mapping[str, Any]]) -> RuleBook:
+        """Build from {"default" | activity type: {field: value}}; unknown types or fields raise ValueError."""
+        known = {str(t) for t in EventType} | {"default"}
+        bad = set(overrides) - known
+        if bad:
+            raise ValueError(
+                f"SCHEDULER_REMINDER_RULES: 未知活动类型 {'、'.join(sorted(bad))}（可选：{'、'.join(sorted(known))}）"
+            )
+        default = Rules(**overrides.get("default", {}))
+        by_type = {t: Rules(**{**default.model_dump(), **v}) for t, v in overrides.items() if t != "default"}
+        return cls(default=default, by_type=by_type)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One person a row is addressed to, and why."""
+
+    email: str
+    name: str
+    org_key: str
+    org_name: str
+    role: str  # host | co_organizer | escalation
+
+
+@dataclass(frozen=True)
+class WantedMail:
+    """One outbox row the planner wants to exist."""
+
+    kind: str
+    subject: str
+    rule: str
+    recipient: Recipient
+    due_at: datetime
+    expires_at: datetime | None
+    occurrence_id: int | None
+    sequence: int | None
+    context: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """The outbox key this row will have: kind, subject, recipient, rule."""
+        return (self.kind, self.subject, self.recipient.email.lower(), self.rule)
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    """The planner's view of a contact (no database attachment)."""
+
+    name: str
+    email: str
+
+
+@dataclass
+class Plan:
+    """Planner output: wanted rows and the organizations that would receive mail but have no contacts."""
+
+    wanted: list[WantedMail] = field(default_factory=list)
+    missing_contacts: set[str] = field(default_factory=set)
+
+
+def at_local(day: date, when: time) -> datetime:
+    """Return `day` at `when` in Shanghai, as UTC."""
+    return datetime.combine(day, when, SHANGHAI).astimezone(UTC)
+
+
+def window_close(occ: Occurrence) -> datetime:
+    """Return the instant a window ends (midnight after its last day, Shanghai)."""
+    return at_local(occ.window_end + timedelta(days=1), time(0, 0))
+
+
+def _recipients(
+    keys: Iterable[str], role: str, orgs: Mapping[str, Organization], contacts: Mapping[str, Sequence[PersonRef]],
+    plan: Plan,
+) -> list[Recipient]:
+    out = []
+    for key in expand_members(list(keys), dict(orgs)):
+        people = contacts.get(key, ())
+        if not people:
+            plan.missing_contacts.add(key)
+        org_name = orgs[key].short_name if key in orgs else key
+        out += [Recipient(p.email, p.name, key, org_name, role) for p in people]
+    return out
+
+
+def _dedupe(recipients: Iterable[Recipient]) -> list[Recipient]:
+    seen: set[str] = set()
+    out = []
+    for r in recipients:
+        if r.email.lower() not in seen:
+            seen.add(r.email.lower())
+            out.append(r)
+    return out
+
+
+def occurrence_context(view: EventView, occ: Occurrence) -> dict[str, Any]:
+    """Snapshot what a message about `occ` shows (event, when, place, host, co-organizers)."""
+    return {
+        "occurrence_id": occ.id,
+        "occurrence_key": occ.key,
+        "uid": occ.uid,
+        "seq": view.event.seq,
+        "event_title": view.event.title,
+        "title": occ.title,
+        "content": view.event.content,
+        "type_label": EVENT_TYPE_LABELS.get(EventType(view.event.type), view.event.type),
+        "when": occurrence_when(occ),
+        "window": format_window(occ.window_start, occ.window_end, occ.precision),
+        "fixed": occ.start_at is not None,
+        "location": occ.location,
+        "hosts": [o.short_name for o in view.hosts],
+        "co_organizers": [o.short_name for o in view.co_organizers],
+        "status": occ.status,
+        "status_label": STATUS_LABELS.get(OccurrenceStatus(occ.status), occ.status),
+        "status_reason": occ.status_reason,
+        "sequence": occ.sequence,
+    }
+
+
+def plan_mail(
+    views: Sequence[EventView],
+    orgs: Mapping[str, Organization],
+    contacts: Mapping[str, Sequence[PersonRef]],
+    rules: RuleBook,
+    now: datetime,
+    opted_out: frozenset[str] = frozenset(),
+) -> Plan:
+    """Return every row wanted at `now`; rows already expired are not wanted.
+
+    Addresses in `opted_out` unsubscribed from routine reminders; requests, escalations and notices still reach them.
+    """
+    plan = Plan()
+    for view in views:
+        if view.event.withdrawn:
+            continue
+        r = rules.for_type(view.event.type)
+        hosts = [o.key for o in view.hosts]
+        cos = [o.key for o in view.co_organizers]
+        for occ in view.occurrences:
+            if occ.withdrawn:
+                continue
+            base = occurrence_context(view, occ)
+            for kind, rule, role_recipients, due, expires, extra in _rows_for(occ, r, hosts, cos, orgs, contacts, plan):
+                if expires is not None and expires <= now:
+                    continue
+                for rcpt in role_recipients:
+                    if kind == REMINDER and rcpt.email.lower() in opted_out:
+                        continue
+                    plan.wanted.append(
+                        WantedMail(
+                            kind=kind,
+                            subject=f"occurrence:{occ.id}",
+                            rule=rule,
+                            recipient=rcpt,
+                            due_at=due,
+                            expires_at=expires,
+                            occurrence_id=occ.id,
+                            sequence=occ.sequence,
+                            context={**base, **extra, "org_name": rcpt.org_name, "role": rcpt.role},
+                        )
+                    )
+    return plan
+
+
+def _rows_for(
+    occ: Occurrence, r: Rules, hosts: list[str], cos: list[str], orgs: Mapping[str, Organization],
+    contacts: Mapping[str, Sequence[PersonRef]], plan: Plan,
+) -> Iterable[tuple[str, str, list[Recipient], datetime, datetime | None, dict[str, Any]]]:
+    """Yield (kind, rule, recipients, due, expires, extra context) for one occurrence."""
+    status = occ.status
+    if status in (OccurrenceStatus.HELD, OccurrenceStatus.REPORTED):
+        return
+    changed_at = occ.updated_at
+    start_bound = occ.start_at if occ.start_at is not None else window_close(occ)
+    everyone = _dedupe(
+        _recipients(hosts, "host", orgs, contacts, plan) + _recipients(cos, "co_organizer", orgs, contacts, plan)
+    )
+    if r.notify_changes and occ.sequence > 0:
+        # One notice per material change: the key carries the sequence, so the next change is a new row.
+        yield CHANGE_NOTICE, f"change:{occ.sequence}", everyone, changed_at, start_bound, {}
+    if status == OccurrenceStatus.CANCELLED:
+        return
+    if occ.start_at is None:
+        yield from _fix_rows(occ, r, hosts, orgs, contacts, plan)
+        return
+    start_day = occ.start_at.astimezone(SHANGHAI).date()
+    dues = [(days, at_local(start_day - timedelta(days=days), r.send_at)) for days in sorted(set(r.remind_days_before),
+                                                                                           reverse=True)]
+    dues = [(days, due) for days, due in dues if due < occ.start_at]
+    for i, (days, due) in enumerate(dues):
+        # A reminder due before the last change is covered by that change's notice; a late one by the next reminder.
+        if due < changed_at:
+            continue
+        expires = dues[i + 1][1] if i + 1 < len(dues) else occ.start_at
+        yield REMINDER, f"remind-{days}d:{start_day.isoformat()}", everyone, due, expires, {"days_before": days}
+
+
+def _fix_rows(
+    occ: Occurrence, r: Rules, hosts: list[str], orgs: Mapping[str, Organization],
+    contacts: Mapping[str, Sequence[PersonRef]], plan: Plan,
+) -> Iterable[tuple[str, str, list[Recipient], datetime, datetime | None, dict[str, Any]]]:
+    closes = window_close(occ)
+    window = f"{occ.window_start.isoformat()}..{occ.window_end.isoformat()}"
+    extra = {"window_close": occ.window_end.isoformat()}
+    host_rcpts = _dedupe(_recipients(hosts, "host", orgs, contacts, plan))
+    request_due = max(at_local(occ.window_start - timedelta(days=r.request_days_before_window), r.send_at),
+                      occ.updated_at)
+    escalation_due = max(at_local(occ.window_end - timedelta(days=r.escalate_days_before_close), r.send_at),
+                         request_due)
+    yield FIX_REQUEST, f"request:{window}", host_rcpts, request_due, closes, extra
+    if r.nudge_every_days > 0:
+        step = timedelta(days=r.nudge_every_days)
+        first_day = request_due.astimezone(SHANGHAI).date() + step
+        due = at_local(first_day, r.send_at)
+        while due < escalation_due:
+            nxt = min(due + step, escalation_due)
+            yield FIX_NUDGE, f"nudge:{due.astimezone(SHANGHAI).date().isoformat()}", host_rcpts, due, nxt, extra
+            due += step
+    if r.escalate_to:
+        office = _dedupe(_recipients(r.escalate_to, "escalation", orgs, contacts, plan))
+        yield FIX_ESCALATION, f"escalate:{window}", office, escalation_due, closes, extra

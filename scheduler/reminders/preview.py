@@ -1,0 +1,49 @@
+"""Render one kind of mail for one occurrence without sending or storing anything (`scheduler mail preview`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from scheduler.catalog import get_plan, list_event_views
+from scheduler.config import Settings
+from scheduler.contacts import contacts_by_org
+from scheduler.models import Occurrence
+from scheduler.reminders.outbox import OutboxMessage
+from scheduler.reminders.planner import KIND_LABELS, ORIGIN, occurrence_context
+from scheduler.reminders.render import Composer, Content, OutgoingMessage
+
+
+class PreviewError(Exception):
+    """Nothing to preview (unknown kind or occurrence)."""
+
+
+def preview_message(
+    *, session: Session, settings: Settings, kind: str, occurrence: str, now: datetime
+) -> tuple[Content, OutgoingMessage]:
+    """Return the content and full message of `kind` about `occurrence` (its id or key), addressed to its host."""
+    if kind not in KIND_LABELS:
+        raise PreviewError(f"未知邮件类型 {kind!r}（可选：{'、'.join(KIND_LABELS)}）")
+    query = select(Occurrence).where(col(Occurrence.key) == occurrence)
+    if occurrence.isdigit():
+        query = select(Occurrence).where(col(Occurrence.id) == int(occurrence))
+    occ = session.exec(query).first()
+    plan = get_plan(session=session)
+    if occ is None or plan is None:
+        raise PreviewError(f"没有场次 {occurrence!r}（可用场次编号或 key，如 01-1）")
+    view = next(v for v in list_event_views(session=session, plan=plan, include_withdrawn=True)
+                if v.event.id == occ.event_id)
+    host = view.hosts[0]
+    people = contacts_by_org(session=session).get(host.key, [])
+    name, email = (people[0].name, people[0].email) if people else ("示例联系人", "preview@example.org")
+    context = {**occurrence_context(view, occ), "org_name": host.short_name, "role": "host",
+               "window_close": occ.window_end.isoformat(), "days_before": 7}
+    row = OutboxMessage(
+        id=0, origin=ORIGIN, kind=kind, subject=f"occurrence:{occ.id}", rule="preview", occurrence_id=occ.id,
+        recipient=email, recipient_name=name, recipient_org=host.key, context=context, due_at=now,
+        next_attempt_at=now, created_at=now, updated_at=now,
+    )
+    composer = Composer.for_engine(settings, session.get_bind())  # type: ignore[arg-type]
+    content = composer.render_templates(row, occ, {"action_url": None})
+    return content, composer.compose(row, occ, now=now)

@@ -1,0 +1,76 @@
+"""Read the planner's inputs from the database, run it, and sync its wanted rows into the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlmodel import Session, col, select
+
+from scheduler.catalog import get_organizations, get_plan, list_event_views
+from scheduler.contacts import Contact, MailOptOut, contacts_by_org, opted_out
+from scheduler.models import Event, EventOrganization, Occurrence, Organization
+from scheduler.reminders.outbox import OutboxMessage, OutboxState, SyncReport, sync_outbox
+from scheduler.reminders.planner import CHANGE_NOTICE, ORIGIN, PersonRef, RuleBook, WantedMail, plan_mail
+
+SYNC_LOCK_ID = 0x6B6A6D6C  # "kjml"
+
+
+def planning_fingerprint(*, session: Session) -> tuple[Any, ...]:
+    """Return a cheap summary of every planner input; equal summaries mean the wanted rows can only have expired."""
+    parts: list[Any] = []
+    for model in (Occurrence, Event, Organization):
+        parts += list(session.exec(select(func.count(), func.max(model.updated_at))).one())
+    parts.append(session.exec(select(func.sum(Occurrence.sequence))).one())
+    parts.append(session.exec(select(func.count()).select_from(EventOrganization)).one())
+    parts += list(session.exec(select(func.count(), func.max(Contact.created_at), func.max(Contact.id))).one())
+    parts += list(session.exec(select(func.count(), func.max(MailOptOut.id))).one())
+    return tuple(parts)
+
+
+def wanted_mail(*, session: Session, rules: RuleBook, now: datetime) -> tuple[list[WantedMail], set[str]]:
+    """Run the planner on the stored plan; return wanted rows and organizations lacking contacts."""
+    plan = get_plan(session=session)
+    if plan is None:
+        return [], set()
+    views = list_event_views(session=session, plan=plan)
+    contacts = {k: [PersonRef(c.name, c.email) for c in v] for k, v in contacts_by_org(session=session).items()}
+    result = plan_mail(views, get_organizations(session=session), contacts, rules, now,
+                       opted_out=frozenset(opted_out(session=session)))
+    return _with_previous(session, result.wanted), result.missing_contacts
+
+
+def _with_previous(session: Session, wanted: list[WantedMail]) -> list[WantedMail]:
+    """Add to each change notice what its recipient was last told (when, place, status), to say what changed."""
+    notices = [w for w in wanted if w.kind == CHANGE_NOTICE]
+    if not notices:
+        return wanted
+    subjects = {w.subject for w in notices}
+    last: dict[tuple[str, str], tuple[int, Any]] = {}
+    rows = session.exec(
+        select(OutboxMessage.subject, OutboxMessage.recipient, OutboxMessage.sequence, OutboxMessage.context)
+        .where(col(OutboxMessage.subject).in_(subjects), OutboxMessage.state == OutboxState.SENT)
+        .order_by(col(OutboxMessage.sequence), col(OutboxMessage.id))
+    ).all()
+    for subject, recipient, sequence, context in rows:
+        last[(subject, recipient)] = (sequence or 0, context)
+    out = []
+    for w in wanted:
+        seen = last.get((w.subject, w.recipient.email.lower())) if w.kind == CHANGE_NOTICE else None
+        if seen is not None and seen[0] < (w.sequence or 0):
+            before = {k: seen[1].get(k) for k in ("when", "location", "status_label", "title")}
+            w = WantedMail(**{**w.__dict__, "context": {**w.context, "previous": before}})
+        out.append(w)
+    return out
+
+
+def plan_and_sync(*, session: Session, rules: RuleBook, now: datetime) -> SyncReport:
+    """Plan at `now` and make the outbox match (the caller commits)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Several workers may plan at once: one at a time, so none trips over the other's new rows.
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SYNC_LOCK_ID})
+    wanted, missing = wanted_mail(session=session, rules=rules, now=now)
+    report = sync_outbox(session=session, origin=ORIGIN, wanted=wanted, now=now)
+    report.missing_contacts = sorted(missing)
+    return report

@@ -1,0 +1,137 @@
+"""Contacts file: TOML and CSV, located errors, nothing loaded on error, the shipped example, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from scheduler.catalog import get_organizations
+from scheduler.cli import app
+from scheduler.config import PROJECT_ROOT, Settings
+from scheduler.contacts import ContactsInvalid, contacts_by_org, parse_contacts, read_contacts_file, replace_contacts
+from scheduler.db import session_scope
+from scheduler.runtime import Runtime
+
+EXAMPLE = PROJECT_ROOT / "seeds" / "contacts.example.toml"
+GOOD_TOML = """
+[[kjj]]
+name = "张三"
+email = "zhang@example.org"
+role = "科长"
+
+[[rugao]]
+name = "李四"
+email = "li@example.org"
+"""
+
+
+def orgs(engine: Engine):
+    with session_scope(engine) as session:
+        return get_organizations(session=session)
+
+
+def test_toml_and_csv_give_the_same_people(seeded_engine: Engine) -> None:
+    known = orgs(seeded_engine)
+    toml_people = parse_contacts(GOOD_TOML.encode(), source="c.toml", organizations=known)
+    csv_text = "org,name,email,role\nkjj,张三,zhang@example.org,科长\nrugao,李四,li@example.org,\n"
+    csv_people = parse_contacts(csv_text.encode(), source="c.csv", organizations=known)
+    assert toml_people == csv_people
+    assert [(p.org, p.email, p.role) for p in toml_people] == [("kjj", "zhang@example.org", "科长"),
+                                                              ("rugao", "li@example.org", "联络人")]
+
+
+def test_every_problem_is_located(seeded_engine: Engine) -> None:
+    bad = """
+[[kjj]]
+name = "张三"
+email = "zhang@example.org"
+
+[[kjj]]
+name = "张三又一次"
+email = "ZHANG@example.org"
+
+[[nowhere]]
+name = "王五"
+email = "w@example.org"
+
+[[rugao]]
+name = "赵六"
+email = "not-an-address"
+
+[[all-districts]]
+name = "组合"
+email = "g@example.org"
+
+[[haian]]
+name = ""
+email = "h@example.org"
+phone = "123"
+"""
+    with pytest.raises(ContactsInvalid) as exc:
+        parse_contacts(bad.encode(), source="bad.toml", organizations=orgs(seeded_engine))
+    got = {(e.path, e.message.split("（")[0].split("：")[0]) for e in exc.value.errors}
+    paths = {p for p, _ in got}
+    assert paths == {"kjj[1].email", "nowhere[0].org", "rugao[0].email", "all-districts[0].org", "haian[0]",
+                     "haian[0].name"}
+    messages = " ".join(e.message for e in exc.value.errors)
+    assert "重复" in messages and "未知单位" in messages and "无效" in messages and "成员单位" in messages
+
+
+def test_csv_errors_name_the_line(seeded_engine: Engine) -> None:
+    with pytest.raises(ContactsInvalid) as exc:
+        parse_contacts(b"org,name,email\nkjj,A,a@example.org\nkjj,B,broken@\n", source="c.csv",
+                       organizations=orgs(seeded_engine))
+    assert [e.path for e in exc.value.errors] == ["第 3 行.email"]
+    with pytest.raises(ContactsInvalid) as exc:
+        parse_contacts(b"org,name\nkjj,A\n", source="c.csv", organizations=orgs(seeded_engine))
+    assert "email" in exc.value.errors[0].message
+
+
+def test_the_example_covers_every_host_and_co_organizer(seeded_engine: Engine, seed_doc) -> None:
+    known = orgs(seeded_engine)
+    people = read_contacts_file(EXAMPLE, organizations=known)
+    with_contacts = {p.org for p in people}
+    from scheduler.catalog import expand_members
+
+    involved = {k for e in seed_doc.events for k in expand_members(e.hosts + e.co_organizers, known)}
+    assert involved <= with_contacts
+    assert all(p.email.endswith("@example.org") for p in people)
+
+
+def test_cli_import_refuses_a_bad_file_and_keeps_the_stored_contacts(seeded_engine: Engine, tmp_path: Path) -> None:
+    runner = CliRunner()
+    rt = Runtime(Settings(var_dir=tmp_path), engine=seeded_engine)
+    result = runner.invoke(app, ["contacts", "import", str(EXAMPLE)], obj=rt)
+    assert result.exit_code == 0, result.output
+    assert "联系人已导入" in result.output
+    with session_scope(seeded_engine) as session:
+        before = {k: [c.email for c in v] for k, v in contacts_by_org(session=session).items()}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[kjj]]\nname = "X"\nemail = "x@example.org"\n[[nope]]\nname = "Y"\nemail = "y@example.org"\n')
+    result = runner.invoke(app, ["contacts", "import", str(bad), "--json"], obj=rt)
+    assert result.exit_code == 2
+    assert json.loads(result.output)["errors"][0]["path"] == "nope[0].org"
+    with session_scope(seeded_engine) as session:
+        assert {k: [c.email for c in v] for k, v in contacts_by_org(session=session).items()} == before
+    shown = runner.invoke(app, ["contacts", "show", "--json"], obj=rt)
+    assert json.loads(shown.output)["kjj"][1]["email"] == "kjzs.office@example.org"
+
+
+def test_reimport_replaces_contacts(seeded_engine: Engine) -> None:
+    from conftest import NOTICE_DATE
+
+    known = orgs(seeded_engine)
+    first = parse_contacts(GOOD_TOML.encode(), source="c.toml", organizations=known)
+    second = parse_contacts(b'[[haian]]\nname = "X"\nemail = "x@example.org"\n', source="c.toml",
+                            organizations=known)
+    with session_scope(seeded_engine, write=True) as session:
+        replace_contacts(session=session, people=first, now=NOTICE_DATE)
+    with session_scope(seeded_engine, write=True) as session:
+        replace_contacts(session=session, people=second, now=NOTICE_DATE)
+    with session_scope(seeded_engine) as session:
+        assert {k: [c.email for c in v] for k, v in contacts_by_org(session=session).items()} == {
+            "haian": ["x@example.org"]}

@@ -1,0 +1,111 @@
+"""The ticker: fixed jobs with ids; `serve` (web + ticker + sink) and `worker` as real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from mailfactories import Recorder, free_port, start_smtp
+
+from scheduler.config import DEFAULT_SEED, PROJECT_ROOT, Settings
+from scheduler.jobs import JOB_IDS, MailJobs
+from scheduler.reminders.mailer import MemoryMailer
+from scheduler.runtime import Runtime
+
+EXAMPLE = PROJECT_ROOT / "seeds" / "contacts.example.toml"
+FAST_CLOCK = "simulated:2023-01-22@172800"  # two simulated days per second
+
+
+def test_ticker_has_fixed_jobs_that_never_pile_up(tmp_path: Path) -> None:
+    jobs = MailJobs(Runtime(Settings(var_dir=tmp_path, secret_keys=["j" * 32])), mailer=MemoryMailer())
+    sched = jobs.ticker()
+    got = {j.id: j for j in sched.get_jobs()}
+    assert set(got) == set(JOB_IDS)
+    for job in got.values():
+        assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time >= 60
+
+
+def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SCHEDULER_VAR_DIR": str(tmp_path),
+        "SCHEDULER_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "SCHEDULER_SECRET_KEYS": "j" * 32,
+        "SCHEDULER_CONTACTS_FILE": str(EXAMPLE),
+        "SCHEDULER_CLOCK": FAST_CLOCK,
+        **extra,
+    }
+
+
+def prepare(env: dict[str, str]) -> None:
+    """What `make run` does before serving: migrate, import the plan and the contacts."""
+    for args in (["db", "upgrade"], ["plan", "import", str(DEFAULT_SEED)], ["contacts", "import"]):
+        done = subprocess.run([sys.executable, "-m", "scheduler", *args], env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+def test_serve_runs_the_sink_and_the_ticker_and_shows_mail(tmp_path: Path) -> None:
+    http_port, smtp_port = free_port(), free_port()
+    env = env_for(tmp_path, SCHEDULER_MAIL_SINK="true", SCHEDULER_SMTP_PORT=str(smtp_port))
+    prepare(env)
+    proc = subprocess.Popen([sys.executable, "-m", "scheduler", "serve", "--port", str(http_port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 40
+        health: dict = {}
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{http_port}/healthz", timeout=2).json()
+            except httpx.HTTPError:
+                health = {}
+            page = httpx.get(f"http://127.0.0.1:{http_port}/mail", timeout=5).text if health else ""
+            if "定档请求" in page and "定档催办" in page:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"no 定档 request and nudge in the mailbox in time: {health}")
+        assert "模拟时钟" in health["clock"] and "模拟时钟" in page
+        # Every row marked sent is a message the sink stored (the sink may already hold a few more).
+        assert 0 < health["outbox"]["sent"] <= len(list((tmp_path / "mail").glob("*.eml")))
+        assert health["outbox"]["failed"] == 0
+    finally:
+        stop(proc)
+    output = proc.stdout.read() if proc.stdout else ""
+    # uvicorn re-raises SIGTERM once it has shut down gracefully.
+    assert proc.returncode in (0, -signal.SIGTERM) and "Application shutdown complete" in output, output
+
+
+def test_worker_sends_through_the_configured_server_and_stops_cleanly(tmp_path: Path) -> None:
+    recorder = Recorder()
+    controller = start_smtp(recorder)
+    env = env_for(tmp_path, SCHEDULER_SMTP_PORT=str(controller.port), SCHEDULER_SMTP_HOST="127.0.0.1")
+    try:
+        prepare(env)
+        proc = subprocess.Popen([sys.executable, "-m", "scheduler", "worker"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while len(recorder.received) < 12 and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            stop(proc)
+    finally:
+        controller.stop()
+    assert proc.returncode == 0
+    kinds = {m["X-Scheduler-Kind"] for m in recorder.messages()}
+    assert "fix_request" in kinds and len(recorder.received) >= 12
