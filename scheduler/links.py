@@ -78,7 +78,8 @@ class LinkSigner:
         nonce = secrets.token_urlsafe(12)
         session.add(
             IssuedLink(
-                nonce=nonce, action=str(action), task_id=task_id, recipient=recipient, expires_at=expires_at, created_at=now
+                nonce=nonce, action=str(action), task_id=task_id, recipient=recipient, expires_at=expires_at,
+                created_at=now,
             )
         )
         payload = {"t": task_id, "r": recipient, "n": nonce, "e": int(expires_at.timestamp())}

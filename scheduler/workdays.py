@@ -12,8 +12,8 @@ HOLIDAYS: frozenset[date] = frozenset(
     + [date(2023, 9, 29), date(2023, 10, 2), date(2023, 10, 3), date(2023, 10, 4), date(2023, 10, 5), date(2023, 10, 6)]
 )
 SWAPPED_WORKDAYS: frozenset[date] = frozenset(
-    [date(2023, 1, 28), date(2023, 1, 29), date(2023, 4, 23), date(2023, 5, 6), date(2023, 6, 25)]
-    + [date(2023, 10, 7), date(2023, 10, 8)]
+    [date(2023, 1, 28), date(2023, 1, 29), date(2023, 4, 23), date(2023, 5, 6), date(2023, 6, 25),
+     date(2023, 10, 7), date(2023, 10, 8)]
 )
 
 
