@@ -24,7 +24,9 @@ LINK_RENEWAL = "link_renewal"
 FIX_REQUEST_DAYS = 30  # 定档 opens this many days before the window (as the reminders planner asks)
 OUTCOME_DUE_WORKDAYS = 5
 NUDGE_EVERY_DAYS = 7
-MAX_NUDGES = 4  # after that the task only appears in the weekly digest
+# After this many nudges a task only appears in the weekly digest; a week's 洽谈 check-in is nudged once
+# (next week's request reminds again), a month's lead check-in twice.
+MAX_NUDGES = {TaskKind.OUTCOME: 4, TaskKind.CHECKLIST: 2, TaskKind.NEGOTIATION: 1, TaskKind.LEAD_CHECKIN: 2}
 LEAD_CHECKIN_DUE_DAY = 10
 SEND_AT = time(9, 0)
 OFFICE = "kjj"  # the leading group office: receives the weekly overdue digest
@@ -178,9 +180,8 @@ def plan_task_mail(
     missing: set[str] = set()
     wanted: list[WantedMail] = []
     overdue_by_monday: list[Task] = []
+    # This Monday's digest stays wanted all Monday (sent or not), next Monday's from Tuesday on.
     digest_day = today + timedelta(days=(7 - today.weekday()) % 7)
-    if digest_day == today and now >= at_local(today, SEND_AT):
-        digest_day += timedelta(days=7)
     for task in tasks:
         if task.status != TaskStatus.OPEN or task.id is None:
             continue
@@ -200,7 +201,7 @@ def plan_task_mail(
         rows: list[tuple[str, str, datetime, datetime | None, dict[str, Any]]] = [
             (TASK_REQUEST, "request", request_due, None, ctx)]
         nudge_day = task.due_on + timedelta(days=1)
-        for n in range(MAX_NUDGES):
+        for n in range(MAX_NUDGES.get(TaskKind(task.kind), 1)):
             due = max(at_local(nudge_day, SEND_AT), request_due + timedelta(hours=1))
             nxt = at_local(nudge_day + timedelta(days=NUDGE_EVERY_DAYS), SEND_AT)
             rows.append((TASK_NUDGE, f"nudge:{nudge_day.isoformat()}", due, nxt, {**ctx, "nudge_number": n + 1}))
@@ -208,7 +209,8 @@ def plan_task_mail(
         for kind, rule, due, expires, context in rows:
             if expires is not None and expires <= now:
                 continue
-            wanted += [WantedMail(kind, subject, rule, r, due, expires, None, None, context) for r in rcpts]
+            wanted += [WantedMail(kind, subject, rule, r, due, expires, None, None,
+                                  {**context, "org_name": r.org_name, "role": r.role}) for r in rcpts]
     if overdue_by_monday:
         items = sorted(overdue_by_monday, key=lambda t: (t.due_on, t.id or 0))
         listing = [{"task_id": t.id, "title": t.title, "kind_label": TASK_KIND_LABELS.get(TaskKind(t.kind), t.kind),
@@ -219,5 +221,5 @@ def plan_task_mail(
         due = at_local(digest_day, SEND_AT)
         for r in _people(OFFICE, orgs, contacts, "office", missing):
             wanted.append(WantedMail(TASK_DIGEST, f"digest:{digest_day.isoformat()}", "weekly", r, due,
-                                     due + timedelta(days=1), None, None, ctx))
+                                     due + timedelta(days=1), None, None, {**ctx, "org_name": r.org_name}))
     return wanted, missing
