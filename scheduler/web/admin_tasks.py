@@ -23,7 +23,7 @@ from scheduler.runtime import Runtime
 from scheduler.submissions import Actor, list_revisions
 from scheduler.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus, list_tasks, task_subject
 from scheduler.web.deps import SessionDep, render
-from scheduler.web.links import outcome_page, page, problem, record, record_check
+from scheduler.web.links import more_rows, outcome_page, page, problem, record, record_check
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.taskforms import MAX_BODY_BYTES, form_context
 
@@ -95,12 +95,7 @@ async def behalf_submit(request: Request, task_id: int, user: AdminDep) -> Respo
         org = task.organization_key
     hidden = {"csrf_token": csrf_token(request)}
     if form.get("add_rows") and not record_check(form):
-        with session_scope(runtime.engine) as session:
-            task = session.get(Task, task_id)
-            assert task is not None
-            ctx = form_context(session=session, task=task, action=action, values=form, extra_rows=3)
-        return page(request, "task_form.html", {**ctx, "post_url": request.url.path, "hidden": hidden,
-                                                "on_behalf": True})
+        return more_rows(request, task_id, action, form, hidden=hidden, on_behalf=True)
     agent = request.headers.get("user-agent", "")[:400]
     actor = Actor(f"admin:{user.username}", ActorKind.ADMIN, on_behalf_of=org,
                   ip=request.client.host if request.client else None, user_agent=agent)
