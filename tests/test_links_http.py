@@ -170,7 +170,7 @@ def test_wrong_action_for_the_task_kind_is_refused(served) -> None:
 
 
 def test_anonymous_posts_are_rate_limited_per_address(served) -> None:
-    client, clock, engine = served
+    client, clock, _engine = served
     statuses = [client.post("/o/outcome.bogus", data={"x": "1"}).status_code for _ in range(31)]
     assert statuses[:30] == [403] * 30 and statuses[30] == 429
     blocked = client.post("/o/outcome.bogus", data={"x": "1"})
