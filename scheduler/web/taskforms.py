@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from scheduler import forms
 from scheduler.catalog import get_organizations
 from scheduler.clock import SHANGHAI
-from scheduler.lead_models import LEAD_STAGE_LABELS, Lead
+from scheduler.lead_models import LEAD_STAGE_LABELS, STALE_AFTER_DAYS, Lead
 from scheduler.leads import leads_of
 from scheduler.links import LinkAction
 from scheduler.models import Event, Occurrence
@@ -104,6 +104,8 @@ def form_context(
         "talent_rows": max(talents + (extra_rows and 2), talents + 1, 2),
         "entry_rows": max(entries + (extra_rows and 3), entries + 1, 3),
         "leads": leads,
+        "stale_ids": {lead.id for lead in leads if task.period_start is not None and
+                      (task.period_start - lead.last_update_at.astimezone(SHANGHAI).date()).days >= STALE_AFTER_DAYS},
         "lead_choices": list(session.exec(select(Lead).order_by(col(Lead.id).desc()).limit(300)).all())
         if action == LinkAction.OUTCOME else [],
         "stage_labels": {str(k): v for k, v in LEAD_STAGE_LABELS.items()},
