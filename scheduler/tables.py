@@ -1,4 +1,7 @@
 """Import every module that defines tables, so SQLModel.metadata is complete (migrations, create_all)."""
 
-from scheduler import auth, contacts, feed_tokens, models  # noqa: F401
+from scheduler import audit, auth, contacts, feed_tokens, lead_models, links, models  # noqa: F401
+from scheduler import negotiation_models as _n  # noqa: F401
+from scheduler import outcome_models as _o  # noqa: F401
+from scheduler import tasks as _t  # noqa: F401
 from scheduler.reminders import outbox  # noqa: F401
