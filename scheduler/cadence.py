@@ -25,8 +25,14 @@ MONTH_STATES = {
     "possible": "窗口可能落在本月",
     "gap": "预见空档",
 }
-THEME_STATES = {"kept": "已举办", "missed": "未举办", "scheduled": "已定档", "open": "待定档", "closing": "窗口将关闭仍未定档",
-                "gap": "无主题活动"}
+THEME_STATES = {
+    "kept": "已举办",
+    "missed": "未举办",
+    "scheduled": "已定档",
+    "open": "待定档",
+    "closing": "窗口将关闭仍未定档",
+    "gap": "无主题活动",
+}
 WEEK_STATES = {"logged": "已填报", "missed": "未填报", "pending": "本周待填", "future": "未到"}
 
 
@@ -98,8 +104,12 @@ def month_state(occs: list[OccFact], year: int, month: int, today: date) -> tupl
     if last < today:
         return "missed", ()
     live = [o for o in occs if o.active and not o.held]
-    certain = [o for o in live if (o.start_on and first <= o.start_on <= last)
-               or (o.start_on is None and first <= o.window_start and o.window_end <= last)]
+    certain = [
+        o
+        for o in live
+        if (o.start_on and first <= o.start_on <= last)
+        or (o.start_on is None and first <= o.window_start and o.window_end <= last)
+    ]
     if certain:
         return "scheduled", tuple(o.title for o in certain)
     possible = [o for o in live if o.start_on is None and max(first, o.window_start, today) <= min(last, o.window_end)]
@@ -111,8 +121,11 @@ def month_state(occs: list[OccFact], year: int, month: int, today: date) -> tupl
 def theme_cell(facts: Facts, quarter: int, today: date) -> ThemeCell:
     """Classify one quarter's theme activity (held with the plan's theme, or what is foreseen)."""
     theme = facts.themes.get(quarter)
-    occs = [o for o in facts.occurrences if o.type == "quarterly_theme" and o.quarter == quarter and o.active
-            and (theme is None or o.theme == theme)]
+    occs = [
+        o
+        for o in facts.occurrences
+        if o.type == "quarterly_theme" and o.quarter == quarter and o.active and (theme is None or o.theme == theme)
+    ]
     q_end = month_end(facts.year, quarter * 3)
     if not occs:
         return ThemeCell(quarter, theme, "missed" if q_end < today else "gap")
@@ -179,12 +192,15 @@ def foreseen_gaps(cad: Cadence, facts: Facts) -> list[Gap]:
     names = dict(cad.units)
     gaps = [
         Gap(key, c.month, "month", f"{names[key]} {c.month}月没有安排活动")
-        for key, cells in cad.months.items() for c in cells if c.state == "gap"
+        for key, cells in cad.months.items()
+        for c in cells
+        if c.state == "gap"
     ]
     for t in cad.themes:
         if t.state == "closing":
-            gaps.append(Gap(CITY, None, "theme",
-                            f"第{t.quarter}季度主题活动“{t.title}”窗口 {t.window_end} 结束，仍未定档"))
+            gaps.append(
+                Gap(CITY, None, "theme", f"第{t.quarter}季度主题活动“{t.title}”窗口 {t.window_end} 结束，仍未定档")
+            )
         elif t.state == "gap":
             gaps.append(Gap(CITY, None, "theme", f"第{t.quarter}季度没有主题（{t.theme or '未定'}）活动"))
     return gaps
@@ -202,8 +218,15 @@ def gap_table(cad: Cadence) -> dict[str, list[int]]:
 def closing_windows(facts: Facts, today: date, days: int = CLOSING_DAYS) -> list[OccFact]:
     """Return active unfixed occurrences whose window closes within `days` (or has closed) and are not held."""
     return sorted(
-        (o for o in facts.occurrences if o.active and not o.held and o.start_on is None
-         and o.precision != "year" and o.window_end - today <= timedelta(days=days) and o.window_start <= today
-         + timedelta(days=days)),
+        (
+            o
+            for o in facts.occurrences
+            if o.active
+            and not o.held
+            and o.start_on is None
+            and o.precision != "year"
+            and o.window_end - today <= timedelta(days=days)
+            and o.window_start <= today + timedelta(days=days)
+        ),
         key=lambda o: o.window_end,
     )

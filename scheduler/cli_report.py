@@ -16,7 +16,9 @@ targets_app = typer.Typer(help="年度目标（各板块）与 2025 发展目标
 
 def report(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help="monthly 月度跟踪 | bimonthly 双月点评 | quarterly 季度考核 | cadence | targets")],
+    kind: Annotated[
+        str, typer.Argument(help="monthly 月度跟踪 | bimonthly 双月点评 | quarterly 季度考核 | cadence | targets")
+    ],
     period: Annotated[str, typer.Option("--period", help="2023-03 | 2023-03/04 | 2023Q1 | 2023")],
     fmt: Annotated[str, typer.Option("--format", help="html | csv | xlsx | json")] = "html",
     out: Annotated[Path | None, typer.Option("--out", help="写入文件（默认输出到屏幕；xlsx 必须指定）")] = None,
@@ -27,9 +29,9 @@ def report(
     """生成报表：月度跟踪、双月点评、季度考核、活动节奏、目标进度。"""
     from scheduler.cli import fail, require_schema, runtime
     from scheduler.exports import FORMATS, export
+    from scheduler.report_snapshots import SnapshotExists
     from scheduler.reports import ReportUnavailable, build_report, check_kind, issue_quarterly
     from scheduler.reports_quarterly import Scoring, ScoringInvalid
-    from scheduler.report_snapshots import SnapshotExists
 
     try:
         check_kind(kind)
@@ -95,8 +97,10 @@ def targets_show(ctx: typer.Context, year: Annotated[int, typer.Option("--year")
         return
     for key, org in units.items():
         values = targets.get(key, {})
-        typer.echo(f"{org.short_name:<8} " + "  ".join(f"{label} {values.get(m, '—')}{unit}"
-                                                       for m, (label, unit) in METRICS.items()))
+        typer.echo(
+            f"{org.short_name:<8} "
+            + "  ".join(f"{label} {values.get(m, '—')}{unit}" for m, (label, unit) in METRICS.items())
+        )
 
 
 @targets_app.command("goal")
@@ -120,8 +124,9 @@ def goal_set(
         raise fail(f"日期 {as_of!r} 或数值 {value!r} 无效（日期形如 2023-06-30）") from None
     try:
         with session_scope(rt.engine, write=True) as session:
-            add_entry(session=session, goal_key=key, as_of=day, value=amount, source=source, by="cli",
-                      now=rt.clock.now())
+            add_entry(
+                session=session, goal_key=key, as_of=day, value=amount, source=source, by="cli", now=rt.clock.now()
+            )
     except ValueError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"已记录 {key} = {amount}（{day}，{source}）")

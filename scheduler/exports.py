@@ -13,9 +13,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from scheduler.config import PROJECT_ROOT
 from scheduler.report_tables import NUMERIC_KINDS, Report, Table
 
-FORMATS = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-           "json": "application/json"}
+FORMATS = {
+    "html": "text/html; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
@@ -95,7 +98,7 @@ def _as_text(cells: Any) -> None:
 
 
 def _sheet_name(table: Table, used: set[str]) -> str:
-    base = "".join(ch for ch in table.title if ch not in '[]:*?/\\')[:28] or table.key
+    base = "".join(ch for ch in table.title if ch not in "[]:*?/\\")[:28] or table.key
     name, n = base, 2
     while name in used:
         name, n = f"{base[:26]}_{n}", n + 1
@@ -110,8 +113,9 @@ def to_json(report: Report) -> bytes:
 
 def html_env() -> Environment:
     """Return the Jinja2 environment for report pages (autoescaped)."""
-    env = Environment(loader=FileSystemLoader(str(PROJECT_ROOT / "templates" / "web")),
-                      autoescape=select_autoescape(["html"]))
+    env = Environment(
+        loader=FileSystemLoader(str(PROJECT_ROOT / "templates" / "web")), autoescape=select_autoescape(["html"])
+    )
     env.globals["display"] = display
     return env
 

@@ -75,8 +75,9 @@ def list_entries(*, session: Session) -> dict[str, list[GoalEntry]]:
     return out
 
 
-def add_entry(*, session: Session, goal_key: str, as_of: date, value: Decimal, source: str, by: str,
-              now: datetime) -> GoalEntry:
+def add_entry(
+    *, session: Session, goal_key: str, as_of: date, value: Decimal, source: str, by: str, now: datetime
+) -> GoalEntry:
     """Record a goal's value as of a date (replacing an entry of the same day)."""
     if goal_key not in GOALS_BY_KEY:
         raise ValueError(f"未知目标 {goal_key!r}（可选：{'、'.join(GOALS_BY_KEY)}）")
@@ -95,12 +96,24 @@ def add_entry(*, session: Session, goal_key: str, as_of: date, value: Decimal, s
 def goals_report(facts: Facts, entries: dict[str, list[GoalEntry]], today: date) -> Report:
     """Build the 2025 goals table: value, progress, pace and gap for each of the twelve goals."""
     frac = pace_fraction(today)
-    table = Table("goals", "2025 年发展目标进度", [
-        Column("goal", "目标"), Column("target", "目标值", "money"), Column("unit", "单位"), Column("semantics", "口径"),
-        Column("source", "来源"), Column("value", "当前值", "money"), Column("as_of", "数据日期"),
-        Column("progress", "完成进度（%）", "pct"), Column("pace", "序时进度（%）", "pct"),
-        Column("ahead", "超/欠进度（百分点）", "pp"), Column("evidence", "数据来源说明"),
-    ], note=f"序时进度按 2023-01-01 至 2025-12-31 线性计算，今日为 {frac * 100:.2f}%。")
+    table = Table(
+        "goals",
+        "2025 年发展目标进度",
+        [
+            Column("goal", "目标"),
+            Column("target", "目标值", "money"),
+            Column("unit", "单位"),
+            Column("semantics", "口径"),
+            Column("source", "来源"),
+            Column("value", "当前值", "money"),
+            Column("as_of", "数据日期"),
+            Column("progress", "完成进度（%）", "pct"),
+            Column("pace", "序时进度（%）", "pct"),
+            Column("ahead", "超/欠进度（百分点）", "pp"),
+            Column("evidence", "数据来源说明"),
+        ],
+        note=f"序时进度按 2023-01-01 至 2025-12-31 线性计算，今日为 {frac * 100:.2f}%。",
+    )
     for g in GOALS:
         rows = [e for e in entries.get(g.key, []) if e.as_of <= today]
         if g.source == "derived":
@@ -112,13 +125,26 @@ def goals_report(facts: Facts, entries: dict[str, list[GoalEntry]], today: date)
             value, as_of, evidence = None, "", "尚未录入"
         baseline = Decimal(rows[0].value) if g.semantics == "stock" and rows else Decimal(0)
         progress = pct(value, g.target) if value is not None else None
-        pace = round(frac * 100, 2) if g.semantics == "cumulative" else pct(
-            baseline + (g.target - baseline) * Decimal(str(frac)), g.target)
-        table.rows.append({
-            "goal": g.label, "target": g.target, "unit": g.unit, "semantics": SEMANTICS_LABELS[g.semantics],
-            "source": SOURCE_LABELS[g.source], "value": value, "as_of": as_of, "progress": progress, "pace": pace,
-            "ahead": None if progress is None or pace is None else round(progress - pace, 2), "evidence": evidence,
-        })
+        pace = (
+            round(frac * 100, 2)
+            if g.semantics == "cumulative"
+            else pct(baseline + (g.target - baseline) * Decimal(str(frac)), g.target)
+        )
+        table.rows.append(
+            {
+                "goal": g.label,
+                "target": g.target,
+                "unit": g.unit,
+                "semantics": SEMANTICS_LABELS[g.semantics],
+                "source": SOURCE_LABELS[g.source],
+                "value": value,
+                "as_of": as_of,
+                "progress": progress,
+                "pace": pace,
+                "ahead": None if progress is None or pace is None else round(progress - pace, 2),
+                "evidence": evidence,
+            }
+        )
     report = Report("targets", str(today.year), "2025 年科技招商发展目标进度", today.isoformat(), [table])
     report.notes.append(__doc__.split("\n\n", 1)[1].strip() if __doc__ else "")
     report.svg = progress_svg(table.rows)
@@ -129,30 +155,39 @@ def progress_svg(rows: list[dict]) -> str:
     """Draw progress against pace for each goal as an accessible inline SVG bar chart."""
     bar_x, bar_w, row_h = 250, 420, 28
     height = row_h * len(rows) + 50
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="100%" viewBox="0 0 760 {height}" '
-             f'aria-labelledby="goals-title goals-desc" class="goals-chart">',
-             '<title id="goals-title">2025 年目标：完成进度与序时进度</title>',
-             '<desc id="goals-desc">每行一个目标；蓝色条为完成进度，竖线为序时进度。</desc>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="100%" viewBox="0 0 760 {height}" '
+        f'aria-labelledby="goals-title goals-desc" class="goals-chart">',
+        '<title id="goals-title">2025 年目标：完成进度与序时进度</title>',
+        '<desc id="goals-desc">每行一个目标；蓝色条为完成进度，竖线为序时进度。</desc>',
+    ]
     for i, r in enumerate(rows):
         y = 10 + i * row_h
         progress = min(float(r["progress"] or 0), 100.0)
         pace = min(float(r["pace"] or 0), 100.0)
-        text = (f"{r['goal']}：完成 {r['progress']:.2f}%，序时 {r['pace']:.2f}%" if r["progress"] is not None
-                else f"{r['goal']}：尚无数据，序时 {r['pace']:.2f}%")
+        text = (
+            f"{r['goal']}：完成 {r['progress']:.2f}%，序时 {r['pace']:.2f}%"
+            if r["progress"] is not None
+            else f"{r['goal']}：尚无数据，序时 {r['pace']:.2f}%"
+        )
         shown = "—" if r["progress"] is None else f"{r['progress']:.1f}%"
         fill = "#2f7d32" if (r["ahead"] or 0) >= 0 and r["progress"] is not None else "#b44d12"
-        parts.append(f'<g><title>{escape(text)}</title>'
-                     f'<text x="{bar_x - 8}" y="{y + 17}" text-anchor="end" font-size="13">{escape(r["goal"])}</text>'
-                     f'<rect x="{bar_x}" y="{y + 4}" width="{bar_w}" height="16" fill="#eef2f7"/>'
-                     f'<rect x="{bar_x}" y="{y + 4}" width="{bar_w * progress / 100:.1f}" height="16" fill="{fill}"/>'
-                     f'<line x1="{bar_x + bar_w * pace / 100:.1f}" x2="{bar_x + bar_w * pace / 100:.1f}" y1="{y}" '
-                     f'y2="{y + 24}" stroke="#1f2933" stroke-width="2"/>'
-                     f'<text x="{bar_x + bar_w + 6}" y="{y + 17}" font-size="12">{shown}</text></g>')
+        parts.append(
+            f"<g><title>{escape(text)}</title>"
+            f'<text x="{bar_x - 8}" y="{y + 17}" text-anchor="end" font-size="13">{escape(r["goal"])}</text>'
+            f'<rect x="{bar_x}" y="{y + 4}" width="{bar_w}" height="16" fill="#eef2f7"/>'
+            f'<rect x="{bar_x}" y="{y + 4}" width="{bar_w * progress / 100:.1f}" height="16" fill="{fill}"/>'
+            f'<line x1="{bar_x + bar_w * pace / 100:.1f}" x2="{bar_x + bar_w * pace / 100:.1f}" y1="{y}" '
+            f'y2="{y + 24}" stroke="#1f2933" stroke-width="2"/>'
+            f'<text x="{bar_x + bar_w + 6}" y="{y + 17}" font-size="12">{shown}</text></g>'
+        )
     y = 10 + len(rows) * row_h + 12
-    parts.append(f'<g font-size="12"><rect x="{bar_x}" y="{y}" width="14" height="10" fill="#2f7d32"/>'
-                 f'<text x="{bar_x + 20}" y="{y + 10}">不欠进度</text>'
-                 f'<rect x="{bar_x + 100}" y="{y}" width="14" height="10" fill="#b44d12"/>'
-                 f'<text x="{bar_x + 120}" y="{y + 10}">欠进度或无数据</text>'
-                 f'<line x1="{bar_x + 250}" x2="{bar_x + 250}" y1="{y - 2}" y2="{y + 12}" stroke="#1f2933" stroke-width="2"/>'
-                 f'<text x="{bar_x + 258}" y="{y + 10}">序时进度</text></g></svg>')
+    parts.append(
+        f'<g font-size="12"><rect x="{bar_x}" y="{y}" width="14" height="10" fill="#2f7d32"/>'
+        f'<text x="{bar_x + 20}" y="{y + 10}">不欠进度</text>'
+        f'<rect x="{bar_x + 100}" y="{y}" width="14" height="10" fill="#b44d12"/>'
+        f'<text x="{bar_x + 120}" y="{y + 10}">欠进度或无数据</text>'
+        f'<line x1="{bar_x + 250}" x2="{bar_x + 250}" y1="{y - 2}" y2="{y + 12}" stroke="#1f2933" stroke-width="2"/>'
+        f'<text x="{bar_x + 258}" y="{y + 10}">序时进度</text></g></svg>'
+    )
     return "".join(parts)

@@ -101,8 +101,7 @@ def parse_period(text: str) -> Period:
         if kind == "bimonth":
             first, second = int(m.group(2)), int(m.group(3))
             if first % 2 != 1 or second != first + 1 or second > 12:
-                raise PeriodInvalid(
-                    f"双月期间 {raw!r} 无效：双月点评按 01/02、03/04 … 11/12 划分，例如 {year}-03/04")
+                raise PeriodInvalid(f"双月期间 {raw!r} 无效：双月点评按 01/02、03/04 … 11/12 划分，例如 {year}-03/04")
             return make_period(kind, year, first)
         if kind == "quarter":
             return make_period(kind, year, int(m.group(2)) * 3 - 2)

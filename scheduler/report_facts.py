@@ -148,17 +148,25 @@ def load_facts(*, session: Session) -> Facts | None:
     if plan is None:
         return None
     orgs = get_organizations(session=session)
-    units = [Unit(o.key, o.short_name) for o in sorted(orgs.values(), key=lambda o: o.id or 0)
-             if o.kind in BANKUAI_KINDS and not o.withdrawn]
-    facts = Facts(year=plan.year, units=units, themes={int(k): v for k, v in (plan.themes or {}).items()},
-                  week_from=plan.published)
+    units = [
+        Unit(o.key, o.short_name)
+        for o in sorted(orgs.values(), key=lambda o: o.id or 0)
+        if o.kind in BANKUAI_KINDS and not o.withdrawn
+    ]
+    facts = Facts(
+        year=plan.year,
+        units=units,
+        themes={int(k): v for k, v in (plan.themes or {}).items()},
+        week_from=plan.published,
+    )
     reports = {r.occurrence_id: r for r in session.exec(select(OutcomeReport))}
     occ_hosts: dict[int, tuple[str, ...]] = {}
     for view in list_event_views(session=session, plan=plan):
         ev = view.event
         hosts = tuple(k for o in view.hosts if (k := _bankuai_of(o, orgs)))
-        organizers = tuple(k for o in view.co_organizers if (k := _bankuai_of(o, orgs))) \
-            if ev.type == EventType.DISTRICT else ()
+        organizers = (
+            tuple(k for o in view.co_organizers if (k := _bankuai_of(o, orgs))) if ev.type == EventType.DISTRICT else ()
+        )
         city = any(o.kind not in BANKUAI_KINDS and _bankuai_of(o, orgs) is None for o in view.hosts)
         for occ in view.occurrences:
             report = reports.get(occ.id or 0)
@@ -166,22 +174,41 @@ def load_facts(*, session: Session) -> Facts | None:
             if report is not None and report.actual_date is not None and report.status == "held":
                 start_on = report.actual_date
             occ_hosts[occ.id or 0] = hosts
-            facts.occurrences.append(OccFact(
-                id=occ.id or 0, key=occ.key, seq=ev.seq, quarter=ev.quarter, type=ev.type, theme=ev.theme,
-                title=occ.title, window_start=occ.window_start, window_end=occ.window_end,
-                precision=occ.precision, start_on=start_on, status=occ.status, hosts=hosts,
-                host_names=tuple(o.short_name for o in view.hosts), organizers=organizers, city_level=city,
-            ))
+            facts.occurrences.append(
+                OccFact(
+                    id=occ.id or 0,
+                    key=occ.key,
+                    seq=ev.seq,
+                    quarter=ev.quarter,
+                    type=ev.type,
+                    theme=ev.theme,
+                    title=occ.title,
+                    window_start=occ.window_start,
+                    window_end=occ.window_end,
+                    precision=occ.precision,
+                    start_on=start_on,
+                    status=occ.status,
+                    hosts=hosts,
+                    host_names=tuple(o.short_name for o in view.hosts),
+                    organizers=organizers,
+                    city_level=city,
+                )
+            )
     for row, rep in session.exec(
-        select(ProjectRow, OutcomeReport).where(ProjectRow.report_id == OutcomeReport.id,
-                                                col(ProjectRow.credited).is_(True),
-                                                col(ProjectRow.sign_form).in_(SIGNED_FORMS))
+        select(ProjectRow, OutcomeReport).where(
+            ProjectRow.report_id == OutcomeReport.id,
+            col(ProjectRow.credited).is_(True),
+            col(ProjectRow.sign_form).in_(SIGNED_FORMS),
+        )
     ):
         if rep.actual_date is None:
             continue
         unit = row.bankuai_key or next(iter(occ_hosts.get(row.occurrence_id, ())), None)
-        facts.projects.append(SignedProject(row.name, unit, rep.actual_date, row.amount_wan or Decimal(0),
-                                            row.category, row.occurrence_id))
+        facts.projects.append(
+            SignedProject(
+                row.name, unit, rep.actual_date, row.amount_wan or Decimal(0), row.category, row.occurrence_id
+            )
+        )
     rows_by_pos = {(p.report_id, p.position): p for p in session.exec(select(ProjectRow))}
     for talent, rep in session.exec(select(TalentRow, OutcomeReport).where(TalentRow.report_id == OutcomeReport.id)):
         if rep.actual_date is None or rep.status != "held":
@@ -190,11 +217,27 @@ def load_facts(*, session: Session) -> Facts | None:
         unit = (linked.bankuai_key if linked else None) or next(iter(occ_hosts.get(talent.occurrence_id, ())), None)
         facts.talents.append(TalentFact(talent.level, unit, rep.actual_date))
     for lead in session.exec(select(Lead)):
-        facts.leads.append(LeadFact(lead.id or 0, lead.name, lead.bankuai_key, lead.stage,
-                                    shanghai_date(lead.created_at), shanghai_date(lead.last_update_at)))
+        facts.leads.append(
+            LeadFact(
+                lead.id or 0,
+                lead.name,
+                lead.bankuai_key,
+                lead.stage,
+                shanghai_date(lead.created_at),
+                shanghai_date(lead.last_update_at),
+            )
+        )
     for task in session.exec(select(Task).where(Task.kind == TaskKind.OUTCOME)):
-        facts.report_tasks.append(ReportTask(task.occurrence_id, task.organization_key, task.opens_on, task.due_on, task.status,
-                                             shanghai_date(task.done_at) if task.done_at else None))
+        facts.report_tasks.append(
+            ReportTask(
+                task.occurrence_id,
+                task.organization_key,
+                task.opens_on,
+                task.due_on,
+                task.status,
+                shanghai_date(task.done_at) if task.done_at else None,
+            )
+        )
     for c in session.exec(select(NegotiationCheckin)):
         facts.checkins.setdefault(c.organization_key, set()).add(c.week_start)
         facts.checkin_counts[(c.organization_key, c.week_start)] = c.count

@@ -52,7 +52,8 @@ def talents(facts: Facts, unit: str | None, span: Span) -> int:
 
 def open_report_tasks(facts: Facts, unit: str, as_of: date) -> tuple[list[ReportTask], list[ReportTask]]:
     """Return (missing, overdue) outcome-report tasks of a 板块 as they stood on `as_of`."""
-    missing, overdue = [], []
+    missing: list[ReportTask] = []
+    overdue: list[ReportTask] = []
     for t in facts.report_tasks:
         if t.unit != unit or t.status == "cancelled" or t.opens_on > as_of:
             continue
@@ -76,9 +77,14 @@ def new_leads(facts: Facts, unit: str | None, span: Span) -> list[LeadFact]:
 def stalled_leads(facts: Facts, unit: str | None, as_of: date) -> list[LeadFact]:
     """Return leads that had gone 30 days without an update by `as_of`."""
     limit = as_of - timedelta(days=STALE_AFTER_DAYS)
-    return [lead for lead in facts.leads
-            if (unit is None or lead.unit == unit) and lead.stage not in QUIET_STAGES
-            and lead.created_on <= as_of and lead.last_update_on <= limit]
+    return [
+        lead
+        for lead in facts.leads
+        if (unit is None or lead.unit == unit)
+        and lead.stage not in QUIET_STAGES
+        and lead.created_on <= as_of
+        and lead.last_update_on <= limit
+    ]
 
 
 def checkin_weeks(facts: Facts, unit: str, span: Span, as_of: date) -> tuple[int, int]:

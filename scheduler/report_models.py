@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+
 from sqlalchemy import Column, Numeric, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 

@@ -29,8 +29,9 @@ def canonical_json(report: Report) -> str:
 
 def get_snapshot(*, session: Session, kind: str, period: str) -> ReportSnapshot | None:
     """Return the issued snapshot of a report, if any."""
-    return session.exec(select(ReportSnapshot).where(ReportSnapshot.kind == kind,
-                                                     ReportSnapshot.period == period)).first()
+    return session.exec(
+        select(ReportSnapshot).where(ReportSnapshot.kind == kind, ReportSnapshot.period == period)
+    ).first()
 
 
 def snapshot_report(snap: ReportSnapshot) -> Report:
@@ -38,8 +39,12 @@ def snapshot_report(snap: ReportSnapshot) -> Report:
     if hashlib.sha256(snap.payload_text.encode()).hexdigest() != snap.sha256:
         raise SnapshotCorrupt(f"{snap.kind} {snap.period} 的快照校验失败：内容与发布时的哈希不符")
     report = Report.from_dict(json.loads(snap.payload_text))
-    report.meta = {**report.meta, "issued_at": snap.issued_at.astimezone(SHANGHAI).isoformat(),
-                   "issued_by": snap.issued_by, "sha256": snap.sha256}
+    report.meta = {
+        **report.meta,
+        "issued_at": snap.issued_at.astimezone(SHANGHAI).isoformat(),
+        "issued_by": snap.issued_by,
+        "sha256": snap.sha256,
+    }
     return report
 
 
@@ -49,8 +54,14 @@ def issue_snapshot(*, session: Session, report: Report, by: str, now: datetime) 
     if existing is not None:
         raise SnapshotExists(_refusal(existing))
     text = canonical_json(report)
-    snap = ReportSnapshot(kind=report.kind, period=report.period, payload_text=text,
-                          sha256=hashlib.sha256(text.encode()).hexdigest(), issued_by=by, issued_at=now)
+    snap = ReportSnapshot(
+        kind=report.kind,
+        period=report.period,
+        payload_text=text,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        issued_by=by,
+        issued_at=now,
+    )
     session.add(snap)
     try:
         with session.begin_nested():

@@ -52,10 +52,19 @@ class Report:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         """Rebuild a report from `to_dict` output (frozen snapshots)."""
-        tables = [Table(t["key"], t["title"], [Column(**c) for c in t["columns"]], t["rows"], t.get("note", ""))
-                  for t in data["tables"]]
-        return cls(data["kind"], data["period"], data["title"], data["as_of"], tables, data.get("notes", []),
-                   data.get("meta", {}))
+        tables = [
+            Table(t["key"], t["title"], [Column(**c) for c in t["columns"]], t["rows"], t.get("note", ""))
+            for t in data["tables"]
+        ]
+        return cls(
+            data["kind"],
+            data["period"],
+            data["title"],
+            data["as_of"],
+            tables,
+            data.get("notes", []),
+            data.get("meta", {}),
+        )
 
 
 def jsonable(value: Any) -> Any:
@@ -80,5 +89,7 @@ def pct(numerator: float | Decimal, denominator: float | Decimal | None) -> floa
 
 def rank_desc(values: dict[str, float | None]) -> dict[str, int | None]:
     """Rank keys by value, highest first; equal values share a rank (1, 2, 2, 4); None gets no rank."""
-    return {k: None if v is None else 1 + sum(1 for w in values.values() if w is not None and w > v)
-            for k, v in values.items()}
+    return {
+        k: None if v is None else 1 + sum(1 for w in values.values() if w is not None and w > v)
+        for k, v in values.items()
+    }

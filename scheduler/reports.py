@@ -38,17 +38,26 @@ def check_kind(kind: str) -> str:
 def review_inputs(*, session: Session, period: str) -> ReviewInputs:
     """Return the office's notes for a bimonthly period and every 整改 item raised so far."""
     notes = {n.organization_key: n.text for n in session.exec(select(ReviewNote).where(ReviewNote.period == period))}
-    items = [{"id": i.id, "opened_period": i.opened_period, "unit": i.organization_key, "text": i.text,
-              "status": i.status, "closed_period": i.closed_period}
-             for i in session.exec(select(RectificationItem).order_by(col(RectificationItem.id)))]
+    items = [
+        {
+            "id": i.id,
+            "opened_period": i.opened_period,
+            "unit": i.organization_key,
+            "text": i.text,
+            "status": i.status,
+            "closed_period": i.closed_period,
+        }
+        for i in session.exec(select(RectificationItem).order_by(col(RectificationItem.id)))
+    ]
     return ReviewInputs(notes, items)
 
 
 def adjustments_for(*, session: Session, period: str) -> dict[str, list[tuple[Decimal, str]]]:
     """Return the bonus/deduction items of a quarterly period by unit."""
     out: dict[str, list[tuple[Decimal, str]]] = {}
-    for a in session.exec(select(AssessmentAdjustment).where(AssessmentAdjustment.period == period)
-                          .order_by(col(AssessmentAdjustment.id))):
+    for a in session.exec(
+        select(AssessmentAdjustment).where(AssessmentAdjustment.period == period).order_by(col(AssessmentAdjustment.id))
+    ):
         out.setdefault(a.organization_key, []).append((Decimal(a.points), a.reason))
     return out
 
@@ -70,8 +79,9 @@ def _period(kind: str, text: str, facts: Facts) -> Period:
     return period
 
 
-def build_report(*, session: Session, kind: str, period: str, now: datetime, scoring: Scoring | None = None,
-                 live: bool = False) -> Report:
+def build_report(
+    *, session: Session, kind: str, period: str, now: datetime, scoring: Scoring | None = None, live: bool = False
+) -> Report:
     """Build one report; an issued quarterly assessment comes from its frozen snapshot unless `live`."""
     check_kind(kind)
     today = shanghai_date(now)
@@ -90,8 +100,9 @@ def build_report(*, session: Session, kind: str, period: str, now: datetime, sco
         return monthly_report(facts, targets, p, today)
     if kind == "bimonthly":
         return bimonthly_report(facts, targets, p, today, review_inputs(session=session, period=p.text))
-    report = quarterly_report(facts, targets, p, today, scoring or Scoring(), adjustments_for(session=session,
-                                                                                              period=p.text))
+    report = quarterly_report(
+        facts, targets, p, today, scoring or Scoring(), adjustments_for(session=session, period=p.text)
+    )
     report.meta["issued"] = False
     return report
 

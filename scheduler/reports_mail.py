@@ -40,14 +40,30 @@ def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> lis
     columns = {c.key: c for c in main.columns}
     rows = [{k: display(r.get(k), columns[k].kind) for k in SUMMARY_KEYS} for r in main.rows]
     context: dict[str, Any] = {
-        "org_name": "市科技局（推进领导小组办公室）", "title": report.title, "period": period.text, "period_label": period.label, "as_of": report.as_of,
-        "rows": rows, "overdue": report.table("overdue_reports").rows[:20],
+        "org_name": "市科技局（推进领导小组办公室）",
+        "title": report.title,
+        "period": period.text,
+        "period_label": period.label,
+        "as_of": report.as_of,
+        "rows": rows,
+        "overdue": report.table("overdue_reports").rows[:20],
         "report_url": f"{base_url.rstrip('/')}/admin/reports/monthly?period={period.text}",
     }
     due = datetime.combine(period.end + timedelta(days=1), SEND_AT, tzinfo=SHANGHAI)
-    return [WantedMail(KIND, f"report:monthly:{period.text}", "monthly",
-                       Recipient(c.email, c.name, OFFICE_ORG, "市科技局", "office"), due, None, None, None, context)
-            for c in office]
+    return [
+        WantedMail(
+            KIND,
+            f"report:monthly:{period.text}",
+            "monthly",
+            Recipient(c.email, c.name, OFFICE_ORG, "市科技局", "office"),
+            due,
+            None,
+            None,
+            None,
+            context,
+        )
+        for c in office
+    ]
 
 
 def plan_report_mail(*, session: Session, now: datetime, base_url: str) -> SyncReport:

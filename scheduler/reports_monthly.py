@@ -41,9 +41,19 @@ MAIN_COLUMNS = [
     Column("new_leads", "新增线索", "int"),
     Column("stalled_leads", "停滞线索", "int"),
 ]
-LEAD_COLUMNS = [Column("unit", "板块"), Column("name", "项目"), Column("stage", "阶段"), Column("created_on", "录入日期"),
-                Column("last_update_on", "最近更新")]
-TASK_COLUMNS = [Column("unit", "板块"), Column("title", "活动"), Column("due_on", "应填报日期"), Column("days", "逾期天数", "int")]
+LEAD_COLUMNS = [
+    Column("unit", "板块"),
+    Column("name", "项目"),
+    Column("stage", "阶段"),
+    Column("created_on", "录入日期"),
+    Column("last_update_on", "最近更新"),
+]
+TASK_COLUMNS = [
+    Column("unit", "板块"),
+    Column("title", "活动"),
+    Column("due_on", "应填报日期"),
+    Column("days", "逾期天数", "int"),
+]
 
 
 def as_of_for(period: Period, today: date) -> date:
@@ -65,8 +75,14 @@ def unit_progress(facts: Facts, targets: Targets, period: Period) -> dict[str, d
         n, amount = signed(facts, u.key, year_span)
         target = targets.get(u.key, {}).get("signed_projects")
         rate = pct(n, target)
-        out[u.key] = {"signed_ytd": n, "amount_ytd": amount, "target": int(target) if target is not None else None,
-                      "rate": rate, "pace": pace, "ahead": None if rate is None else round(rate - pace, 2)}
+        out[u.key] = {
+            "signed_ytd": n,
+            "amount_ytd": amount,
+            "target": int(target) if target is not None else None,
+            "rate": rate,
+            "pace": pace,
+            "ahead": None if rate is None else round(rate - pace, 2),
+        }
     ranks = rank_desc({k: v["rate"] for k, v in out.items()})
     for key, row in out.items():
         row["rank"] = ranks[key]
@@ -78,9 +94,13 @@ def monthly_report(facts: Facts, targets: Targets, period: Period, today: date) 
     as_of = as_of_for(period, today)
     month = Span(period.start, period.end)
     progress = unit_progress(facts, targets, period)
-    main = Table("units", "各板块月度跟踪", MAIN_COLUMNS,
-                 note="完成率 = 累计签约项目 ÷ 年度目标；序时进度 = 月份 ÷ 12；超/欠进度 = 完成率 − 序时进度；"
-                      "按完成率排名，并列同名次，未设目标不排名。")
+    main = Table(
+        "units",
+        "各板块月度跟踪",
+        MAIN_COLUMNS,
+        note="完成率 = 累计签约项目 ÷ 年度目标；序时进度 = 月份 ÷ 12；超/欠进度 = 完成率 − 序时进度；"
+        "按完成率排名，并列同名次，未设目标不排名。",
+    )
     leads_t = Table("new_leads", "本月新增项目线索", LEAD_COLUMNS)
     stalled_t = Table("stalled_leads", "停滞线索（30 天未更新）", LEAD_COLUMNS)
     overdue_t = Table("overdue_reports", "逾期未填报的活动成效", TASK_COLUMNS)
@@ -107,26 +127,64 @@ def monthly_report(facts: Facts, targets: Targets, period: Period, today: date) 
         }
         main.rows.append(row)
         for key, value in row.items():
-            if key in ("planned", "held", "planned_ytd", "held_ytd", "reports_missing", "reports_overdue", "signed",
-                       "amount", "signed_ytd", "amount_ytd", "new_leads", "stalled_leads", "target"):
+            if key in (
+                "planned",
+                "held",
+                "planned_ytd",
+                "held_ytd",
+                "reports_missing",
+                "reports_overdue",
+                "signed",
+                "amount",
+                "signed_ytd",
+                "amount_ytd",
+                "new_leads",
+                "stalled_leads",
+                "target",
+            ):
                 totals[key] = totals.get(key, 0) + (value or 0)
         leads_t.rows += [_lead_row(u.name, lead) for lead in fresh]
         stalled_t.rows += [_lead_row(u.name, lead) for lead in stale]
         for t in overdue:
             occ = facts.occurrence(t.occurrence_id)
-            overdue_t.rows.append({"unit": u.name, "title": occ.title if occ else "—", "due_on": t.due_on.isoformat(),
-                                   "days": (as_of - t.due_on).days})
+            overdue_t.rows.append(
+                {
+                    "unit": u.name,
+                    "title": occ.title if occ else "—",
+                    "due_on": t.due_on.isoformat(),
+                    "days": (as_of - t.due_on).days,
+                }
+            )
     target_total = totals.get("target") or None
     rate = pct(totals.get("signed_ytd", 0), target_total)
     pace = pace_pct(period.last_month)
-    main.rows.append({**{c.key: None for c in MAIN_COLUMNS}, **totals, "unit": "合计", "rate": rate, "pace": pace,
-                      "ahead": None if rate is None else round(rate - pace, 2), "rank": None,
-                      "target": target_total})
-    return Report("monthly", period.text, f"{period.label}科技招商月度跟踪", as_of.isoformat(),
-                  [main, overdue_t, leads_t, stalled_t])
+    main.rows.append(
+        {
+            **{c.key: None for c in MAIN_COLUMNS},
+            **totals,
+            "unit": "合计",
+            "rate": rate,
+            "pace": pace,
+            "ahead": None if rate is None else round(rate - pace, 2),
+            "rank": None,
+            "target": target_total,
+        }
+    )
+    return Report(
+        "monthly",
+        period.text,
+        f"{period.label}科技招商月度跟踪",
+        as_of.isoformat(),
+        [main, overdue_t, leads_t, stalled_t],
+    )
 
 
 def _lead_row(unit_name: str, lead) -> dict:
     stage = LEAD_STAGE_LABELS.get(LeadStage(lead.stage), lead.stage) if lead.stage in LeadStage else lead.stage
-    return {"unit": unit_name, "name": lead.name, "stage": stage, "created_on": lead.created_on.isoformat(),
-            "last_update_on": lead.last_update_on.isoformat()}
+    return {
+        "unit": unit_name,
+        "name": lead.name,
+        "stage": stage,
+        "created_on": lead.created_on.isoformat(),
+        "last_update_on": lead.last_update_on.isoformat(),
+    }

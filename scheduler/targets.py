@@ -73,7 +73,9 @@ def parse_targets_csv(text: str, *, source: str, units: dict[str, Organization])
             continue
         unit = unit_text if unit_text in units else by_name.get(unit_text)
         if unit is None:
-            errors.append(f"{where}：未知板块 {unit_text!r}（可用板块：{'、'.join(o.short_name for o in units.values())}）")
+            errors.append(
+                f"{where}：未知板块 {unit_text!r}（可用板块：{'、'.join(o.short_name for o in units.values())}）"
+            )
             continue
         metric = metric_text if metric_text in METRICS else METRIC_BY_LABEL.get(metric_text)
         if metric is None:
@@ -106,16 +108,27 @@ def import_targets(*, session: Session, path: Path, now: datetime) -> int:
     """Validate a whole targets CSV, then upsert every row; return how many rows were stored."""
     rows = parse_targets_csv(path.read_text(encoding="utf-8"), source=str(path), units=bankuai_units(session=session))
     for row in rows:
-        set_target(session=session, year=row.year, unit=row.unit, metric=row.metric, value=row.value,
-                   source=row.source, now=now)
+        set_target(
+            session=session,
+            year=row.year,
+            unit=row.unit,
+            metric=row.metric,
+            value=row.value,
+            source=row.source,
+            now=now,
+        )
     return len(rows)
 
 
-def set_target(*, session: Session, year: int, unit: str, metric: str, value: Decimal, source: str,
-               now: datetime) -> AnnualTarget:
+def set_target(
+    *, session: Session, year: int, unit: str, metric: str, value: Decimal, source: str, now: datetime
+) -> AnnualTarget:
     """Insert or update one annual target."""
-    row = session.exec(select(AnnualTarget).where(AnnualTarget.year == year, AnnualTarget.organization_key == unit,
-                                                  AnnualTarget.metric == metric)).first()
+    row = session.exec(
+        select(AnnualTarget).where(
+            AnnualTarget.year == year, AnnualTarget.organization_key == unit, AnnualTarget.metric == metric
+        )
+    ).first()
     if row is None:
         row = AnnualTarget(year=year, organization_key=unit, metric=metric, value=value, source=source, updated_at=now)
     else:
