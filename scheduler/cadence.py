@@ -145,9 +145,9 @@ def theme_cell(facts: Facts, quarter: int, today: date) -> ThemeCell:
 
 
 def week_mondays(facts: Facts) -> list[date]:
-    """Return the Mondays of every week 周周有洽谈 applies to: from the notice's week to the year's end."""
+    """Return the Mondays of every week 周周有洽谈 applies to: from the notice's first full week to the year's end."""
     begin = facts.week_from or date(facts.year, 1, 1)
-    monday = begin - timedelta(days=begin.weekday())
+    monday = begin + timedelta(days=-begin.weekday() % 7)  # the first full week on or after the notice
     out = []
     while monday.year <= facts.year and monday <= date(facts.year, 12, 31):
         out.append(monday)

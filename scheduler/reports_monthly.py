@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from scheduler.lead_models import LEAD_STAGE_LABELS, LeadStage
+from scheduler.lead_models import LEAD_STAGE_LABELS
 from scheduler.periods import Period
 from scheduler.report_facts import Facts
 from scheduler.report_metrics import (
@@ -66,6 +66,13 @@ def pace_pct(last_month: int) -> float:
     return round(last_month / 12 * 100, 2)
 
 
+def ahead_pp(done: float | Decimal, target: float | Decimal | None, last_month: int) -> float | None:
+    """Return 超/欠进度 in percentage points from unrounded rates (完成率 − N/12)."""
+    if not target:
+        return None
+    return round((float(done) / float(target) - last_month / 12) * 100, 2)
+
+
 def unit_progress(facts: Facts, targets: Targets, period: Period) -> dict[str, dict]:
     """Return per 板块: signed YTD, target, 完成率, 序时进度, 超/欠进度 and rank at the period's end."""
     year_span = Span(date(facts.year, 1, 1), period.end)
@@ -81,7 +88,7 @@ def unit_progress(facts: Facts, targets: Targets, period: Period) -> dict[str, d
             "target": int(target) if target is not None else None,
             "rate": rate,
             "pace": pace,
-            "ahead": None if rate is None else round(rate - pace, 2),
+            "ahead": ahead_pp(n, target, period.last_month),
         }
     ranks = rank_desc({k: v["rate"] for k, v in out.items()})
     for key, row in out.items():
@@ -165,7 +172,7 @@ def monthly_report(facts: Facts, targets: Targets, period: Period, today: date) 
             "unit": "合计",
             "rate": rate,
             "pace": pace,
-            "ahead": None if rate is None else round(rate - pace, 2),
+            "ahead": ahead_pp(totals.get("signed_ytd", 0), target_total, period.last_month),
             "rank": None,
             "target": target_total,
         }
@@ -180,7 +187,7 @@ def monthly_report(facts: Facts, targets: Targets, period: Period, today: date) 
 
 
 def _lead_row(unit_name: str, lead) -> dict:
-    stage = LEAD_STAGE_LABELS.get(LeadStage(lead.stage), lead.stage) if lead.stage in LeadStage else lead.stage
+    stage = {str(k): v for k, v in LEAD_STAGE_LABELS.items()}.get(lead.stage, lead.stage)
     return {
         "unit": unit_name,
         "name": lead.name,
