@@ -265,3 +265,89 @@ def test_exports_read_back_with_the_same_numbers(recorded: Engine) -> None:
 def test_bad_kind_or_period_is_refused_in_chinese(seeded_engine: Engine, kind: str, period: str, message: str) -> None:
     with session_scope(seeded_engine) as session, pytest.raises(ReportUnavailable, match=message):
         build_report(session=session, kind=kind, period=period, now=datetime(2023, 4, 1, tzinfo=UTC))
+
+
+def test_an_issued_assessment_never_changes(recorded: Engine) -> None:
+    from sqlmodel import select
+
+    from scheduler.report_models import ReportSnapshot
+    from scheduler.report_snapshots import SnapshotCorrupt, SnapshotExists
+    from scheduler.reports import issue_quarterly
+
+    with session_scope(recorded, write=True) as session:
+        issued = issue_quarterly(session=session, period="2023Q1", now=at(date(2023, 4, 3)), by="office").to_dict()
+    hold(recorded, "05-1", date(2023, 3, 28), projects=[{"name": "R1", "amount": 900, "unit": "rudong"}])
+    with session_scope(recorded, write=True) as session:
+        set_target(
+            session=session,
+            year=2023,
+            unit="rugao",
+            metric="signed_projects",
+            value=Decimal(4),
+            source="改",
+            now=at(date(2023, 4, 4)),
+        )
+        session.add(
+            AssessmentAdjustment(
+                period="2023Q1",
+                organization_key="rugao",
+                points=Decimal(-5),
+                reason="迟报",
+                author="office",
+                created_at=at(date(2023, 4, 4)),
+            )
+        )
+    again = build(recorded, "quarterly", "2023Q1", date(2023, 6, 1))
+    assert again.to_dict()["tables"] == issued["tables"] and again.meta["issued_by"] == "office"
+    live = build(recorded, "quarterly", "2023Q1", date(2023, 6, 1), live=True)
+    assert (
+        by_unit(live.table("scores").rows)["如皋市"]["total"] != by_unit(again.table("scores").rows)["如皋市"]["total"]
+    )
+    with session_scope(recorded, write=True) as session, pytest.raises(SnapshotExists, match="不能重复发布"):
+        issue_quarterly(session=session, period="2023Q1", now=at(date(2023, 6, 1)), by="someone")
+    with session_scope(recorded, write=True) as session:
+        snap = session.exec(select(ReportSnapshot)).one()
+        snap.payload_text = snap.payload_text.replace('"total":90.0', '"total":99.0')
+    with session_scope(recorded) as session, pytest.raises(SnapshotCorrupt):
+        build_report(session=session, kind="quarterly", period="2023Q1", now=at(date(2023, 6, 1)))
+
+
+def test_a_quarter_still_running_cannot_be_issued(recorded: Engine) -> None:
+    from scheduler.reports import issue_quarterly
+
+    with session_scope(recorded, write=True) as session, pytest.raises(ReportUnavailable, match="尚未结束"):
+        issue_quarterly(session=session, period="2023Q2", now=at(date(2023, 6, 1)), by="office")
+
+
+def test_2025_goals_progress_against_pace(recorded: Engine) -> None:
+    from scheduler.goals import add_entry
+
+    with session_scope(recorded, write=True) as session:
+        for day, value in ((date(2023, 1, 1), 3500), (date(2023, 6, 30), 3800)):
+            add_entry(
+                session=session,
+                goal_key="hightech",
+                as_of=day,
+                value=Decimal(value),
+                source="市统计局",
+                by="office",
+                now=at(day),
+            )
+    report = build(recorded, "targets", "2023", date(2023, 6, 30))
+    rows = {r["goal"]: r for r in report.table("goals").rows}
+    assert len(rows) == 12
+    # 181 of 1096 days of 2023–2025 elapsed → pace 16.51 %; derived: P1, P2, P4, C1, K1 are 科创项目 signings
+    projects = rows["新招引科创项目"]
+    assert (projects["value"], projects["progress"], projects["pace"], projects["unit"]) == (
+        Decimal(5),
+        0.15,
+        16.51,
+        "个",
+    )
+    assert rows["新增产学研合作"]["value"] == Decimal(1) and rows["省市级人才"]["progress"] == 0.25
+    # stock: 3800 of 4300; pace from the baseline 3500 → (3500 + 800 × 181/1096) / 4300 = 84.47 %
+    hightech = rows["高新技术企业总数"]
+    assert (hightech["progress"], hightech["pace"], hightech["ahead"]) == (88.37, 84.47, 3.9)
+    assert hightech["evidence"] == "市统计局" and hightech["as_of"] == "2023-06-30"
+    assert rows["新增高价值专利"]["value"] is None and rows["新增高价值专利"]["evidence"] == "尚未录入"
+    assert report.svg.count("<title") == 13 and "高新技术企业总数：完成 88.37%，序时 84.47%" in report.svg
