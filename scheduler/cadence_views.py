@@ -29,6 +29,7 @@ def month_heatmap(cad: Cadence) -> str:
     width, height = LABEL_W + 12 * (CELL + GAP), 22 + rows * (CELL + GAP) + 30
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'style="max-width:{width * 1.4:.0f}px" '
         f'aria-labelledby="hm-month-title" class="heatmap" data-testid="heatmap-month">',
         f'<title id="hm-month-title">{cad.year} 年月度有活动：各板块逐月情况（截至 {cad.today}）</title>',
     ]
@@ -66,6 +67,7 @@ def week_heatmap(cad: Cadence) -> str:
     names = dict(cad.units)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'style="max-width:{width * 1.4:.0f}px" '
         f'aria-labelledby="hm-week-title" class="heatmap" data-testid="heatmap-week">',
         f'<title id="hm-week-title">{cad.year} 年周周有洽谈：各板块逐周填报情况（截至 {cad.today}）</title>',
     ]

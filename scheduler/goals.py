@@ -156,7 +156,8 @@ def progress_svg(rows: list[dict]) -> str:
     bar_x, bar_w, row_h = 250, 420, 28
     height = row_h * len(rows) + 50
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="100%" viewBox="0 0 760 {height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="100%" style="max-width:900px" '
+        f'viewBox="0 0 760 {height}" '
         f'aria-labelledby="goals-title goals-desc" class="goals-chart">',
         '<title id="goals-title">2025 年目标：完成进度与序时进度</title>',
         '<desc id="goals-desc">每行一个目标；蓝色条为完成进度，竖线为序时进度。</desc>',

@@ -100,7 +100,7 @@ def month_calendar(*, session: Session, year: int, month: int, admin: bool) -> d
     while day <= last:
         weeks.append(
             [
-                {"day": d, "in_month": d.month == month, "items": by_day.get(d, [])}
+                {"day": d, "in_month": d.month == month, "events": by_day.get(d, [])}
                 for d in (day + timedelta(days=i) for i in range(7))
             ]
         )
@@ -233,7 +233,7 @@ def occurrence_timeline(*, session: Session, occ: Any) -> dict[str, Any]:
         "occ": occ,
         "when": occurrence_when(occ),
         "status_label": STATUS_LABELS[OccurrenceStatus(occ.status)],
-        "items": items,
+        "history": items,
         "outcome": outcome,
     }
 
