@@ -28,7 +28,7 @@ def report(
 ) -> None:
     """生成报表：月度跟踪、双月点评、季度考核、活动节奏、目标进度。"""
     from scheduler.cli import fail, require_schema, runtime
-    from scheduler.exports import FORMATS, export
+    from scheduler.report_exports import FORMATS, export
     from scheduler.report_snapshots import SnapshotExists
     from scheduler.reports import ReportUnavailable, build_report, check_kind, issue_quarterly
     from scheduler.reports_quarterly import Scoring, ScoringInvalid

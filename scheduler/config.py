@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     mail_from: str = "科技招商推进领导小组办公室 <noreply@kjzs.example.org>"
     clock: str = "real"
     contacts_file: Path | None = None
+    checklist_file: Path | None = PROJECT_ROOT / "seeds" / "checklists.toml"  # 筹备事项 templates (issue 5)
     # Mail pipeline (issue 4): SMTP pool, local sink, outbox retry policy, ticker intervals (real seconds).
     smtp_connections: int = Field(default=4, ge=1, le=32)
     mail_sink: bool = False  # `serve` also runs a local SMTP sink on smtp_host:smtp_port storing var/mail/*.eml

@@ -1,133 +1,79 @@
-"""Write a report as printable HTML, CSV, XLSX (openpyxl) or JSON; text that looks like a formula stays text."""
+"""Outcome exports (CSV, XLSX): one line per project row with its report header; spreadsheet formulas neutralized."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-from decimal import Decimal
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from openpyxl import Workbook
+from sqlmodel import Session, col, select
 
-from scheduler.config import PROJECT_ROOT
-from scheduler.report_tables import NUMERIC_KINDS, Report, Table
+from scheduler.catalog import get_organizations
+from scheduler.models import Occurrence
+from scheduler.outcome_models import REPORT_STATUS_LABELS, OutcomeReport, ProjectRow, ReportStatus
 
-FORMATS = {
-    "html": "text/html; charset=utf-8",
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "json": "application/json",
-}
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-class FormatInvalid(ValueError):
-    """An export format that does not exist."""
+COLUMNS = ("场次", "活动", "状态", "原因", "实际日期", "实际地点", "填报人", "参会人数", "参会企业数", "项目名称",
+           "投资主体/合作单位", "类别", "签约形式", "计划投资额（万元）", "产业链", "来源地", "拟落地板块", "对接人",
+           "现场签约", "计入本场", "线索编号", "成效简述", "下一步工作", "版本")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
-def neutralise(text: str) -> str:
-    """Prefix text a spreadsheet would run as a formula (=, +, -, @ …) with an apostrophe."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+def neutralize(value: Any) -> Any:
+    """Prefix text a spreadsheet would read as a formula with an apostrophe (numbers stay numbers)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
-def cell_value(value: Any, kind: str) -> Any:
-    """Return what a cell holds: numbers for numeric columns, text otherwise (None stays empty)."""
-    if value is None:
-        return None
-    if kind in NUMERIC_KINDS and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return int(value) if kind == "int" else float(value)
-    return str(value)
+def outcome_rows(*, session: Session) -> list[list[Any]]:
+    """Return the export's rows: each project row, or the report alone when it has none."""
+    orgs = get_organizations(session=session)
+    occs = {o.id: o for o in session.exec(select(Occurrence))}
+    projects: dict[int, list[ProjectRow]] = {}
+    for p in session.exec(select(ProjectRow).order_by(col(ProjectRow.position))):
+        projects.setdefault(p.report_id, []).append(p)
+    out: list[list[Any]] = []
+    for r in session.exec(select(OutcomeReport).order_by(col(OutcomeReport.occurrence_id))):
+        occ = occs.get(r.occurrence_id)
+        head = [occ.key if occ else r.occurrence_id, occ.title if occ else "",
+                REPORT_STATUS_LABELS.get(ReportStatus(r.status), r.status), r.status_reason or "",
+                r.actual_date.isoformat() if r.actual_date else "", r.actual_place or "", r.filer_name,
+                r.attendees, r.companies]
+        tail = [r.narrative, r.next_steps, r.revision]
+        rows: list[ProjectRow | None] = list(projects.get(r.id or 0, [])) or [None]
+        for row in rows:
+            middle: list[Any] = [""] * 12 if row is None else [
+                row.name, row.partner, row.category, row.sign_form,
+                float(row.amount_wan) if row.amount_wan is not None else None, row.chain, row.origin,
+                orgs[row.bankuai_key].short_name if row.bankuai_key in orgs else (row.bankuai_key or ""),
+                row.contact, "是" if row.signed_on_site else "否", "是" if row.credited else "否", row.lead_id]
+            out.append([neutralize(v) for v in head + middle + tail])
+    return out
 
 
-def display(value: Any, kind: str) -> str:
-    """Format a value for a printed page."""
-    if value is None or value == "":
-        return "—"
-    if kind in ("pct", "pp", "score", "money") and isinstance(value, int | float | Decimal):
-        text = f"{float(value):,.2f}"
-        return ("+" + text) if kind == "pp" and float(value) > 0 else text
-    return str(value)
+def outcomes_csv(*, session: Session) -> bytes:
+    """Return the export as UTF-8 CSV with a BOM (Excel opens it as UTF-8)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    writer.writerows(["" if v is None else v for v in row] for row in outcome_rows(session=session))
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def to_csv(report: Report) -> bytes:
-    """Write every table: a title line, the header, the rows, a blank line (UTF-8 with BOM for Excel)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([neutralise(report.title), f"截至 {report.as_of}"])
-    for table in report.tables:
-        w.writerow([])
-        w.writerow([neutralise(table.title)])
-        w.writerow([c.label for c in table.columns])
-        for row in table.rows:
-            cells = [cell_value(row.get(c.key), c.kind) for c in table.columns]
-            w.writerow(["" if v is None else (neutralise(v) if isinstance(v, str) else v) for v in cells])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-def to_xlsx(report: Report) -> bytes:
-    """Write one sheet per table; numbers as numbers, every text cell stored as text (never a formula)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    used: set[str] = set()
-    for table in report.tables:
-        name = _sheet_name(table, used)
-        ws = wb.create_sheet(name)
-        ws.append([report.title, f"截至 {report.as_of}"])
-        _as_text(ws[1])
-        ws.append([c.label for c in table.columns])
-        for cell in ws[2]:
-            cell.font = Font(bold=True)
-        _as_text(ws[2])
-        for row in table.rows:
-            ws.append([cell_value(row.get(c.key), c.kind) for c in table.columns])
-            _as_text(ws[ws.max_row])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _as_text(cells: Any) -> None:
-    for cell in cells:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"  # openpyxl takes "=…" for a formula; stored as a plain string it is shown, not run
-            cell.quotePrefix = True if cell.value.startswith(FORMULA_PREFIXES) else cell.quotePrefix
-
-
-def _sheet_name(table: Table, used: set[str]) -> str:
-    base = "".join(ch for ch in table.title if ch not in "[]:*?/\\")[:28] or table.key
-    name, n = base, 2
-    while name in used:
-        name, n = f"{base[:26]}_{n}", n + 1
-    used.add(name)
-    return name
-
-
-def to_json(report: Report) -> bytes:
-    """Write the report as indented JSON."""
-    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2).encode("utf-8")
-
-
-def html_env() -> Environment:
-    """Return the Jinja2 environment for report pages (autoescaped)."""
-    env = Environment(
-        loader=FileSystemLoader(str(PROJECT_ROOT / "templates" / "web")), autoescape=select_autoescape(["html"])
-    )
-    env.globals["display"] = display
-    return env
-
-
-def to_html(report: Report) -> bytes:
-    """Write a standalone printable page."""
-    return html_env().get_template("report_print.html").render(report=report).encode("utf-8")
-
-
-def export(report: Report, fmt: str) -> bytes:
-    """Export a report in `fmt`; raise FormatInvalid for an unknown format."""
-    writers = {"html": to_html, "csv": to_csv, "xlsx": to_xlsx, "json": to_json}
-    if fmt not in writers:
-        raise FormatInvalid(f"未知格式 {fmt!r}（可选：{'、'.join(writers)}）")
-    return writers[fmt](report)
+def outcomes_xlsx(*, session: Session) -> bytes:
+    """Return the export as an XLSX workbook (every text cell stored as text, formulas neutralized)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "活动成效"
+    sheet.append(list(COLUMNS))
+    for row in outcome_rows(session=session):
+        sheet.append(row)
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever the text
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue()

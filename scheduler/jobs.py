@@ -1,4 +1,4 @@
-"""The ticker's jobs (plan, dispatch, recover), each runnable once from the CLI; APScheduler only ticks."""
+"""The ticker's jobs (plan, dispatch, recover, followups), each runnable once from the CLI; APScheduler only ticks."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.clock import Clock, RealClock
 from scheduler.db import session_scope
+from scheduler.followup_jobs import FollowupJob
 from scheduler.reminders.dispatcher import RetryPolicy, dispatch_due, recover, worker_id
 from scheduler.reminders.mailer import Mailer
 from scheduler.reminders.planner import RuleBook
@@ -20,7 +21,7 @@ from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
 from scheduler.runtime import Runtime
 
 log = logging.getLogger(__name__)
-JOB_IDS = ("plan", "dispatch", "recover", "reports")
+JOB_IDS = ("plan", "dispatch", "recover", "followups", "reports")
 MISFIRE_GRACE_SECONDS = 300
 
 
@@ -33,6 +34,8 @@ class MailJobs:
         self.settings = runtime.settings
         self.mailer = mailer
         self.composer = composer or Composer.for_engine(runtime.settings, runtime.engine)
+        self.followups = FollowupJob(runtime)
+        self.followups.register(self.composer)
         self.rules = RuleBook.from_overrides(runtime.settings.reminder_rules)
         self.policy = RetryPolicy.from_settings(runtime.settings)
         self.wall = wall or RealClock()
@@ -85,6 +88,8 @@ class MailJobs:
             return await self.dispatch()
         if job_id == "recover":
             return self.recover()
+        if job_id == "followups":
+            return self.followups.run(force=True)
         if job_id == "reports":
             return self.reports()
         raise LookupError(f"未知任务 {job_id!r}（可选：{'、'.join(JOB_IDS)}）")
@@ -99,6 +104,8 @@ class MailJobs:
                       **once)
         sched.add_job(self.recover, "interval", seconds=s.recover_interval, id="recover", name="恢复中断的发送",
                       **once)
+        sched.add_job(self.followups.run, "interval", seconds=s.plan_interval, id="followups",
+                      name="跟进事项→发件箱", **once)
         sched.add_job(self.reports, "interval", seconds=s.plan_interval, id="reports", name="月度跟踪报表邮件", **once)
         return sched
 
@@ -109,7 +116,7 @@ async def running_ticker(jobs: MailJobs) -> AsyncIterator[AsyncIOScheduler]:
     sched = jobs.ticker()
     sched.start()
     for job in sched.get_jobs():
-        if job.id in ("plan", "recover"):
+        if job.id in ("plan", "recover", "followups"):
             job.modify(next_run_time=datetime.now(sched.timezone))
     try:
         yield sched

@@ -101,7 +101,8 @@ class LinkSigner:
         except (ValueError, KeyError, TypeError, BadSignature):
             raise LinkRefused() from None
         issued = session.exec(select(IssuedLink).where(IssuedLink.nonce == grant.nonce)).first()
-        if issued is None or issued.revoked_at is not None or issued.task_id != grant.task_id:
+        if (issued is None or issued.revoked_at is not None or issued.task_id != grant.task_id
+                or issued.action != str(grant.action) or issued.recipient != grant.recipient):
             raise LinkRefused()
         if now >= grant.expires_at:
             raise LinkExpired(grant)

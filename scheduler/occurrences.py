@@ -138,3 +138,11 @@ def cancel_occurrence(*, session: Session, occurrence: Occurrence, reason: str, 
     changed = _apply(occurrence, {"status": str(OccurrenceStatus.CANCELLED), "status_reason": reason.strip()}, now)
     session.add(occurrence)
     return changed
+
+
+def mark_reported(*, session: Session, occurrence: Occurrence, now: datetime) -> bool:
+    """Record that the outcome of a held occurrence has been reported (已填报)."""
+    _refuse_cancelled(occurrence, "填报成效")
+    changed = _apply(occurrence, {"status": str(OccurrenceStatus.REPORTED)}, now)
+    session.add(occurrence)
+    return changed

@@ -121,9 +121,10 @@ class Facts:
     checkins: dict[str, set[date]] = field(default_factory=dict)  # unit → week Mondays logged
     checkin_counts: dict[tuple[str, date], int] = field(default_factory=dict)
     week_from: date | None = None  # first week 周周有洽谈 is expected (the notice's week)
+    names: dict[str, str] = field(default_factory=dict)  # every organization's short name by key
 
     def unit_name(self, key: str) -> str:
-        return next((u.name for u in self.units if u.key == key), key)
+        return next((u.name for u in self.units if u.key == key), self.names.get(key, key))
 
     def occurrence(self, occ_id: int | None) -> OccFact | None:
         return next((o for o in self.occurrences if o.id == occ_id), None)
@@ -158,6 +159,7 @@ def load_facts(*, session: Session) -> Facts | None:
         units=units,
         themes={int(k): v for k, v in (plan.themes or {}).items()},
         week_from=plan.published,
+        names={k: o.short_name for k, o in orgs.items()},
     )
     reports = {r.occurrence_id: r for r in session.exec(select(OutcomeReport))}
     occ_hosts: dict[int, tuple[str, ...]] = {}

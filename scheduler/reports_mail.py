@@ -10,10 +10,10 @@ from sqlmodel import Session
 from scheduler.catalog import get_plan
 from scheduler.clock import SHANGHAI
 from scheduler.contacts import contacts_by_org
-from scheduler.exports import display
 from scheduler.periods import make_period
 from scheduler.reminders.outbox import SyncReport, sync_outbox
 from scheduler.reminders.planner import Recipient, WantedMail
+from scheduler.report_exports import display
 from scheduler.report_facts import shanghai_date
 from scheduler.reports import build_report
 

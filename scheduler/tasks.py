@@ -87,13 +87,17 @@ def complete_task(*, session: Session, task: Task, by: str, now: datetime) -> bo
     return True
 
 
-def note_mail_sent(*, session: Session, subjects: Sequence[str], now: datetime) -> int:
-    """Stamp last_reminded_at on the tasks whose mail the SMTP server just accepted; return how many."""
-    ids = [int(s.removeprefix("task:")) for s in subjects if s.startswith("task:") and s[5:].isdigit()]
-    if not ids:
+FIX_MAIL_KINDS = ("fix_request", "fix_nudge")  # the reminders planner's 定档 mail, about occurrence:N
+
+
+def note_mail_sent(*, session: Session, mails: Sequence[tuple[str, str]], now: datetime) -> int:
+    """Stamp last_reminded_at on the tasks whose mail (kind, subject) the SMTP server just accepted."""
+    ids = [int(s[5:]) for _k, s in mails if s.startswith("task:") and s[5:].isdigit()]
+    fix_keys = [f"fix:occ:{s[11:]}" for k, s in mails if k in FIX_MAIL_KINDS and s.startswith("occurrence:")]
+    if not ids and not fix_keys:
         return 0
     result = session.execute(
-        update(Task).where(col(Task.id).in_(ids))
+        update(Task).where(col(Task.id).in_(ids) | col(Task.key).in_(fix_keys))
         .values(last_reminded_at=now, reminders_sent=Task.reminders_sent + 1)
         .execution_options(synchronize_session=False)
     )

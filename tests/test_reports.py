@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
 from scheduler.db import session_scope
-from scheduler.exports import export
+from scheduler.report_exports import export
 from scheduler.report_models import AssessmentAdjustment, RectificationItem, ReviewNote
 from scheduler.reports import ReportUnavailable, build_report
 from scheduler.reports_quarterly import Scoring, ScoringInvalid

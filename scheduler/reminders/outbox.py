@@ -237,6 +237,11 @@ def record_outcomes(
                     updated_at=now),
             sent,
         )
+        from scheduler.tasks import note_mail_sent  # follow-up tasks build on the outbox, not the reverse
+
+        mails = session.exec(select(OutboxMessage.kind, OutboxMessage.subject).where(
+            col(OutboxMessage.id).in_([s["b_id"] for s in sent]), OutboxMessage.state == OutboxState.SENT)).all()
+        note_mail_sent(session=session, mails=list(mails), now=now)
     failed = [o for o in outcomes if o.error is not None]
     if not failed:
         return

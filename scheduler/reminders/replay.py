@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import scheduler.tables  # noqa: F401  (create_all needs every table)
 from scheduler.clock import FixedClock
 from scheduler.config import Settings
 from scheduler.db import make_engine, session_scope
+from scheduler.followups_sync import plan_followups
 from scheduler.reminders.dispatcher import RetryPolicy, dispatch_due, worker_id
 from scheduler.reminders.mailer import Mailer
 from scheduler.reminders.outbox import OutboxMessage, OutboxState, next_due
@@ -25,15 +27,22 @@ from scheduler.reminders.render import Composer
 from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
 
 MIN_STEP = timedelta(seconds=1)
+StepHook = Callable[[datetime], Awaitable[datetime | None]]
 
 
 async def replay(
     *, engine: Engine, mailer: Mailer, composer: Composer, rules: RuleBook, start: datetime, end: datetime,
-    batch_size: int = 200, policy: RetryPolicy | None = None,
+    batch_size: int = 200, policy: RetryPolicy | None = None, clock: FixedClock | None = None,
+    followups: dict[str, Any] | None = None, on_step: StepHook | None = None,
 ) -> dict[str, Any]:
-    """Run [start, end] on a clock that jumps from one due instant to the next; return counts."""
+    """Run [start, end] on a clock that jumps from one due instant to the next; return counts.
+
+    `followups` (checklist templates) also plans follow-up tasks each step; `on_step(now)` runs after each
+    dispatch (e.g. people answering forms) and may name the next instant it wants to run at.
+    """
     t0 = time.perf_counter()
-    clock = FixedClock(start)
+    clock = clock or FixedClock(start)
+    clock.set(start)
     worker = worker_id()
     fingerprint = None
     steps = 0
@@ -45,10 +54,16 @@ async def replay(
             if current != fingerprint:
                 plan_and_sync(session=session, rules=rules, now=clock.now())
                 fingerprint = current
+        if followups is not None:
+            with session_scope(engine, write=True) as session:
+                plan_followups(session=session, templates=followups, now=clock.now())
         await dispatch_due(engine=engine, mailer=mailer, composer=composer, clock=clock, worker=worker,
                            batch_size=batch_size, policy=policy, wall=clock)
+        wants = await on_step(clock.now()) if on_step is not None else None
         with session_scope(engine) as session:
             upcoming = next_due(session=session)
+        if wants is not None and (upcoming is None or wants < upcoming):
+            upcoming = wants
         if upcoming is None or upcoming > end:
             break
         clock.set(max(upcoming, clock.now() + MIN_STEP))
@@ -112,11 +127,18 @@ def replay_in_scratch_db(
         raise ReplaySetupError(str(exc)) from None
     mailer = SMTPMailer(settings)
 
+    from scheduler.checklists import read_checklists
+    from scheduler.followup_mail import register_followup_mail
+
     async def run() -> dict[str, Any]:
+        clock = FixedClock(start)
+        composer = Composer.for_engine(settings, engine)
+        register_followup_mail(composer, engine=engine, clock=clock)
         try:
-            return await replay(engine=engine, mailer=mailer, composer=Composer.for_engine(settings, engine),
+            return await replay(engine=engine, mailer=mailer, composer=composer, clock=clock,
                                 rules=RuleBook.from_overrides(settings.reminder_rules), start=start, end=end,
-                                policy=RetryPolicy.from_settings(settings))
+                                policy=RetryPolicy.from_settings(settings),
+                                followups=read_checklists(settings.checklist_file))
         finally:
             await mailer.close()
 

@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 
 from scheduler.cadence import compute_cadence
 from scheduler.cadence_views import cadence_report
-from scheduler.exports import FORMATS, display, export
 from scheduler.periods import REPORT_KIND_LABELS, PeriodInvalid, parse_period
+from scheduler.report_exports import FORMATS, display, export
 from scheduler.report_facts import load_facts, shanghai_date
 from scheduler.report_models import AssessmentAdjustment, RectificationItem, ReviewNote
 from scheduler.report_snapshots import SnapshotExists, get_snapshot

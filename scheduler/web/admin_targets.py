@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import col, func, select
 
 from scheduler.clock import SHANGHAI
-from scheduler.exports import FORMATS, display
 from scheduler.goals import GOALS, add_entry
 from scheduler.reminders.outbox import STATE_LABELS, OutboxMessage, OutboxState
 from scheduler.reminders.planner import KIND_LABELS
+from scheduler.report_exports import FORMATS, display
 from scheduler.report_facts import load_facts, shanghai_date
 from scheduler.reports import build_report
 from scheduler.targets import METRICS, bankuai_units, load_targets, set_target

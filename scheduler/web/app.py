@@ -13,8 +13,21 @@ from scheduler.auth import LoginThrottle
 from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
-from scheduler.web import admin_auth, admin_reports, admin_targets, dashboard, feeds, health, mail, pages, subscribe
+from scheduler.web import (
+    admin_auth,
+    admin_reports,
+    admin_targets,
+    admin_tasks,
+    dashboard,
+    feeds,
+    health,
+    links,
+    mail,
+    pages,
+    subscribe,
+)
 from scheduler.web.deps import make_templates
+from scheduler.web.logredact import install_redaction
 from scheduler.web.security import SESSION_COOKIE, SESSION_MAX_AGE, LoginRequired
 
 
@@ -46,6 +59,9 @@ def create_app(
     app.include_router(subscribe.router)
     app.include_router(mail.router)
     app.include_router(admin_auth.router)
+    app.include_router(links.router)
+    app.include_router(admin_tasks.router)
+    install_redaction()
     app.include_router(dashboard.router)
     app.include_router(admin_reports.router)
     app.include_router(admin_targets.router)

@@ -1,0 +1,119 @@
+"""What a task's form page shows: pre-filled values from the latest revision, options, and parsing by action."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from scheduler import forms
+from scheduler.catalog import get_organizations
+from scheduler.clock import SHANGHAI
+from scheduler.lead_models import LEAD_STAGE_LABELS, Lead
+from scheduler.leads import leads_of
+from scheduler.links import LinkAction
+from scheduler.models import Event, Occurrence
+from scheduler.outcome_models import COUNT_FIELDS, PROJECT_CATEGORIES, REPORT_STATUS_LABELS, SIGN_FORMS, TALENT_LEVELS
+from scheduler.planview import occurrence_when
+from scheduler.submissions import latest_revision
+from scheduler.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus
+
+MAX_BODY_BYTES = 256 * 1024  # any real answer fits in far less
+
+
+def flat_values(action: LinkAction, data: Mapping[str, Any]) -> dict[str, str]:
+    """Turn stored (clean) form data back into field values to pre-fill the form."""
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, list | dict):
+            continue
+        out[key] = "" if value is None else ("1" if value is True else str(value))
+    for i, row in enumerate(data.get("projects", [])):
+        for f in forms.PROJECT_FIELDS:
+            v = row.get(f)
+            out[f"p-{i}-{f}"] = "" if v is None or v is False else ("1" if v is True else str(v))
+    for i, row in enumerate(data.get("talents", [])):
+        for f in forms.TALENT_FIELDS:
+            out[f"t-{i}-{f}"] = "" if row.get(f) is None else str(row.get(f))
+    for i, row in enumerate(data.get("entries", [])):
+        for f in forms.ENTRY_FIELDS:
+            out[f"n-{i}-{f}"] = str(row.get(f) or "")
+    for row in data.get("leads", []):
+        for f in ("stage", "evidence", "reason"):
+            out[f"l-{row['lead_id']}-{f}"] = str(row.get(f) or "")
+    return out
+
+
+def parse(action: LinkAction, form: Mapping[str, str], *, session: Session, task: Task) -> forms.Parsed:
+    """Parse a form POST for `action`."""
+    if action == LinkAction.FIX_DATE:
+        return forms.parse_fix(form)
+    if action == LinkAction.OUTCOME:
+        lead_ids = set(session.exec(select(Lead.id)).all())
+        bankuai = {k for k, o in get_organizations(session=session).items() if o.is_bankuai}
+        return forms.parse_outcome(form, lead_ids={i for i in lead_ids if i}, bankuai_keys=bankuai)
+    if action == LinkAction.NEGOTIATION:
+        return forms.parse_negotiation(form)
+    if action == LinkAction.LEAD_CHECKIN:
+        return forms.parse_lead_checkin(form, lead_ids=[x.id or 0 for x in leads_of(
+            session=session, bankuai_key=task.organization_key)])
+    return forms.parse_checklist(form)
+
+
+def form_context(
+    *, session: Session, task: Task, action: LinkAction, values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None, extra_rows: int = 0,
+) -> dict[str, Any]:
+    """Return what the form templates need; `values` None means pre-fill from the latest revision."""
+    assert task.id is not None
+    revision = latest_revision(session=session, task_id=task.id)
+    occ = session.get(Occurrence, task.occurrence_id) if task.occurrence_id else None
+    event = session.get(Event, occ.event_id) if occ else None
+    if values is None:
+        values = flat_values(action, revision.data) if revision else {}
+        if action == LinkAction.FIX_DATE and occ is not None and not values:
+            values = {"place": occ.location}
+            if occ.start_at is not None:
+                start = occ.start_at.astimezone(SHANGHAI)
+                values |= {"date": start.date().isoformat(), "start_time": start.strftime("%H:%M")}
+        if action == LinkAction.OUTCOME and occ is not None and not values:
+            values = {"actual_place": occ.location, "status": "held"}
+            if occ.start_at is not None:
+                values["actual_date"] = occ.start_at.astimezone(SHANGHAI).date().isoformat()
+    orgs = get_organizations(session=session)
+    projects = forms.row_count(values, "p", forms.PROJECT_FIELDS)
+    talents = forms.row_count(values, "t", forms.TALENT_FIELDS)
+    entries = forms.row_count(values, "n", forms.ENTRY_FIELDS)
+    leads = leads_of(session=session, bankuai_key=task.organization_key) if action == LinkAction.LEAD_CHECKIN else []
+    values = {**{f"l-{lead.id}-stage": lead.stage for lead in leads}, **values}
+    return {
+        "task": task,
+        "action": str(action),
+        "kind_label": TASK_KIND_LABELS.get(TaskKind(task.kind), task.kind),
+        "status_label": TASK_STATUS_LABELS.get(TaskStatus(task.status), task.status),
+        "org_name": orgs[task.organization_key].short_name if task.organization_key in orgs else task.organization_key,
+        "occurrence": occ,
+        "event": event,
+        "when": occurrence_when(occ) if occ else "",
+        "revision": revision,
+        "values": values,
+        "errors": errors or {},
+        "project_rows": max(projects + extra_rows, projects + (forms.BLANK_PROJECT_ROWS if not projects else 1),
+                            forms.BLANK_PROJECT_ROWS),
+        "talent_rows": max(talents + (extra_rows and 2), talents + 1, 2),
+        "entry_rows": max(entries + (extra_rows and 3), entries + 1, 3),
+        "leads": leads,
+        "lead_choices": list(session.exec(select(Lead).order_by(col(Lead.id).desc()).limit(300)).all())
+        if action == LinkAction.OUTCOME else [],
+        "stage_labels": {str(k): v for k, v in LEAD_STAGE_LABELS.items()},
+        "report_statuses": {str(k): v for k, v in REPORT_STATUS_LABELS.items()},
+        "count_fields": COUNT_FIELDS,
+        "category_options": [(c, c) for c in PROJECT_CATEGORIES],
+        "sign_form_options": [(c, c) for c in SIGN_FORMS],
+        "talent_options": [(c, c) for c in TALENT_LEVELS],
+        "tz": SHANGHAI,
+        "bankuai": sorted(((k, o.short_name) for k, o in orgs.items() if o.is_bankuai and not o.members),
+                          key=lambda x: x[0]),
+        "narrative_max": forms.NARRATIVE_MAX,
+    }
