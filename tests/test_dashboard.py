@@ -123,3 +123,47 @@ def test_public_and_admin_views(site: str) -> None:
         assert refused.status_code == 403
     finally:
         client.close()
+
+
+def form_token(client: httpx.Client, path: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)  # type: ignore[union-attr]
+
+
+def test_office_forms_record_notes_items_and_issue_once(seeded_engine: Engine) -> None:
+    prepare(seeded_engine)
+    app = create_app(
+        Settings(base_url="http://kjzs.test", secret_keys=["d" * 32]),
+        clock=FixedClock(datetime(2023, 4, 3, 2, 0, tzinfo=UTC)),
+        engine=seeded_engine,
+    )
+    with run_uvicorn(app, lifespan="off") as url:
+        client = sign_in(url)
+        try:
+            page = "/admin/reports/bimonthly?period=2023-03%2F04"
+            token = form_token(client, page)
+            common = {"csrf_token": token, "period": "2023-03/04", "unit": "rugao"}
+            assert client.post("/admin/reviews/note", data={**common, "text": "进度偏慢<b>"}).status_code == 303
+            assert client.post("/admin/reviews/items", data={**common, "text": "补报成效"}).status_code == 303
+            too_long = client.post("/admin/reviews/items", data={**common, "text": "长" * 2001})
+            assert too_long.status_code == 400 and "过长" in too_long.text
+            shown = client.get(page).text
+            assert "进度偏慢&lt;b&gt;" in shown and "补报成效" in shown
+            later = client.get("/admin/reports/bimonthly", params={"period": "2023-05/06"}).text
+            assert "补报成效" in later  # still open: carried over
+            quarterly = {"csrf_token": token, "period": "2023Q1"}
+            added = client.post(
+                "/admin/assessments/adjustments",
+                data={**quarterly, "unit": "haian", "points": "-1.5", "reason": "迟报"},
+            )
+            assert added.status_code == 303
+            assert client.post("/admin/assessments/issue", data=quarterly).status_code == 303
+            issued = client.get("/admin/reports/quarterly", params={"period": "2023Q1"}).text
+            assert "发布并冻结" in issued and "由 office 发布" in issued and "-1.50" in issued
+            again = client.post("/admin/assessments/issue", data=quarterly)
+            assert again.status_code == 409 and "不能重复发布" in again.text
+            late = client.post(
+                "/admin/assessments/adjustments", data={**quarterly, "unit": "haian", "points": "3", "reason": "补"}
+            )
+            assert late.status_code == 409
+        finally:
+            client.close()
