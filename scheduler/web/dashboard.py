@@ -148,6 +148,7 @@ def home(request: Request, session: SessionDep, admin: OptionalAdminDep, month: 
     if admin is not None and facts is not None:
         ctx["att"] = attention(session=session, facts=facts, today=today)
         ctx["state_labels"] = STATE_LABELS
+        ctx["kind_labels"] = {**KIND_LABELS, "monthly_report": "月度跟踪报表"}
     return render(request, "home.html", ctx)
 
 
