@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from scheduler.catalog import get_organizations, get_plan, list_event_views
@@ -196,51 +197,76 @@ def load_facts(*, session: Session) -> Facts | None:
                     city_level=city,
                 )
             )
-    for row, rep in session.exec(
-        select(ProjectRow, OutcomeReport).where(
-            ProjectRow.report_id == OutcomeReport.id,
+    # Column selects, not ORM entities: a year holds thousands of rows and the reports only read them.
+    signed_rows = session.execute(
+        sa_select(
+            col(ProjectRow.name),
+            col(ProjectRow.bankuai_key),
+            col(ProjectRow.occurrence_id),
+            col(ProjectRow.amount_wan),
+            col(ProjectRow.category),
+            col(OutcomeReport.actual_date),
+        ).where(
+            col(ProjectRow.report_id) == col(OutcomeReport.id),
             col(ProjectRow.credited).is_(True),
             col(ProjectRow.sign_form).in_(SIGNED_FORMS),
+            col(OutcomeReport.actual_date).is_not(None),
+        )
+    )
+    for name, bankuai, occ_id, amount, category, day in signed_rows:
+        unit = bankuai or next(iter(occ_hosts.get(occ_id, ())), None)
+        facts.projects.append(SignedProject(name, unit, day, amount or Decimal(0), category, occ_id))
+    landing = dict(
+        ((rid, pos), key)
+        for rid, pos, key in session.exec(
+            select(col(ProjectRow.report_id), col(ProjectRow.position), col(ProjectRow.bankuai_key))
+        )
+    )
+    talent_rows = session.execute(
+        sa_select(
+            col(TalentRow.level),
+            col(TalentRow.occurrence_id),
+            col(TalentRow.project_position),
+            col(OutcomeReport.id),
+            col(OutcomeReport.actual_date),
+        ).where(
+            col(TalentRow.report_id) == col(OutcomeReport.id),
+            col(OutcomeReport.status) == "held",
+            col(OutcomeReport.actual_date).is_not(None),
+        )
+    )
+    for level, occ_id, position, report_id, day in talent_rows:
+        unit = landing.get((report_id, position if position is not None else -1)) or next(
+            iter(occ_hosts.get(occ_id, ())), None
+        )
+        facts.talents.append(TalentFact(level, unit, day))
+    for lead_id, name, bankuai, stage, created, updated in session.execute(
+        sa_select(
+            col(Lead.id),
+            col(Lead.name),
+            col(Lead.bankuai_key),
+            col(Lead.stage),
+            col(Lead.created_at),
+            col(Lead.last_update_at),
         )
     ):
-        if rep.actual_date is None:
-            continue
-        unit = row.bankuai_key or next(iter(occ_hosts.get(row.occurrence_id, ())), None)
-        facts.projects.append(
-            SignedProject(
-                row.name, unit, rep.actual_date, row.amount_wan or Decimal(0), row.category, row.occurrence_id
-            )
+        facts.leads.append(LeadFact(lead_id or 0, name, bankuai, stage, shanghai_date(created), shanghai_date(updated)))
+    for occ_id, org, opens, due, status, done in session.execute(
+        sa_select(
+            col(Task.occurrence_id),
+            col(Task.organization_key),
+            col(Task.opens_on),
+            col(Task.due_on),
+            col(Task.status),
+            col(Task.done_at),
+        ).where(col(Task.kind) == TaskKind.OUTCOME)
+    ):
+        facts.report_tasks.append(ReportTask(occ_id, org, opens, due, status, shanghai_date(done) if done else None))
+    for org, week, count in session.exec(
+        select(
+            col(NegotiationCheckin.organization_key), col(NegotiationCheckin.week_start), col(NegotiationCheckin.count)
         )
-    rows_by_pos = {(p.report_id, p.position): p for p in session.exec(select(ProjectRow))}
-    for talent, rep in session.exec(select(TalentRow, OutcomeReport).where(TalentRow.report_id == OutcomeReport.id)):
-        if rep.actual_date is None or rep.status != "held":
-            continue
-        linked = rows_by_pos.get((rep.id or 0, talent.project_position or -1))
-        unit = (linked.bankuai_key if linked else None) or next(iter(occ_hosts.get(talent.occurrence_id, ())), None)
-        facts.talents.append(TalentFact(talent.level, unit, rep.actual_date))
-    for lead in session.exec(select(Lead)):
-        facts.leads.append(
-            LeadFact(
-                lead.id or 0,
-                lead.name,
-                lead.bankuai_key,
-                lead.stage,
-                shanghai_date(lead.created_at),
-                shanghai_date(lead.last_update_at),
-            )
-        )
-    for task in session.exec(select(Task).where(Task.kind == TaskKind.OUTCOME)):
-        facts.report_tasks.append(
-            ReportTask(
-                task.occurrence_id,
-                task.organization_key,
-                task.opens_on,
-                task.due_on,
-                task.status,
-                shanghai_date(task.done_at) if task.done_at else None,
-            )
-        )
-    for c in session.exec(select(NegotiationCheckin)):
-        facts.checkins.setdefault(c.organization_key, set()).add(c.week_start)
-        facts.checkin_counts[(c.organization_key, c.week_start)] = c.count
+    ):
+        facts.checkins.setdefault(org, set()).add(week)
+        facts.checkin_counts[(org, week)] = count
     return facts
