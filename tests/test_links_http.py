@@ -36,7 +36,7 @@ def served(mail_engine: Engine, tmp_path: Path) -> Iterator[tuple[httpx.Client, 
 
 
 def test_get_and_head_write_nothing_post_records_and_a_second_post_is_a_revision(served) -> None:
-    client, clock, engine = served
+    client, _clock, engine = served
     path = f"/o/{issue(engine, 'outcome:occ:5', T_MARCH)}"
     before = dump_database(engine)
     page = client.get(path)
@@ -111,17 +111,19 @@ def test_bad_tokens_are_refused_and_an_expired_one_can_ask_for_a_fresh_link(serv
 
 
 def test_cross_site_posts_and_posts_without_the_form_nonce_record_nothing(served) -> None:
-    client, clock, engine = served
+    client, _clock, engine = served
     path = f"/o/{issue(engine, 'outcome:occ:5', T_MARCH)}"
     before = dump_database(engine)
     assert post_form(client, path, outcome_form(), headers={"origin": "https://evil.example"}).status_code == 403
+    cross = post_form(client, path, outcome_form(), headers={"origin": "null", "sec-fetch-site": "cross-site"})
+    assert cross.status_code == 403 and "来源不明" in cross.text
     assert client.post(path, data=outcome_form()).status_code == 403  # no nonce: not from our page
     assert post_form(client, path, {}).status_code == 422  # nothing filled in: errors, nothing stored
     assert dump_database(engine) == before
 
 
 def test_oversized_input_is_refused_with_a_message_and_nothing_is_lost(served) -> None:
-    client, clock, engine = served
+    client, _clock, engine = served
     path = f"/o/{issue(engine, 'outcome:occ:5', T_MARCH)}"
     assert post_form(client, path, outcome_form()).status_code == 200
     before = dump_database(engine)
@@ -136,7 +138,7 @@ def test_oversized_input_is_refused_with_a_message_and_nothing_is_lost(served) -
 
 
 def test_concurrent_posts_on_one_task_lose_nothing(served) -> None:
-    client, clock, engine = served
+    client, _clock, engine = served
     path = f"/o/{issue(engine, 'outcome:occ:5', T_MARCH)}"
     results: list[int] = []
     base = client.base_url
@@ -161,7 +163,7 @@ def test_concurrent_posts_on_one_task_lose_nothing(served) -> None:
 
 
 def test_wrong_action_for_the_task_kind_is_refused(served) -> None:
-    client, clock, engine = served
+    client, _clock, engine = served
     token = issue(engine, "outcome:occ:5", T_MARCH, action=LinkAction.NEGOTIATION)
     r = client.get(f"/o/{token}")
     assert r.status_code == 403
