@@ -198,8 +198,9 @@ def plan_task_mail(
             occ = ctx["occurrence"]
             request_due = max(request_due, datetime.fromisoformat(occ["end_at"])) if occ and occ.get("end_at") \
                 else request_due
-        rows: list[tuple[str, str, datetime, datetime | None, dict[str, Any]]] = [
-            (TASK_REQUEST, "request", request_due, None, ctx)]
+        rows: list[tuple[str, str, datetime, datetime | None, dict[str, Any]]] = []
+        if not task.reminders_sent:  # once a mail about the task was accepted, its request is history
+            rows.append((TASK_REQUEST, "request", request_due, None, ctx))
         nudge_day = task.due_on + timedelta(days=1)
         for n in range(MAX_NUDGES.get(TaskKind(task.kind), 1)):
             due = max(at_local(nudge_day, SEND_AT), request_due + timedelta(hours=1))

@@ -32,7 +32,8 @@ def test_admin_lists_files_on_behalf_and_resends(mail_engine: Engine, tmp_path: 
     add_admin(mail_engine)
     task = task_by_key(mail_engine, "outcome:occ:2")
     old = issue(mail_engine, "outcome:occ:2", T_MARCH, recipient="kjj.lianluo@example.org")
-    app = create_app(settings(tmp_path), clock=FixedClock(T_MARCH), engine=mail_engine)
+    clock = FixedClock(T_MARCH)
+    app = create_app(settings(tmp_path), clock=clock, engine=mail_engine)
     with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=20) as client:
         assert client.get("/admin/tasks").status_code == 303  # sign in first
         sign_in(client)
@@ -54,6 +55,10 @@ def test_admin_lists_files_on_behalf_and_resends(mail_engine: Engine, tmp_path: 
         export = client.get("/admin/outcomes.csv")
         assert export.status_code == 200 and "高端纺织新材料项目" in export.content.decode("utf-8-sig")
         assert client.get("/admin/outcomes.xlsx").content[:2] == b"PK"
+        leads = client.get("/admin/leads").text
+        assert "高端纺织新材料项目" in leads and "签约 1" in leads and "线索 1" in leads and "data-stale" not in leads
+        clock.set(T_MARCH + timedelta(days=31))
+        assert client.get("/admin/leads").text.count('data-stale="1"') == 2, "a month without update: stalled"
     with session_scope(mail_engine) as session:
         [revision] = session.exec(select(FormRevision).where(FormRevision.task_id == task.id)).all()
         entries = session.exec(select(AuditEntry).where(AuditEntry.task_id == task.id)).all()

@@ -50,3 +50,33 @@ def test_run_job_followups_runs_one_tick(mail_engine: Engine, tmp_path: Path) ->
     assert body["tasks_added"] > 100 and body["mail"]["added"] > 50
     with session_scope(mail_engine) as session:
         assert session.exec(select(Task).where(Task.key == "outcome:occ:1")).one().status == "open"
+
+
+def test_an_outcome_report_saying_postponed_moves_the_occurrence_and_keeps_the_report_owed(
+        mail_engine: Engine) -> None:
+    from scheduler.forms import parse_outcome
+    from scheduler.links import LinkAction
+    from scheduler.submissions import Actor, submit
+    from tests.followupkit import outcome_form
+
+    plan(mail_engine, T_MARCH)
+    postponed = parse_outcome(outcome_form(status="postponed", status_reason="嘉宾行程冲突", new_start="2023-05-01",
+                                           new_end="2023-05-31"), lead_ids=set(), bankuai_keys={"rugao"})
+    cancelled = parse_outcome(outcome_form(status="cancelled", status_reason="疫情"), lead_ids=set(),
+                              bankuai_keys={"rugao"})
+    assert postponed.ok and cancelled.ok
+    actor = Actor("rugao.lianluo@example.org", "link")
+    with session_scope(mail_engine, write=True) as session:
+        t5 = session.exec(select(Task).where(Task.key == "outcome:occ:5")).one()
+        t6 = session.exec(select(Task).where(Task.key == "outcome:occ:6")).one()
+        submit(session=session, task=t5, action=LinkAction.OUTCOME, data=postponed.data, actor=actor, now=T_MARCH)
+        submit(session=session, task=t6, action=LinkAction.OUTCOME, data=cancelled.data, actor=actor, now=T_MARCH)
+    plan(mail_engine, T_MARCH + timedelta(hours=1))
+    with session_scope(mail_engine) as session:
+        occ5, occ6 = session.get(Occurrence, 5), session.get(Occurrence, 6)
+    assert occ5 is not None and (occ5.status, occ5.window_start, occ5.status_reason) == (
+        "postponed", date(2023, 5, 1), "嘉宾行程冲突")
+    assert occ6 is not None and occ6.status == "cancelled"
+    t5, t6 = task_by_key(mail_engine, "outcome:occ:5"), task_by_key(mail_engine, "outcome:occ:6")
+    assert (t5.status, t5.opens_on, t5.due_on) == ("open", date(2023, 5, 31), date(2023, 6, 7))
+    assert t6.status == "done", "a report saying 取消 is the report"

@@ -167,3 +167,30 @@ def test_wrong_action_for_the_task_kind_is_refused(served) -> None:
     token = issue(engine, "outcome:occ:5", T_MARCH, action=LinkAction.NEGOTIATION)
     r = client.get(f"/o/{token}")
     assert r.status_code == 403
+
+
+def test_anonymous_posts_are_rate_limited_per_address(served) -> None:
+    client, clock, engine = served
+    statuses = [client.post("/o/outcome.bogus", data={"x": "1"}).status_code for _ in range(31)]
+    assert statuses[:30] == [403] * 30 and statuses[30] == 429
+    blocked = client.post("/o/outcome.bogus", data={"x": "1"})
+    assert blocked.status_code == 429 and "提交过于频繁" in blocked.text
+    clock.set(T_MARCH.replace(minute=2))  # the window slides
+    assert client.post("/o/outcome.bogus", data={"x": "1"}).status_code == 403
+
+
+def test_every_kind_of_form_opens_without_writing_anything(served) -> None:
+    client, _clock, engine = served
+    plan(engine, T_MARCH.replace(day=28))  # April's lead check-ins exist from late March
+    with session_scope(engine, write=True) as session:
+        session.add(Lead(name="储能项目", category="科创项目", bankuai_key="rugao", last_update_at=T_MARCH,
+                         created_at=T_MARCH, updated_at=T_MARCH))
+    plan(engine, T_MARCH.replace(day=28))
+    tokens = {key: issue(engine, key, T_MARCH) for key in (
+        "fix:occ:14", "negotiation:rugao:2023-03-06", "leads:rugao:2023-04", "outcome:occ:5")}
+    before = dump_database(engine)
+    for key, token in tokens.items():
+        for method in ("GET", "HEAD"):
+            r = client.request(method, f"/o/{token}", headers={"user-agent": "SafeLinks-Scanner/1.0"})
+            assert r.status_code == 200 and r.headers["cache-control"] == "no-store", (key, method)
+    assert dump_database(engine) == before

@@ -1,4 +1,4 @@
-"""Administrators' task pages: list with filters, detail with revisions and audit, file on behalf, resend, export."""
+"""Administrators' pages: tasks (filters, detail, file on behalf, resend), leads with stalls, outcome export."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from scheduler.db import session_scope
 from scheduler.exports import outcomes_csv, outcomes_xlsx
 from scheduler.followup_mail import ACTIONS
 from scheduler.followups import TASK_REQUEST, local_day, task_context
+from scheduler.lead_models import LEAD_STAGE_LABELS, Lead
+from scheduler.leads import count_by_stage, stale_leads
 from scheduler.links import IssuedLink, LinkSigner
 from scheduler.reminders.outbox import enqueue
 from scheduler.reminders.planner import Recipient
@@ -23,7 +25,7 @@ from scheduler.runtime import Runtime
 from scheduler.submissions import Actor, list_revisions
 from scheduler.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus, list_tasks, task_subject
 from scheduler.web.deps import SessionDep, render
-from scheduler.web.links import outcome_page, page, problem, record, record_check
+from scheduler.web.links import more_rows, outcome_page, page, problem, record, record_check
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.taskforms import MAX_BODY_BYTES, form_context
 
@@ -95,12 +97,7 @@ async def behalf_submit(request: Request, task_id: int, user: AdminDep) -> Respo
         org = task.organization_key
     hidden = {"csrf_token": csrf_token(request)}
     if form.get("add_rows") and not record_check(form):
-        with session_scope(runtime.engine) as session:
-            task = session.get(Task, task_id)
-            assert task is not None
-            ctx = form_context(session=session, task=task, action=action, values=form, extra_rows=3)
-        return page(request, "task_form.html", {**ctx, "post_url": request.url.path, "hidden": hidden,
-                                                "on_behalf": True})
+        return more_rows(request, task_id, action, form, hidden=hidden, on_behalf=True)
     agent = request.headers.get("user-agent", "")[:400]
     actor = Actor(f"admin:{user.username}", ActorKind.ADMIN, on_behalf_of=org,
                   ip=request.client.host if request.client else None, user_agent=agent)
@@ -143,3 +140,22 @@ def export_outcomes(request: Request, fmt: str, session: SessionDep, user: Admin
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": "attachment; filename=outcomes.xlsx"})
     return Response("未知格式（可选 csv、xlsx）", status_code=404, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/admin/leads")
+def lead_list(request: Request, session: SessionDep, user: AdminDep, stage: str = "", org: str = "") -> Response:
+    """List project leads per stage and 板块, stalled ones (no update for 30 days) flagged."""
+    runtime: Runtime = request.app.state.runtime
+    now = runtime.clock.now()
+    query = select(Lead).order_by(col(Lead.last_update_at))
+    if stage:
+        query = query.where(Lead.stage == stage)
+    if org:
+        query = query.where(Lead.bankuai_key == org)
+    leads = list(session.exec(query).all())
+    stale = {lead.id for lead in stale_leads(session=session, now=now)}
+    return render(request, "admin_leads.html", {
+        "leads": leads, "stale": stale, "counts": count_by_stage(session=session), "stage": stage, "org": org,
+        "stage_labels": {str(k): v for k, v in LEAD_STAGE_LABELS.items()}, "orgs": get_organizations(session=session),
+        "tz": SHANGHAI,
+    })

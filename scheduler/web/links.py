@@ -222,19 +222,39 @@ def outcome_page(request: Request, kind: str, payload: Any, *, post_url: str, hi
                                             "message": message, "back_url": post_url, "on_behalf": on_behalf})
 
 
-@router.post("/o/{token}")
-async def post_form(request: Request, token: str) -> Response:
-    """Record a submission made through a link (a second one is an edit, kept as a revision)."""
+async def guarded_form(request: Request) -> dict[str, str] | Response:
+    """Apply what every anonymous POST must pass (same site, rate limit, bounded body); return its fields."""
     runtime: Runtime = request.app.state.runtime
     state = link_forms(request)
-    ip, agent = _client(request)
+    ip, _agent = _client(request)
     now = runtime.clock.now()
     if not _origin_ok(request, runtime):
         return problem(request, 403, "来源不明的提交", "此提交不是从本站页面发出的，未保存。")
     if state.posts.blocked(ip, now):
         return problem(request, 429, "提交过于频繁", "提交过于频繁，请稍后再试。")
     state.posts.fail(ip, now)
-    form = await read_form(request)
+    return await read_form(request)
+
+
+def more_rows(request: Request, task_id: int, action: LinkAction, form: dict[str, str], *, hidden: dict[str, str],
+              on_behalf: bool) -> Response:
+    """Re-render the form with three more blank rows, keeping what was typed; nothing is recorded."""
+    runtime: Runtime = request.app.state.runtime
+    with Session(runtime.engine) as session:
+        task = session.get(Task, task_id)
+        assert task is not None
+        ctx = form_context(session=session, task=task, action=action, values=form, extra_rows=3)
+    return page(request, "task_form.html", {**ctx, "post_url": request.url.path, "hidden": hidden,
+                                            "on_behalf": on_behalf})
+
+
+@router.post("/o/{token}")
+async def post_form(request: Request, token: str) -> Response:
+    """Record a submission made through a link (a second one is an edit, kept as a revision)."""
+    runtime: Runtime = request.app.state.runtime
+    state = link_forms(request)
+    ip, agent = _client(request)
+    form = await guarded_form(request)
     if isinstance(form, Response):
         return form
     with Session(runtime.engine) as session:
@@ -244,13 +264,8 @@ async def post_form(request: Request, token: str) -> Response:
     if not _nonce_ok(state, form, grant.nonce):
         return problem(request, 403, "表单已失效", "表单已失效或来源不明，未保存。请重新打开邮件中的链接后再提交。")
     hidden = {FORM_NONCE_FIELD: state.nonces.dumps(grant.nonce)}
-    if form.get("add_rows") and "too_large" not in record_check(form):
-        with Session(runtime.engine) as session:
-            task = session.get(Task, grant.task_id)
-            assert task is not None
-            ctx = form_context(session=session, task=task, action=grant.action, values=form, extra_rows=3)
-        return page(request, "task_form.html", {**ctx, "post_url": request.url.path, "hidden": hidden,
-                                                "on_behalf": False})
+    if form.get("add_rows") and not record_check(form):
+        return more_rows(request, grant.task_id, grant.action, form, hidden=hidden, on_behalf=False)
     actor = Actor(grant.recipient, ActorKind.LINK, ip=ip, user_agent=agent, nonce=grant.nonce)
     kind, payload = record(runtime=runtime, task_id=grant.task_id, action=grant.action, form=form, actor=actor)
     return outcome_page(request, kind, payload, post_url=request.url.path, hidden=hidden, on_behalf=False)
@@ -263,12 +278,7 @@ async def renew_link(request: Request, token: str) -> Response:
     state = link_forms(request)
     ip, agent = _client(request)
     now = runtime.clock.now()
-    if not _origin_ok(request, runtime):
-        return problem(request, 403, "来源不明的提交", "此提交不是从本站页面发出的。")
-    if state.posts.blocked(ip, now):
-        return problem(request, 429, "提交过于频繁", "提交过于频繁，请稍后再试。")
-    state.posts.fail(ip, now)
-    form = await read_form(request)
+    form = await guarded_form(request)
     if isinstance(form, Response):
         return form
     with session_scope(runtime.engine, write=True) as session:
