@@ -195,6 +195,11 @@ from scheduler.cli_user import user_app  # noqa: E402
 
 app.add_typer(user_app, name="user")
 
+from scheduler.cli_report import report, targets_app  # noqa: E402
+
+app.command("report")(report)
+app.add_typer(targets_app, name="targets")
+
 
 def main() -> None:
     """Entry point of the `scheduler` console script."""

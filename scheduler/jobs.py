@@ -21,7 +21,7 @@ from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
 from scheduler.runtime import Runtime
 
 log = logging.getLogger(__name__)
-JOB_IDS = ("plan", "dispatch", "recover", "followups")
+JOB_IDS = ("plan", "dispatch", "recover", "followups", "reports")
 MISFIRE_GRACE_SECONDS = 300
 
 
@@ -72,6 +72,14 @@ class MailJobs:
         n = recover(engine=self.runtime.engine, wall=self.wall, timeout=self.settings.outbox_sending_timeout)
         return {"recovered": n}
 
+    def reports(self) -> dict[str, Any]:
+        """Queue the monthly tracking report for the office once its month is over (reports_mail)."""
+        from scheduler.reports_mail import plan_report_mail
+
+        with session_scope(self.runtime.engine, write=True) as session:
+            report = plan_report_mail(session=session, now=self.runtime.clock.now(), base_url=self.settings.base_url)
+        return report.as_dict()
+
     async def run_once(self, job_id: str) -> dict[str, Any]:
         """Run one tick of one job."""
         if job_id == "plan":
@@ -82,10 +90,12 @@ class MailJobs:
             return self.recover()
         if job_id == "followups":
             return self.followups.run(force=True)
+        if job_id == "reports":
+            return self.reports()
         raise LookupError(f"未知任务 {job_id!r}（可选：{'、'.join(JOB_IDS)}）")
 
     def ticker(self) -> AsyncIOScheduler:
-        """Build (not start) the ticker: three fixed jobs, in memory, never overlapping themselves."""
+        """Build (not start) the ticker: fixed jobs, in memory, never overlapping themselves."""
         s = self.settings
         sched = AsyncIOScheduler()
         once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS}
@@ -96,6 +106,7 @@ class MailJobs:
                       **once)
         sched.add_job(self.followups.run, "interval", seconds=s.plan_interval, id="followups",
                       name="跟进事项→发件箱", **once)
+        sched.add_job(self.reports, "interval", seconds=s.plan_interval, id="reports", name="月度跟踪报表邮件", **once)
         return sched
 
 

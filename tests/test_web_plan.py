@@ -137,9 +137,10 @@ def test_plan_page_tricky_rows(base_url: str) -> None:
     assert series == ["2023年2月", "2023年4月", "2023年6月", "2023年8月", "2023年10月", "2023年12月"]
 
 
-def test_root_redirects_to_the_plan(base_url: str) -> None:
+def test_root_shows_the_public_calendar(base_url: str) -> None:
     response = httpx.get(f"{base_url}/", timeout=10)
-    assert response.status_code == 307 and response.headers["location"] == "/plan"
+    assert response.status_code == 200 and 'href="/plan"' in response.text and 'data-testid="calendar"' in response.text
+    assert 'data-testid="attention"' not in response.text  # what needs attention is for administrators only
 
 
 def test_empty_database_page_says_how_to_import(engine: Engine, tmp_path: Path) -> None:

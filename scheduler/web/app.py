@@ -13,7 +13,19 @@ from scheduler.auth import LoginThrottle
 from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
-from scheduler.web import admin_auth, admin_tasks, feeds, health, links, mail, pages, subscribe
+from scheduler.web import (
+    admin_auth,
+    admin_reports,
+    admin_targets,
+    admin_tasks,
+    dashboard,
+    feeds,
+    health,
+    links,
+    mail,
+    pages,
+    subscribe,
+)
 from scheduler.web.deps import make_templates
 from scheduler.web.logredact import install_redaction
 from scheduler.web.security import SESSION_COOKIE, SESSION_MAX_AGE, LoginRequired
@@ -50,6 +62,9 @@ def create_app(
     app.include_router(links.router)
     app.include_router(admin_tasks.router)
     install_redaction()
+    app.include_router(dashboard.router)
+    app.include_router(admin_reports.router)
+    app.include_router(admin_targets.router)
     app.state.login_throttle = LoginThrottle()
     app.add_middleware(
         SessionMiddleware,
@@ -64,9 +79,5 @@ def create_app(
     @app.exception_handler(LoginRequired)
     def _to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse(f"/login?next={exc.next_path}", status_code=303)
-
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/plan", status_code=307)
 
     return app

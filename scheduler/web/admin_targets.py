@@ -1,0 +1,153 @@
+"""Administrator pages: 2025 goals and annual targets (view and enter), and the mail log (outbox states)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import col, func, select
+
+from scheduler.clock import SHANGHAI
+from scheduler.goals import GOALS, add_entry
+from scheduler.reminders.outbox import STATE_LABELS, OutboxMessage, OutboxState
+from scheduler.reminders.planner import KIND_LABELS
+from scheduler.report_exports import FORMATS, display
+from scheduler.report_facts import load_facts, shanghai_date
+from scheduler.reports import build_report
+from scheduler.targets import METRICS, bankuai_units, load_targets, set_target
+from scheduler.web.deps import SessionDep, render
+from scheduler.web.security import AdminDep, CsrfDep, csrf_token
+
+router = APIRouter(prefix="/admin")
+PAGE_SIZE = 100
+
+
+def _number(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+        if not value.is_finite() or value < 0:
+            raise InvalidOperation
+    except InvalidOperation:
+        raise HTTPException(status_code=400, detail=f"{what} {text!r} 无效：应为非负数字") from None
+    return value
+
+
+@router.get("/targets", response_class=HTMLResponse)
+def targets_page(request: Request, session: SessionDep, admin: AdminDep) -> HTMLResponse:
+    """Show the 2025 goals chart and table, the annual targets per 板块, and the entry forms."""
+    now = request.app.state.runtime.clock.now()
+    facts = load_facts(session=session)
+    year = facts.year if facts else shanghai_date(now).year
+    report = build_report(session=session, kind="targets", period=str(year), now=now) if facts else None
+    return render(
+        request,
+        "targets.html",
+        {
+            "report": report,
+            "display": display,
+            "formats": FORMATS,
+            "goals": GOALS,
+            "metrics": METRICS,
+            "units": bankuai_units(session=session),
+            "targets": load_targets(session=session, year=year),
+            "year": year,
+            "csrf": csrf_token(request),
+            "query": str(year),
+        },
+    )
+
+
+@router.post("/targets/goal", dependencies=[CsrfDep])
+def enter_goal(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    goal: Annotated[str, Form()],
+    value: Annotated[str, Form()],
+    as_of: Annotated[str, Form()],
+    source: Annotated[str, Form(max_length=200)],
+) -> Response:
+    """Record a 2025 goal's value as of a date, with its source."""
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError:
+        raise HTTPException(status_code=400, detail=f"数据日期 {as_of!r} 无效，应形如 2023-06-30") from None
+    try:
+        add_entry(
+            session=session,
+            goal_key=goal,
+            as_of=day,
+            value=_number(value, "数值"),
+            source=source,
+            by=f"admin:{admin.username}",
+            now=request.app.state.runtime.clock.now(),
+        )
+    except ValueError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    session.commit()
+    return RedirectResponse("/admin/targets", status_code=303)
+
+
+@router.post("/targets/annual", dependencies=[CsrfDep])
+def enter_annual(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    year: Annotated[int, Form()],
+    unit: Annotated[str, Form()],
+    metric: Annotated[str, Form()],
+    value: Annotated[str, Form()],
+) -> Response:
+    """Set one 板块's annual target for one metric."""
+    if unit not in bankuai_units(session=session):
+        raise HTTPException(status_code=400, detail=f"未知板块 {unit!r}")
+    if metric not in METRICS:
+        raise HTTPException(status_code=400, detail=f"未知指标 {metric!r}")
+    set_target(
+        session=session,
+        year=year,
+        unit=unit,
+        metric=metric,
+        value=_number(value, "目标值"),
+        source=f"admin:{admin.username}",
+        now=request.app.state.runtime.clock.now(),
+    )
+    session.commit()
+    return RedirectResponse("/admin/targets", status_code=303)
+
+
+@router.get("/outbox", response_class=HTMLResponse)
+def outbox_page(request: Request, session: SessionDep, admin: AdminDep, state: str = "", page: int = 1) -> HTMLResponse:
+    """List outbox rows (newest first) with their state, attempts and last error."""
+    if state and state not in STATE_LABELS:
+        raise HTTPException(status_code=400, detail=f"未知状态 {state!r}（可选：{'、'.join(STATE_LABELS)}）")
+    query = select(OutboxMessage)
+    if state:
+        query = query.where(OutboxMessage.state == state)
+    counts = dict(session.exec(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all())
+    page = max(page, 1)
+    rows = list(
+        session.exec(
+            query.order_by(col(OutboxMessage.due_at).desc(), col(OutboxMessage.id).desc())
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    )
+    labels = {**KIND_LABELS, "monthly_report": "月度跟踪报表"}
+    return render(
+        request,
+        "outbox.html",
+        {
+            "rows": rows,
+            "state": state,
+            "counts": counts,
+            "page": page,
+            "state_labels": {OutboxState(k): v for k, v in STATE_LABELS.items()},
+            "kind_labels": labels,
+            "page_size": PAGE_SIZE,
+            "tz": SHANGHAI,
+        },
+    )

@@ -1,0 +1,244 @@
+"""Home (what needs attention, for administrators; the month calendar for everyone) and event timelines."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session, col, select
+
+from scheduler.audit import AuditEntry, FormRevision
+from scheduler.cadence import closing_windows, compute_cadence
+from scheduler.catalog import get_plan, list_event_views
+from scheduler.clock import SHANGHAI
+from scheduler.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, OccurrenceStatus
+from scheduler.outcome_models import REPORT_STATUS_LABELS, OutcomeReport, ProjectRow, ReportStatus, TalentRow
+from scheduler.planview import occurrence_when
+from scheduler.reminders.outbox import STATE_LABELS, OutboxMessage, OutboxState
+from scheduler.reminders.planner import KIND_LABELS
+from scheduler.report_facts import Facts, load_facts, shanghai_date
+from scheduler.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus
+from scheduler.web.deps import SessionDep, render
+from scheduler.web.security import AdminDep, OptionalAdminDep
+
+router = APIRouter()
+WEEKDAYS = "一二三四五六日"
+
+
+def attention(*, session: Session, facts: Facts, today: date) -> dict[str, Any]:
+    """Collect what the office should act on: closing windows, overdue reports, failed mail, foreseen gaps."""
+    closing = [
+        {
+            "seq": o.seq,
+            "title": o.title,
+            "hosts": "、".join(o.host_names),
+            "window_end": o.window_end,
+            "closed": o.window_end < today,
+        }
+        for o in closing_windows(facts, today)
+    ]
+    overdue = []
+    for t in facts.report_tasks:
+        if t.status == TaskStatus.OPEN and t.due_on < today:
+            occ = facts.occurrence(t.occurrence_id)
+            overdue.append(
+                {
+                    "seq": occ.seq if occ else None,
+                    "title": occ.title if occ else "—",
+                    "unit": facts.unit_name(t.unit),
+                    "due_on": t.due_on,
+                    "days": (today - t.due_on).days,
+                }
+            )
+    failed = list(
+        session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.state == OutboxState.FAILED)
+            .order_by(col(OutboxMessage.updated_at).desc())
+            .limit(20)
+        )
+    )
+    cad = compute_cadence(facts, today)
+    gaps = [g for g in cad.gaps if g.month is None or g.month >= today.month or today.year < facts.year]
+    return {
+        "closing": closing,
+        "overdue": sorted(overdue, key=lambda r: r["due_on"]),
+        "failed": failed,
+        "gaps": gaps,
+        "themes": cad.themes,
+    }
+
+
+def month_calendar(*, session: Session, year: int, month: int, admin: bool) -> dict[str, Any]:
+    """Lay out one month: weeks of days with the occurrences fixed on them, and the month's open windows."""
+    plan = get_plan(session=session)
+    by_day: dict[date, list[dict]] = {}
+    windows: list[dict] = []
+    first, last = date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    for view in list_event_views(session=session, plan=plan) if plan else []:
+        for occ in view.occurrences:
+            item = {
+                "seq": view.event.seq,
+                "title": occ.title,
+                "location": occ.location,
+                "hosts": "、".join(o.short_name for o in view.hosts),
+                "when": occurrence_when(occ),
+                "status": occ.status,
+                "status_label": STATUS_LABELS[OccurrenceStatus(occ.status)],
+                "href": f"/admin/events/{view.event.seq}" if admin else f"/events/{view.event.seq}",
+            }
+            if occ.start_at is not None:
+                day = shanghai_date(occ.start_at)
+                if first <= day <= last:
+                    by_day.setdefault(day, []).append(item)
+            elif occ.window_start <= last and occ.window_end >= first and occ.precision != "year":
+                windows.append(item)
+    weeks, day = [], first - timedelta(days=first.weekday())
+    while day <= last:
+        weeks.append(
+            [
+                {"day": d, "in_month": d.month == month, "events": by_day.get(d, [])}
+                for d in (day + timedelta(days=i) for i in range(7))
+            ]
+        )
+        day += timedelta(days=7)
+    prev_m = (first - timedelta(days=1)).replace(day=1)
+    next_m = last + timedelta(days=1)
+    return {
+        "year": year,
+        "month": month,
+        "weeks": weeks,
+        "windows": windows,
+        "weekdays": WEEKDAYS,
+        "prev": f"{prev_m:%Y-%m}",
+        "next": f"{next_m:%Y-%m}",
+    }
+
+
+def _month_arg(value: str | None, today: date, plan_year: int | None) -> tuple[int, int]:
+    if value:
+        try:
+            y, m = (int(p) for p in value.split("-", 1))
+            if 2000 <= y <= 2100 and 1 <= m <= 12:
+                return y, m
+        except ValueError:
+            pass
+        raise HTTPException(status_code=400, detail=f"月份参数 {value!r} 无效，应形如 2023-03")
+    if plan_year is not None and today.year != plan_year:
+        return plan_year, (1 if today.year < plan_year else 12)
+    return today.year, today.month
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: SessionDep, admin: OptionalAdminDep, month: str | None = None) -> HTMLResponse:
+    """Show the month calendar; administrators also see what needs attention."""
+    runtime = request.app.state.runtime
+    today = shanghai_date(runtime.clock.now())
+    facts = load_facts(session=session)
+    y, m = _month_arg(month, today, facts.year if facts else None)
+    ctx: dict[str, Any] = {
+        "cal": month_calendar(session=session, year=y, month=m, admin=admin is not None),
+        "has_plan": facts is not None,
+        "admin": admin,
+        "today": today,
+    }
+    if admin is not None and facts is not None:
+        ctx["att"] = attention(session=session, facts=facts, today=today)
+        ctx["state_labels"] = STATE_LABELS
+        ctx["kind_labels"] = {**KIND_LABELS, "monthly_report": "月度跟踪报表"}
+    return render(request, "home.html", ctx)
+
+
+@router.get("/admin/events/{seq}", response_class=HTMLResponse)
+def event_timeline(request: Request, session: SessionDep, admin: AdminDep, seq: int) -> HTMLResponse:
+    """Show one event's occurrences, each with its timeline: mail, tasks, outcome report, revisions, audit."""
+    plan = get_plan(session=session)
+    view = next((v for v in (list_event_views(session=session, plan=plan) if plan else []) if v.event.seq == seq), None)
+    if view is None:
+        raise HTTPException(status_code=404, detail=f"计划中没有序号 {seq} 的活动")
+    sessions = [occurrence_timeline(session=session, occ=occ) for occ in view.occurrences]
+    ev = view.event
+    return render(
+        request,
+        "event_timeline.html",
+        {
+            "ev": ev,
+            "type_label": EVENT_TYPE_LABELS[EventType(ev.type)],
+            "sessions": sessions,
+            "hosts": [o.short_name for o in view.hosts],
+            "co_organizers": [o.short_name for o in view.co_organizers],
+            "tz": SHANGHAI,
+        },
+    )
+
+
+def occurrence_timeline(*, session: Session, occ: Any) -> dict[str, Any]:
+    """Return one occurrence with its time-ordered history."""
+    items: list[dict[str, Any]] = []
+    mails = session.exec(select(OutboxMessage).where(OutboxMessage.occurrence_id == occ.id))
+    tasks = list(session.exec(select(Task).where(Task.occurrence_id == occ.id).order_by(col(Task.due_on))))
+    task_ids = [t.id for t in tasks]
+    task_mail: list[OutboxMessage] = (
+        list(session.exec(select(OutboxMessage).where(col(OutboxMessage.subject).in_([f"task:{i}" for i in task_ids]))))
+        if task_ids
+        else []
+    )
+    for m in [*mails, *task_mail]:
+        at = m.sent_at or m.due_at
+        items.append(
+            {
+                "at": at,
+                "what": f"邮件·{KIND_LABELS.get(m.kind, m.kind)}",
+                "detail": f"{m.recipient_name or ''} <{m.recipient}> · {STATE_LABELS[OutboxState(m.state)]}"
+                + (f" · {m.last_error}" if m.state == OutboxState.FAILED and m.last_error else ""),
+            }
+        )
+    for t in tasks:
+        items.append(
+            {
+                "at": t.created_at,
+                "what": f"任务·{TASK_KIND_LABELS.get(TaskKind(t.kind), t.kind)}",
+                "detail": f"{t.title} · 负责：{t.organization_key} · 截止 {t.due_on} · "
+                f"{TASK_STATUS_LABELS[TaskStatus(t.status)]}" + (f"（{t.done_by}）" if t.done_by else ""),
+            }
+        )
+    if task_ids:
+        for r in session.exec(select(FormRevision).where(col(FormRevision.task_id).in_(task_ids))):
+            items.append(
+                {
+                    "at": r.created_at,
+                    "what": f"填报修订 #{r.number}",
+                    "detail": f"{r.action} · {r.actor}" + (f"（代 {r.on_behalf_of}）" if r.on_behalf_of else ""),
+                }
+            )
+    for a in session.exec(select(AuditEntry).where(AuditEntry.entity == "occurrence", AuditEntry.entity_id == occ.id)):
+        items.append({"at": a.at, "what": f"变更·{a.action}", "detail": f"{a.actor} · {_changes(a.before, a.after)}"})
+    items.sort(key=lambda i: i["at"])
+    report = session.exec(select(OutcomeReport).where(OutcomeReport.occurrence_id == occ.id)).first()
+    outcome = None
+    if report is not None:
+        projects = list(
+            session.exec(select(ProjectRow).where(ProjectRow.report_id == report.id).order_by(col(ProjectRow.position)))
+        )
+        talents = list(session.exec(select(TalentRow).where(TalentRow.report_id == report.id)))
+        outcome = {
+            "report": report,
+            "status_label": REPORT_STATUS_LABELS.get(ReportStatus(report.status), report.status),
+            "projects": projects,
+            "talents": talents,
+        }
+    return {
+        "occ": occ,
+        "when": occurrence_when(occ),
+        "status_label": STATUS_LABELS[OccurrenceStatus(occ.status)],
+        "history": items,
+        "outcome": outcome,
+    }
+
+
+def _changes(before: dict | None, after: dict | None) -> str:
+    keys = sorted(set(before or {}) | set(after or {}))
+    return "；".join(f"{k}: {(before or {}).get(k, '—')} → {(after or {}).get(k, '—')}" for k in keys) or "—"
