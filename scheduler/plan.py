@@ -109,7 +109,7 @@ class PlanInvalid(Exception):
         super().__init__(f"{source}: {len(errors)} 处错误\n" + "\n".join(f"  {e}" for e in errors))
 
 
-_PYDANTIC_MESSAGES = {
+PYDANTIC_MESSAGES = {
     "missing": "缺少必填字段",
     "extra_forbidden": "未知字段",
     "string_pattern_mismatch": "格式不符（只允许小写字母、数字和连字符）",
@@ -145,7 +145,7 @@ def json_path(loc: tuple[Any, ...]) -> str:
 def _pydantic_errors(exc: ValidationError) -> list[PlanError]:
     errors = []
     for err in exc.errors(include_url=False):
-        message = _PYDANTIC_MESSAGES.get(err["type"], err["msg"])
+        message = PYDANTIC_MESSAGES.get(err["type"], err["msg"])
         if err["type"] == "enum":
             message += f"（可选：{err.get('ctx', {}).get('expected', '')}）"
         if err["type"] != "missing":

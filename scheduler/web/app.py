@@ -27,6 +27,7 @@ from scheduler.web import (
     subscribe,
 )
 from scheduler.web.deps import make_templates
+from scheduler.web.errors import install_error_pages
 from scheduler.web.logredact import install_redaction
 from scheduler.web.security import SESSION_COOKIE, SESSION_MAX_AGE, LoginRequired
 
@@ -75,6 +76,8 @@ def create_app(
         https_only=settings.base_url.startswith("https://"),
     )
     app.add_middleware(feeds.FeedMiddleware, runtime=runtime)
+
+    install_error_pages(app)
 
     @app.exception_handler(LoginRequired)
     def _to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
