@@ -13,8 +13,16 @@ from starlette.responses import Response
 from scheduler.plan import PYDANTIC_MESSAGES
 from scheduler.web.deps import render
 
-TITLES = {400: "输入有误", 403: "无权操作", 404: "页面不存在", 405: "不支持的请求", 409: "无法执行", 413: "提交内容过大",
-          422: "输入有误", 429: "请求过于频繁"}
+TITLES = {
+    400: "输入有误",
+    403: "无权操作",
+    404: "页面不存在",
+    405: "不支持的请求",
+    409: "无法执行",
+    413: "提交内容过大",
+    422: "输入有误",
+    429: "请求过于频繁",
+}
 LOCATION_LABELS = {"body": "表单", "query": "网址参数", "path": "网址", "header": "请求头", "cookie": "Cookie"}
 
 
