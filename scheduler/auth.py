@@ -30,6 +30,8 @@ class AdminUser(SQLModel, table=True):
     display_name: str
     password_hash: str
     disabled: bool = False
+    # Bumped on sign-out, password change and disabling: every session cookie issued before stops working.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     last_login_at: datetime | None = Field(default=None, sa_column=utc_column())
 
@@ -62,7 +64,13 @@ def set_password(*, session: Session, username: str, password: str) -> AdminUser
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
     user.password_hash = _HASHER.hash(password)
+    user.session_version += 1
     return user
+
+
+def end_sessions(user: AdminUser) -> None:
+    """Invalidate every session of `user` (sign-out everywhere)."""
+    user.session_version += 1
 
 
 def authenticate(*, session: Session, username: str, password: str, now: datetime) -> AdminUser | None:

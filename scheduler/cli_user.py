@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from sqlmodel import select
 
-from scheduler.auth import AccountError, AdminUser, create_user, set_password
+from scheduler.auth import AccountError, AdminUser, create_user, end_sessions, set_password
 from scheduler.db import session_scope
 
 user_app = typer.Typer(help="管理员账号", no_args_is_help=True)
@@ -88,4 +88,5 @@ def user_disable(ctx: typer.Context, username: str) -> None:
         if user is None:
             raise fail(f"没有用户 {username}")
         user.disabled = True
+        end_sessions(user)
     typer.echo(f"已停用 {username}。")

@@ -52,11 +52,15 @@ def csrf_of(page: str) -> str:
 
 
 def sign_in(
-    client: httpx.Client, username: str = "office", password: str = PASSWORD, next_path: str = "/"
+    client: httpx.Client,
+    username: str = "office",
+    password: str = PASSWORD,
+    next_path: str = "/",
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     token = csrf_of(client.get("/login").text)
     data = {"csrf_token": token, "username": username, "password": password, "next": next_path}
-    return client.post("/login", data=data)
+    return client.post("/login", data=data, headers=headers)
 
 
 def test_passwords_are_hashed_and_checked(engine: Engine) -> None:
@@ -86,7 +90,7 @@ def test_bad_accounts_are_refused_with_a_reason(engine: Engine, username: str, p
 
 def test_admin_pages_redirect_to_sign_in_and_back(client: httpx.Client) -> None:
     first = client.get("/admin-only-probe?x=1")
-    assert first.status_code == 303 and first.headers["location"] == "/login?next=/admin-only-probe?x=1"
+    assert first.status_code == 303 and first.headers["location"] == "/login?next=/admin-only-probe%3Fx%3D1"
     before = client.cookies.get("kjzs_session")
     response = sign_in(client, next_path="/admin-only-probe?x=1")
     assert response.status_code == 303 and response.headers["location"] == "/admin-only-probe?x=1"
@@ -126,9 +130,35 @@ def test_a_password_change_or_disabling_ends_existing_sessions(client: httpx.Cli
 
 
 def test_throttle_blocks_after_five_failures_then_forgets(client: httpx.Client) -> None:
+    stranger = {"x-forwarded-for": "10.9.9.9"}  # uvicorn trusts forwarded headers from 127.0.0.1 only
     for _ in range(5):
-        assert sign_in(client, password="nope nope nope").status_code == 401
-    assert sign_in(client).status_code == 429  # even the right password, until the window passes
+        assert sign_in(client, password="nope nope nope", headers=stranger).status_code == 401
+    assert sign_in(client, headers=stranger).status_code == 429  # even the right password, from there
+    owner = {"x-forwarded-for": "10.1.1.1"}
+    assert sign_in(client, headers=owner).status_code == 303  # the owner elsewhere is not locked out
+
+
+def test_one_address_spraying_usernames_is_throttled(client: httpx.Client) -> None:
+    sprayer = {"x-forwarded-for": "10.7.7.7"}
+    for i in range(20):
+        assert sign_in(client, username=f"user{i}", password="nope nope nope", headers=sprayer).status_code == 401
+    assert sign_in(client, headers=sprayer).status_code == 429
+
+
+def test_a_signed_out_cookie_cannot_be_replayed(client: httpx.Client) -> None:
+    sign_in(client)
+    saved = dict(client.cookies)
+    token = csrf_of(client.get("/plan").text)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    client.cookies.clear()
+    client.cookies.update(saved)
+    assert client.get("/admin-only-probe").status_code == 303
+
+
+def test_next_keeps_every_query_parameter(client: httpx.Client) -> None:
+    first = client.get("/admin-only-probe?period=2023-01&format=csv")
+    login_page = client.get(first.headers["location"]).text
+    assert 'name="next" value="/admin-only-probe?period=2023-01&amp;format=csv"' in login_page
 
 
 def test_throttle_window_slides() -> None:

@@ -210,7 +210,8 @@ class Composer:
 
 def unsubscribe_serializer(settings: Settings) -> URLSafeSerializer:
     """Sign and read List-Unsubscribe tokens (payload: the address; newest key signs, all keys verify)."""
-    return URLSafeSerializer(settings.signing_keys(), salt=UNSUBSCRIBE_SALT)
+    # itsdangerous signs with the LAST key of the list; SECRET_KEYS lists the newest first.
+    return URLSafeSerializer(list(reversed(settings.signing_keys())), salt=UNSUBSCRIBE_SALT)
 
 
 def _address_header(name: str, address: str) -> str:

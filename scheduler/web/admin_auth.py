@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from scheduler.auth import authenticate
+from scheduler.auth import AdminUser, authenticate, end_sessions
 from scheduler.web.deps import RuntimeDep, SessionDep, render
-from scheduler.web.security import CsrfDep, csrf_token
+from scheduler.web.security import CsrfDep, OptionalAdminDep, csrf_token, start_session
 
 router = APIRouter()
 
@@ -38,9 +38,10 @@ def login(
 ) -> Response:
     """Check the credentials; on success start a fresh session and go where the user was heading."""
     now = runtime.clock.now()
-    throttle = request.app.state.login_throttle
-    key = username.strip().lower()
-    if throttle.blocked(key, now):
+    throttle, per_address = request.app.state.login_throttle, request.app.state.address_throttle
+    address = request.client.host if request.client else "?"
+    key = f"{username.strip().lower()}|{address}"  # a stranger's guesses cannot lock the owner out elsewhere
+    if throttle.blocked(key, now) or per_address.blocked(address, now):
         context = {
             "next": _safe_next(next),
             "csrf_token": csrf_token(request),
@@ -50,17 +51,22 @@ def login(
     user = authenticate(session=session, username=username.strip(), password=password, now=now)
     if user is None:
         throttle.fail(key, now)
+        per_address.fail(address, now)
         context = {"next": _safe_next(next), "csrf_token": csrf_token(request), "error": "用户名或密码不正确。"}
         return render(request, "login.html", context, status_code=401)
     session.commit()
     throttle.reset(key)
-    request.session.clear()  # a new session on sign-in: no fixation
-    request.session.update({"admin_id": user.id, "pw": user.password_hash[-16:]})
+    start_session(request, user)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", dependencies=[CsrfDep])
-def logout(request: Request) -> Response:
-    """End the session."""
+def logout(request: Request, session: SessionDep, admin: OptionalAdminDep) -> Response:
+    """End the session: the cookie is dropped and every copy of it stops working (sign-out everywhere)."""
+    if admin is not None:
+        user = session.get(AdminUser, admin.id)
+        if user is not None:
+            end_sessions(user)
+            session.commit()
     request.session.clear()
     return RedirectResponse("/", status_code=303)

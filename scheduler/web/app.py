@@ -49,7 +49,8 @@ def create_app(
     runtime.health_contributors["outbox"] = lambda session: count_by_state(session=session)
     app = FastAPI(
         title="科技招商活动排期与联络服务",
-        docs_url="/api/docs",
+        docs_url=None,  # Swagger UI loads assets from a CDN: no third-party assets, no run-time fetches
+        redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=serve_lifespan(runtime) if ticker else None,
     )
@@ -66,7 +67,8 @@ def create_app(
     app.include_router(dashboard.router)
     app.include_router(admin_reports.router)
     app.include_router(admin_targets.router)
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle()  # per (username, address)
+    app.state.address_throttle = LoginThrottle(limit=20)  # per address, whatever the usernames
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.signing_keys()[0],

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from scheduler.contacts import opt_out
@@ -12,12 +14,37 @@ from scheduler.reminders.planner import KIND_LABELS
 from scheduler.reminders.render import unsubscribe_serializer
 from scheduler.reminders.sink import list_mail, mail_parts, read_mail
 from scheduler.web.deps import RuntimeDep, SessionDep, render
+from scheduler.web.security import LoginRequired, OptionalAdminDep
 
 router = APIRouter()
 PAGE_SIZE = 100
 REFRESH_SECONDS = 10
 HEADER_LABELS = (("Subject", "主题"), ("From", "发件人"), ("To", "收件人"), ("Date", "日期"),
                  ("Message-ID", "Message-ID"), ("List-Unsubscribe", "退订"))
+
+
+def is_local_demo(base_url: str) -> bool:
+    """Tell whether the service is published on a loopback address only (the embedded demo)."""
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def mailbox_access(request: Request, runtime: RuntimeDep, admin: OptionalAdminDep) -> None:
+    """Let administrators read the mailbox; without sign-in only the local demo (loopback BASE_URL) may.
+
+    The stored mail holds live capability links: on a published service it must not be public.
+    """
+    if admin is None and not is_local_demo(runtime.settings.base_url):
+        raise LoginRequired(request.url.path)
+
+
+MailboxAccess = [Depends(mailbox_access)]
+PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
 def _mailbox(runtime: RuntimeDep) -> Path:
@@ -51,7 +78,7 @@ def unsubscribe(request: Request, runtime: RuntimeDep, session: SessionDep, toke
     return response
 
 
-@router.get("/mail", response_class=HTMLResponse)
+@router.get("/mail", response_class=HTMLResponse, dependencies=MailboxAccess)
 def mailbox(request: Request, runtime: RuntimeDep, page: int = 1) -> HTMLResponse:
     """List the messages the local sink stored, newest first."""
     page = max(1, page)
@@ -64,21 +91,25 @@ def mailbox(request: Request, runtime: RuntimeDep, page: int = 1) -> HTMLRespons
     })
     if page == 1 and sink_on:
         response.headers["Refresh"] = str(REFRESH_SECONDS)  # new mail shows up without JavaScript
+    response.headers.update(PRIVATE_HEADERS)
     return response
 
 
-@router.get("/mail/{name}", response_class=HTMLResponse)
+@router.get("/mail/{name}", response_class=HTMLResponse, dependencies=MailboxAccess)
 def mail_message(request: Request, runtime: RuntimeDep, name: str) -> HTMLResponse:
     """Show one stored message: headers, text and HTML alternatives, attachments."""
     msg = read_mail(_mailbox(runtime), name) if runtime.settings.mail_sink else None
     if msg is None:
         raise HTTPException(404, "没有这封邮件")
     headers = [(label, str(msg.get(h, ""))) for h, label in HEADER_LABELS if msg.get(h)]
-    return render(request, "mail_view.html", {"name": name, "headers": headers, **mail_parts(msg),
-                                              "kind_labels": KIND_LABELS, "kind": str(msg.get("X-Scheduler-Kind", ""))})
+    response = render(request, "mail_view.html", {"name": name, "headers": headers, **mail_parts(msg),
+                                                  "kind_labels": KIND_LABELS,
+                                                  "kind": str(msg.get("X-Scheduler-Kind", ""))})
+    response.headers.update(PRIVATE_HEADERS)
+    return response
 
 
-@router.get("/mail/{name}/attachments/{index}")
+@router.get("/mail/{name}/attachments/{index}", dependencies=MailboxAccess)
 def mail_attachment(runtime: RuntimeDep, name: str, index: int) -> Response:
     """Download one attachment of a stored message (e.g. its .ics)."""
     msg = read_mail(_mailbox(runtime), name) if runtime.settings.mail_sink else None
@@ -91,4 +122,4 @@ def mail_attachment(runtime: RuntimeDep, name: str, index: int) -> Response:
     media = "text/calendar; charset=utf-8" if part.get_content_type() == "text/calendar" else "application/octet-stream"
     return Response(data, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "X-Content-Type-Options": "nosniff"})
+                             "X-Content-Type-Options": "nosniff", **PRIVATE_HEADERS})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Annotated
 from urllib.parse import quote
 
@@ -13,7 +14,7 @@ from scheduler.auth import AdminUser
 from scheduler.web.deps import SessionDep
 
 SESSION_COOKIE = "kjzs_session"
-SESSION_MAX_AGE = 8 * 3600
+SESSION_MAX_AGE = 8 * 3600  # absolute lifetime of a sign-in (wall clock: a simulated clock must not stretch it)
 CSRF_FIELD = "csrf_token"
 
 
@@ -46,17 +47,29 @@ def current_admin(request: Request, session: SessionDep) -> AdminUser | None:
     if user_id is None:
         return None
     user = session.exec(select(AdminUser).where(AdminUser.id == user_id)).first()
-    if user is None or user.disabled or request.session.get("pw") != user.password_hash[-16:]:
-        request.session.clear()  # disabled, deleted, or the password changed since sign-in
+    signed_in_at = request.session.get("iat", 0)
+    if (
+        user is None
+        or user.disabled
+        or request.session.get("sv") != user.session_version  # signed out, password changed, disabled
+        or not 0 <= time.time() - signed_in_at <= SESSION_MAX_AGE
+    ):
+        request.session.clear()
         return None
     return user
+
+
+def start_session(request: Request, user: AdminUser) -> None:
+    """Replace the session with a fresh one for `user` (no fixation) stamped with its version and time."""
+    request.session.clear()
+    request.session.update({"admin_id": user.id, "sv": user.session_version, "iat": int(time.time())})
 
 
 def require_admin(request: Request, user: Annotated[AdminUser | None, Depends(current_admin)]) -> AdminUser:
     """Return the signed-in administrator or send the browser to the sign-in page."""
     if user is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(quote(path, safe="/?=&"))
+        raise LoginRequired(quote(path, safe="/"))
     return user
 
 
