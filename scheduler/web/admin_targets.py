@@ -136,7 +136,7 @@ def outbox_page(request: Request, session: SessionDep, admin: AdminDep, state: s
             .limit(PAGE_SIZE)
         )
     )
-    labels = {**KIND_LABELS, "monthly_report": "月度跟踪报表"}
+    labels = KIND_LABELS
     return render(
         request,
         "outbox.html",
