@@ -7,7 +7,7 @@ import asyncio
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -59,19 +59,32 @@ def reminded(engine: Engine) -> dict[str, object]:
         return {t.key: t.last_reminded_at for t in session.exec(select(Task)) if t.last_reminded_at or t.reminders_sent}
 
 
-def test_last_reminded_at_is_set_only_when_the_smtp_server_accepted_the_mail(mail_engine: Engine,
-                                                                           tmp_path: Path) -> None:
-    clock = FixedClock(T_MARCH)
-    plan(mail_engine, T_MARCH)
-    with session_scope(mail_engine, write=True) as session:
+def queue_all(engine: Engine) -> FixedClock:
+    """Plan follow-ups and queue every mail due on 10 March 2023; return a clock set then."""
+    plan(engine, T_MARCH)
+    with session_scope(engine, write=True) as session:
         plan_and_sync(session=session, rules=RuleBook(), now=T_MARCH)
-    assert reminded(mail_engine) == {}, "queueing is not reminding"
-    refusing = Recorder(data_replies=["451 4.3.0 try later"] * 10_000)
-    controller = start_smtp(refusing)
+    return FixedClock(T_MARCH)
+
+
+def dispatch_refused(engine: Engine, tmp_path: Path, clock: FixedClock, *, again_at: datetime | None = None) -> dict:
+    """Dispatch against an SMTP server that refuses every message (once more at `again_at`); return the report."""
+    controller = start_smtp(Recorder(data_replies=["451 4.3.0 try later"] * 10_000))
     try:
-        report = dispatch(mail_engine, tmp_path, controller.port, clock)
+        report = dispatch(engine, tmp_path, controller.port, clock)
+        if again_at is not None:
+            clock.set(again_at)
+            report = dispatch(engine, tmp_path, controller.port, clock)
     finally:
         controller.stop()
+    return report
+
+
+def test_last_reminded_at_is_set_only_when_the_smtp_server_accepted_the_mail(mail_engine: Engine,
+                                                                           tmp_path: Path) -> None:
+    clock = queue_all(mail_engine)
+    assert reminded(mail_engine) == {}, "queueing is not reminding"
+    report = dispatch_refused(mail_engine, tmp_path, clock)
     assert report["sent"] == 0 and report["retried"] > 0
     assert reminded(mail_engine) == {}, "a refused nudge reminded nobody"
     clock.set(T_MARCH.replace(hour=4))  # after the retry back-off
@@ -168,17 +181,8 @@ def test_payloads_in_every_outcome_field_come_back_escaped_in_pages_and_neutrali
 
 def test_retries_of_one_outbox_message_reuse_its_link_instead_of_minting_new_ones(mail_engine: Engine,
                                                                                   tmp_path: Path) -> None:
-    clock = FixedClock(T_MARCH)
-    plan(mail_engine, T_MARCH)
-    with session_scope(mail_engine, write=True) as session:
-        plan_and_sync(session=session, rules=RuleBook(), now=T_MARCH)
-    controller = start_smtp(Recorder(data_replies=["451 4.3.0 try later"] * 10_000))
-    try:
-        dispatch(mail_engine, tmp_path, controller.port, clock)
-        clock.set(T_MARCH + timedelta(hours=2))  # the retries are due
-        dispatch(mail_engine, tmp_path, controller.port, clock)
-    finally:
-        controller.stop()
+    clock = queue_all(mail_engine)
+    dispatch_refused(mail_engine, tmp_path, clock, again_at=T_MARCH + timedelta(hours=2))  # retries are due then
     with session_scope(mail_engine) as session:
         links = session.exec(select(IssuedLink)).all()
         tried = [r for r in session.exec(select(OutboxMessage)) if r.attempts and r.kind in LINK_KINDS]
