@@ -150,6 +150,8 @@ def test_a_form_left_open_past_its_nonce_keeps_the_typed_answers_and_cross_site_
     late = client.post(path, data={**typed, "form_nonce": _stale_nonce(engine, path[3:])})
     assert late.status_code == 422 and "页面打开时间过长" in late.text
     assert "这是花了半小时写的成效简述。" in late.text and 'value="张三"' in late.text
+    too_many = client.post(path, data={**typed, "p-100-name": "第101行"})  # no nonce and too many rows
+    assert too_many.status_code == 413 and "行数过多" in too_many.text
     assert dump_database(engine) == before, "nothing stored on a stale nonce"
     fresh = form_fields(late.text)["form_nonce"]
     assert client.post(path, data={**typed, "form_nonce": fresh}).status_code == 200, "re-submitting works"

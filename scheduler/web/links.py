@@ -279,6 +279,8 @@ async def post_form(request: Request, token: str) -> Response:
     if isinstance(grant, Response):
         return grant
     hidden = {FORM_NONCE_FIELD: state.nonces.dumps(grant.nonce)}
+    if record_check(form):
+        return problem(request, 413, "提交内容过大", f"行数过多：最多 {forms.MAX_ROWS} 行，未保存。")
     if not _nonce_ok(state, form, grant.nonce):  # a page left open too long: keep every typed answer
         return more_rows(request, grant.task_id, grant.action, form, hidden=hidden, on_behalf=False, extra_rows=0,
                          notice=STALE_NONCE, status_code=422)
