@@ -75,3 +75,16 @@ def expand_members(keys: list[str], orgs: dict[str, Organization]) -> list[str]:
         else:
             out.append(key)
     return out
+
+
+def occurrence_org_keys(*, session: Session, occurrence_id: int, role: str | None = None) -> set[str]:
+    """Return the hosts and co-organizers (or only `role`) of an occurrence's event, groups expanded to members."""
+    occ = session.get(Occurrence, occurrence_id)
+    if occ is None:
+        return set()
+    keys = list(session.exec(select(Organization.key).join(
+        EventOrganization, col(EventOrganization.organization_id) == col(Organization.id))
+        .where(EventOrganization.event_id == occ.event_id, *([EventOrganization.role == role] if role else [])))
+        .all())
+    orgs = {o.key: o for o in session.exec(select(Organization))}
+    return set(keys) | set(expand_members(keys, orgs))

@@ -26,7 +26,15 @@ def neutralize(value: Any) -> Any:
     return value
 
 
-def outcome_rows(*, session: Session) -> list[list[Any]]:
+def as_text_cells(cells: Any) -> None:
+    """Store an XLSX row's text cells as text; formula-like text gets quotePrefix (shown as typed, never run)."""
+    for cell in cells:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"  # openpyxl takes "=…" for a formula; stored as a plain string it is shown, not run
+            cell.quotePrefix = True if cell.value.startswith(FORMULA_STARTS) else cell.quotePrefix
+
+
+def outcome_rows(*, session: Session, spreadsheet_safe: bool = True) -> list[list[Any]]:
     """Return the export's rows: each project row, or the report alone when it has none."""
     orgs = get_organizations(session=session)
     occs = {o.id: o for o in session.exec(select(Occurrence))}
@@ -48,7 +56,7 @@ def outcome_rows(*, session: Session) -> list[list[Any]]:
                 float(row.amount_wan) if row.amount_wan is not None else None, row.chain, row.origin,
                 orgs[row.bankuai_key].short_name if row.bankuai_key in orgs else (row.bankuai_key or ""),
                 row.contact, "是" if row.signed_on_site else "否", "是" if row.credited else "否", row.lead_id]
-            out.append([neutralize(v) for v in head + middle + tail])
+            out.append([neutralize(v) if spreadsheet_safe else v for v in head + middle + tail])
     return out
 
 
@@ -62,18 +70,16 @@ def outcomes_csv(*, session: Session) -> bytes:
 
 
 def outcomes_xlsx(*, session: Session) -> bytes:
-    """Return the export as an XLSX workbook (every text cell stored as text, formulas neutralized)."""
+    """Return the export as an XLSX workbook (text cells stored as text; formula-like text quote-prefixed)."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "活动成效"
     sheet.append(list(COLUMNS))
-    for row in outcome_rows(session=session):
+    for row in outcome_rows(session=session, spreadsheet_safe=False):
         sheet.append(row)
     for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula, whatever the text
+        as_text_cells(cells)
     data = io.BytesIO()
     book.save(data)
     return data.getvalue()

@@ -1,16 +1,19 @@
-"""Action links in follow-up mail: each rendered task email gets a fresh token for its recipient."""
+"""Action links in follow-up mail: each outbox message gets one token for its recipient, reused on retries."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from scheduler.catalog import expand_members, get_organizations, occurrence_org_keys
 from scheduler.clock import Clock
+from scheduler.contacts import Contact
 from scheduler.db import session_scope
 from scheduler.followups import LINK_RENEWAL, TASK_NUDGE, TASK_REQUEST, at_local
-from scheduler.links import LinkAction, LinkSigner
+from scheduler.links import IssuedLink, LinkAction, LinkSigner
+from scheduler.models import Role
 from scheduler.reminders.outbox import OutboxMessage
 from scheduler.reminders.planner import FIX_NUDGE, FIX_REQUEST
 from scheduler.reminders.render import Composer
@@ -41,12 +44,37 @@ def task_for_mail(*, session: Session, kind: str, subject: str) -> Task | None:
     return None
 
 
+def link_recipients(*, session: Session, task: Task) -> set[str]:
+    """Return who may hold a link for `task` now: the current contacts its task mail goes to.
+
+    Task mail goes to the assignee's contacts (groups expanded); 定档 mail goes to every host of the event.
+    """
+    orgs = get_organizations(session=session)
+    keys = [task.organization_key]
+    if task.kind == TaskKind.FIX_DATE and task.occurrence_id is not None:
+        keys += sorted(occurrence_org_keys(session=session, occurrence_id=task.occurrence_id, role=Role.HOST))
+    keys = [*keys, *expand_members(keys, orgs)]
+    return {c.email.lower() for c in session.exec(select(Contact).where(col(Contact.organization_key).in_(keys)))}
+
+
 def issue_task_link(*, session: Session, signer: LinkSigner, task: Task, recipient: str, base_url: str,
-                    now: datetime) -> str:
-    """Issue a token for `recipient` on `task` and return its form URL."""
+                    now: datetime, outbox_id: int | None = None) -> str:
+    """Issue a token for `recipient` on `task` and return its form URL.
+
+    With `outbox_id`, every send attempt of that outbox row gets the same link while it is live, so retries of
+    an undelivered message leave no extra live tokens behind.
+    """
     assert task.id is not None
-    token = signer.issue(session=session, action=ACTIONS[TaskKind(task.kind)], task_id=task.id,
-                         recipient=recipient.lower(), expires_at=link_expiry(task, now), now=now)
+    action, recipient = ACTIONS[TaskKind(task.kind)], recipient.lower()
+    nonce = signer.derived_nonce(f"outbox:{outbox_id}") if outbox_id is not None else None
+    known = session.exec(select(IssuedLink).where(IssuedLink.nonce == nonce)).first() if nonce else None
+    if known is not None:
+        if (known.revoked_at is None and known.expires_at > now and known.task_id == task.id
+                and known.recipient == recipient and known.action == str(action)):
+            return f"{base_url.rstrip('/')}/o/{signer.token_for(known)}"
+        nonce = None  # that row's link was revoked or ran out: a fresh random one
+    token = signer.issue(session=session, action=action, task_id=task.id, recipient=recipient,
+                         expires_at=link_expiry(task, now), now=now, nonce=nonce)
     return f"{base_url.rstrip('/')}/o/{token}"
 
 
@@ -60,7 +88,8 @@ def register_followup_mail(composer: Composer, *, engine: Engine, clock: Clock) 
             if task is None:
                 return None
             return issue_task_link(session=session, signer=signer, task=task, recipient=row.recipient,
-                                   base_url=composer.settings.base_url, now=clock.now())
+                                   base_url=composer.settings.base_url, now=clock.now(),
+                                   outbox_id=row.id)
 
     for kind in (TASK_REQUEST, TASK_NUDGE, LINK_RENEWAL, FIX_REQUEST, FIX_NUDGE):
         composer.action_links[kind] = link

@@ -169,7 +169,8 @@ def _project_rows(form: Mapping[str, str], out: Parsed, lead_ids: set[int]) -> l
         lead = (form.get(p + "lead") or "").strip()
         if lead:
             if not lead.isdigit() or int(lead) not in lead_ids:
-                out.errors[p + "lead"] = f"项目第 {n} 行关联的线索编号 {lead[:12]} 不存在"
+                out.errors[p + "lead"] = (f"项目第 {n} 行关联的线索编号 {lead[:12]} 不存在，或不属于本场活动"
+                                          "（只能关联本场产生的线索或主办/承办单位的线索）")
             else:
                 row["lead"] = int(lead)
         rows.append(row)
@@ -260,6 +261,10 @@ def parse_lead_checkin(form: Mapping[str, str], *, lead_ids: list[int]) -> Parse
         rows.append({"lead_id": lead_id, "stage": stage, "stage_label": LEAD_STAGE_LABELS.get(stage, ""),  # type: ignore[call-overload]
                      "evidence": _text(form, p + "evidence", f"线索 {lead_id} 的进展说明", out, limit=500),
                      "reason": reason})
+    foreign = sorted({m.group(1)[:12] for key in form if (m := re.fullmatch(r"l-(\d+)-(?:stage|evidence|reason)", key))
+                      and int(m.group(1)) not in set(lead_ids)})
+    if foreign:
+        out.errors["leads"] = f"线索 {'、'.join(foreign)} 不属于本板块或已不需要更新，不能在此填报"
     if not lead_ids:
         out.errors["leads"] = "本板块暂无需要更新的项目线索"
     out.data = {"leads": rows}

@@ -6,13 +6,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from scheduler.catalog import occurrence_org_keys
 from scheduler.lead_models import EXIT_STAGES, PROGRESS_STAGES, STALE_AFTER_DAYS, Lead, LeadStage, LeadStageChange
 from scheduler.outcome_models import SIGNED_FORMS
 
 STAGE_FOR_FORM = {"合同": LeadStage.SIGNED, "协议": LeadStage.SIGNED, "在谈": LeadStage.NEGOTIATING,
                   "意向": LeadStage.LEAD}
+MAX_LEAD_CHOICES = 300  # options offered on one outcome form
 
 
 def progress(stage: str) -> int:
@@ -88,6 +91,14 @@ def leads_of(*, session: Session, bankuai_key: str) -> list[Lead]:
     return list(session.exec(select(Lead).where(Lead.bankuai_key == bankuai_key,
                                                 col(Lead.stage).not_in([*EXIT_STAGES, LeadStage.FULL]))
                              .order_by(col(Lead.id))).all())
+
+
+def occurrence_leads(*, session: Session, occurrence_id: int) -> list[Lead]:
+    """Return the leads an outcome report of this occurrence may link: its own, or its organizations' (newest first)."""
+    keys = occurrence_org_keys(session=session, occurrence_id=occurrence_id)
+    return list(session.exec(select(Lead).where(or_(col(Lead.source_occurrence_id) == occurrence_id,
+                                                    col(Lead.bankuai_key).in_(keys)))
+                             .order_by(col(Lead.id).desc()).limit(MAX_LEAD_CHOICES)).all())
 
 
 def stale_leads(*, session: Session, now: datetime) -> list[Lead]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import enum
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -72,18 +75,25 @@ class LinkSigner:
         return URLSafeSerializer(self._keys, salt=f"kjzs-link-{action}")
 
     def issue(
-        self, *, session: Session, action: LinkAction, task_id: int, recipient: str, expires_at: datetime, now: datetime
+        self, *, session: Session, action: LinkAction, task_id: int, recipient: str, expires_at: datetime,
+        now: datetime, nonce: str | None = None,
     ) -> str:
-        """Record and return a new token for one action on one task for one recipient."""
-        nonce = secrets.token_urlsafe(12)
-        session.add(
-            IssuedLink(
-                nonce=nonce, action=str(action), task_id=task_id, recipient=recipient, expires_at=expires_at,
-                created_at=now,
-            )
-        )
-        payload = {"t": task_id, "r": recipient, "n": nonce, "e": int(expires_at.timestamp())}
+        """Record and return a new token for one action on one task for one recipient (random nonce unless given)."""
+        link = IssuedLink(nonce=nonce or secrets.token_urlsafe(12), action=str(action), task_id=task_id,
+                          recipient=recipient, expires_at=expires_at, created_at=now)
+        session.add(link)
+        return self.token_for(link)
+
+    def token_for(self, link: IssuedLink) -> str:
+        """Return the token of an issued link (signing is deterministic, so the same link gives the same token)."""
+        action = LinkAction(link.action)
+        payload = {"t": link.task_id, "r": link.recipient, "n": link.nonce, "e": int(link.expires_at.timestamp())}
         return f"{action}.{self._serializer(action).dumps(payload)}"
+
+    def derived_nonce(self, key: str) -> str:
+        """Return a nonce bound to `key` (e.g. one outbox row) that only the key holder can compute."""
+        digest = hmac.new(self._keys[-1].encode(), f"kjzs-link-nonce:{key}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:12]).decode()
 
     def verify(self, *, session: Session, token: str, now: datetime) -> Grant:
         """Return the grant of a token, or raise LinkRefused / LinkExpired."""

@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from scheduler.config import PROJECT_ROOT
-from scheduler.exports import FORMULA_STARTS, neutralize
+from scheduler.exports import as_text_cells, neutralize
 from scheduler.report_tables import NUMERIC_KINDS, Report, Table
 
 FORMATS = {
@@ -72,24 +72,17 @@ def to_xlsx(report: Report) -> bytes:
         name = _sheet_name(table, used)
         ws = wb.create_sheet(name)
         ws.append([report.title, f"截至 {report.as_of}"])
-        _as_text(ws[1])
+        as_text_cells(ws[1])
         ws.append([c.label for c in table.columns])
         for cell in ws[2]:
             cell.font = Font(bold=True)
-        _as_text(ws[2])
+        as_text_cells(ws[2])
         for row in table.rows:
             ws.append([cell_value(row.get(c.key), c.kind) for c in table.columns])
-            _as_text(ws[ws.max_row])
+            as_text_cells(ws[ws.max_row])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
-
-
-def _as_text(cells: Any) -> None:
-    for cell in cells:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"  # openpyxl takes "=…" for a formula; stored as a plain string it is shown, not run
-            cell.quotePrefix = True if cell.value.startswith(FORMULA_STARTS) else cell.quotePrefix
 
 
 def _sheet_name(table: Table, used: set[str]) -> str:

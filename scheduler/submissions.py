@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -31,6 +31,10 @@ class Actor:
     ip: str | None = None
     user_agent: str | None = None
     nonce: str | None = None
+
+
+# An event held a little before its planned window/fixed date still counts; earlier than this is a typo.
+ACTUAL_DATE_TOLERANCE = timedelta(days=7)
 
 
 class SubmissionRejected(ValueError):
@@ -79,10 +83,32 @@ def _apply_fix(session: Session, task: Task, data: dict[str, Any], actor: Actor,
     return "occurrence", occ.id, before, _occ_state(occ), True
 
 
+def outcome_date_errors(occ: Occurrence, data: dict[str, Any], today: date) -> dict[str, str]:
+    """Return errors for an outcome's dates: none in the future; 已举办 only once the window opened, and then
+    dated from ACTUAL_DATE_TOLERANCE before the window's (or fixed date's) start up to today."""
+    errors: dict[str, str] = {}
+    actual = date.fromisoformat(data["actual_date"]) if data.get("actual_date") else None
+    if actual is not None and actual > today:
+        errors["actual_date"] = f"实际举办日期 {actual} 晚于今天（{today}），不能登记尚未发生的活动"
+    if data.get("status") != ReportStatus.HELD:
+        return errors
+    planned = min(occ.window_start, occ.start_at.astimezone(SHANGHAI).date()) if occ.start_at else occ.window_start
+    if today < planned:
+        errors["status"] = f"活动计划于 {planned} 起举办，尚未开始，不能登记为“已举办”"
+    earliest = planned - ACTUAL_DATE_TOLERANCE
+    if actual is not None and actual < earliest and "actual_date" not in errors:
+        errors["actual_date"] = (f"实际举办日期 {actual} 早于本场活动的计划时间（{planned} 起），"
+                                 f"最早可填 {earliest}；如日期无误，请联系科技招商推进领导小组办公室")
+    return errors
+
+
 def _apply_outcome(session: Session, task: Task, data: dict[str, Any], actor: Actor, now: datetime, number: int
                    ) -> tuple[str, int | None, Any, Any, bool]:
     occ = _occurrence(session, task)
     assert occ.id is not None
+    date_errors = outcome_date_errors(occ, data, now.astimezone(SHANGHAI).date())
+    if date_errors:
+        raise SubmissionRejected(date_errors)
     before = {"report": snapshot(session=session, report=get_report(session=session, occurrence_id=occ.id)),
               "occurrence": _occ_state(occ)}
     report = store_report(session=session, occurrence=occ, task_id=task.id, data=data, revision=number,

@@ -42,13 +42,16 @@ def task_by_key(engine: Engine, key: str) -> Task:
 
 
 def issue(engine: Engine, key: str, now: datetime, *, action: LinkAction | None = None,
-          recipient: str = RECIPIENT, expires_at: datetime | None = None) -> str:
-    """Issue a token for the task `key` (its own action unless told) and return it."""
-    from scheduler.followup_mail import ACTIONS
+          recipient: str | None = None, expires_at: datetime | None = None) -> str:
+    """Issue a token for the task `key` (its own action unless told; RECIPIENT, else a current contact of it)."""
+    from scheduler.followup_mail import ACTIONS, link_recipients
     from scheduler.tasks import TaskKind
 
     with session_scope(engine, write=True) as session:
         task = session.exec(select(Task).where(Task.key == key)).one()
+        if recipient is None:
+            allowed = link_recipients(session=session, task=task)
+            recipient = RECIPIENT if RECIPIENT in allowed else min(allowed)
         return LinkSigner(KEYS).issue(session=session, action=action or ACTIONS[TaskKind(task.kind)],
                                       task_id=task.id or 0, recipient=recipient,
                                       expires_at=expires_at or link_expiry(task, now), now=now)

@@ -117,10 +117,12 @@ def test_a_project_is_credited_once_to_the_first_occurrence_where_it_was_signed(
     first, second = issue(mail_engine, "outcome:occ:5", T_MARCH), issue(mail_engine, "outcome:occ:6", T_MARCH)
     app = create_app(settings(tmp_path), clock=FixedClock(T_MARCH), engine=mail_engine)
     with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=20) as client:
-        assert post_form(client, f"/o/{first}", outcome_form()).status_code == 200
+        # Signed at 如皋's event for 如东: 如东's own event (occ 6) may then link that lead.
+        assert post_form(client, f"/o/{first}", outcome_form(**{"p-0-bankuai": "rudong"})).status_code == 200
         with session_scope(mail_engine) as session:
             lead = session.exec(select(Lead).where(Lead.stage == "signed")).one()
-        only_first = {k: v for k, v in outcome_form(**{"p-0-lead": str(lead.id)}).items() if not k.startswith("p-1")}
+        only_first = {k: v for k, v in outcome_form(**{"p-0-lead": str(lead.id), "p-0-bankuai": "rudong"}).items()
+                      if not k.startswith("p-1")}
         half = post_form(client, f"/o/{second}", {**only_first, "p-1-name": "", "p-1-partner": "江南大学"})
         assert half.status_code == 422 and "项目第 2 行的项目名称" in half.text
         again = post_form(client, f"/o/{second}", only_first)

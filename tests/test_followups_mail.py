@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,10 +19,13 @@ from scheduler.clock import FixedClock
 from scheduler.db import session_scope
 from scheduler.exports import outcomes_csv, outcomes_xlsx
 from scheduler.followup_mail import register_followup_mail
+from scheduler.followups import LINK_RENEWAL, TASK_NUDGE, TASK_REQUEST
+from scheduler.links import IssuedLink
 from scheduler.models import Occurrence
 from scheduler.reminders.dispatcher import RetryPolicy, dispatch_due
 from scheduler.reminders.mailer import SMTPMailer
-from scheduler.reminders.planner import RuleBook
+from scheduler.reminders.outbox import OutboxMessage
+from scheduler.reminders.planner import FIX_NUDGE, FIX_REQUEST, RuleBook
 from scheduler.reminders.render import Composer
 from scheduler.reminders.sync import plan_and_sync
 from scheduler.tasks import Task
@@ -29,6 +33,8 @@ from scheduler.web.app import create_app
 from tests.followupkit import PAYLOADS, T_MARCH, issue, outcome_form, plan, post_form, settings
 from tests.mailfactories import Recorder, start_smtp
 from tests.servers import run_uvicorn
+
+LINK_KINDS = (TASK_REQUEST, TASK_NUDGE, LINK_RENEWAL, FIX_REQUEST, FIX_NUDGE)
 
 
 def dispatch(engine: Engine, tmp_path: Path, port: int, clock: FixedClock) -> dict:
@@ -53,19 +59,32 @@ def reminded(engine: Engine) -> dict[str, object]:
         return {t.key: t.last_reminded_at for t in session.exec(select(Task)) if t.last_reminded_at or t.reminders_sent}
 
 
-def test_last_reminded_at_is_set_only_when_the_smtp_server_accepted_the_mail(mail_engine: Engine,
-                                                                           tmp_path: Path) -> None:
-    clock = FixedClock(T_MARCH)
-    plan(mail_engine, T_MARCH)
-    with session_scope(mail_engine, write=True) as session:
+def queue_all(engine: Engine) -> FixedClock:
+    """Plan follow-ups and queue every mail due on 10 March 2023; return a clock set then."""
+    plan(engine, T_MARCH)
+    with session_scope(engine, write=True) as session:
         plan_and_sync(session=session, rules=RuleBook(), now=T_MARCH)
-    assert reminded(mail_engine) == {}, "queueing is not reminding"
-    refusing = Recorder(data_replies=["451 4.3.0 try later"] * 10_000)
-    controller = start_smtp(refusing)
+    return FixedClock(T_MARCH)
+
+
+def dispatch_refused(engine: Engine, tmp_path: Path, clock: FixedClock, *, again_at: datetime | None = None) -> dict:
+    """Dispatch against an SMTP server that refuses every message (once more at `again_at`); return the report."""
+    controller = start_smtp(Recorder(data_replies=["451 4.3.0 try later"] * 10_000))
     try:
-        report = dispatch(mail_engine, tmp_path, controller.port, clock)
+        report = dispatch(engine, tmp_path, controller.port, clock)
+        if again_at is not None:
+            clock.set(again_at)
+            report = dispatch(engine, tmp_path, controller.port, clock)
     finally:
         controller.stop()
+    return report
+
+
+def test_last_reminded_at_is_set_only_when_the_smtp_server_accepted_the_mail(mail_engine: Engine,
+                                                                           tmp_path: Path) -> None:
+    clock = queue_all(mail_engine)
+    assert reminded(mail_engine) == {}, "queueing is not reminding"
+    report = dispatch_refused(mail_engine, tmp_path, clock)
     assert report["sent"] == 0 and report["retried"] > 0
     assert reminded(mail_engine) == {}, "a refused nudge reminded nobody"
     clock.set(T_MARCH.replace(hour=4))  # after the retry back-off
@@ -153,5 +172,19 @@ def test_payloads_in_every_outcome_field_come_back_escaped_in_pages_and_neutrali
     assert f"'{last}" in cells and last not in cells, "a leading - + = @ is prefixed with '"
     sheet = book.active
     values = [c.value for row in sheet.iter_rows(min_row=2) for c in row]
-    assert f"'{last}" in values and not any(isinstance(v, str) and re.match(r"^[=+\-@]", v) for v in values)
+    risky = [c for row in sheet.iter_rows(min_row=2) for c in row
+             if isinstance(c.value, str) and re.match(r"^[=+\-@]", c.value)]
+    assert last in values and f"'{last}" not in values, "XLSX shows the text as typed, no literal apostrophe"
+    assert risky and all(c.data_type == "s" and c.quotePrefix for c in risky), "formula-like text is quote-prefixed"
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+
+
+def test_retries_of_one_outbox_message_reuse_its_link_instead_of_minting_new_ones(mail_engine: Engine,
+                                                                                  tmp_path: Path) -> None:
+    clock = queue_all(mail_engine)
+    dispatch_refused(mail_engine, tmp_path, clock, again_at=T_MARCH + timedelta(hours=2))  # retries are due then
+    with session_scope(mail_engine) as session:
+        links = session.exec(select(IssuedLink)).all()
+        tried = [r for r in session.exec(select(OutboxMessage)) if r.attempts and r.kind in LINK_KINDS]
+    assert any(r.attempts == 2 for r in tried), "some messages were tried twice"
+    assert len(links) == len(tried), "one live link per message, however many attempts"

@@ -117,7 +117,8 @@ def test_cross_site_posts_and_posts_without_the_form_nonce_record_nothing(served
     assert post_form(client, path, outcome_form(), headers={"origin": "https://evil.example"}).status_code == 403
     cross = post_form(client, path, outcome_form(), headers={"origin": "null", "sec-fetch-site": "cross-site"})
     assert cross.status_code == 403 and "来源不明" in cross.text
-    assert client.post(path, data=outcome_form()).status_code == 403  # no nonce: not from our page
+    no_nonce = client.post(path, data=outcome_form())  # no nonce: shown again with what was typed, not stored
+    assert no_nonce.status_code == 422 and 'value="张三"' in no_nonce.text and "未保存" in no_nonce.text
     assert post_form(client, path, {}).status_code == 422  # nothing filled in: errors, nothing stored
     assert dump_database(engine) == before
 

@@ -136,6 +136,18 @@ def test_private_feed_by_token_and_revocation(client: httpx.Client, seeded_engin
     assert wrong.text == malformed.text == revoked.text  # nothing tells a revoked token from a wrong one
 
 
+def test_a_private_tokens_filters_cannot_be_widened_by_the_url(client: httpx.Client, seeded_engine: Engine) -> None:
+    with session_scope(seeded_engine, write=True) as session:
+        _row, token = create_feed_token(session=session, label="如皋内部", filters="bankuai=rugao", now=NOTICE_DATE)
+    own = parse_four_ways(client.get(f"/feeds/private/{token}.ics").content)["ical"]
+    haian = parse_four_ways(client.get("/feeds/bankuai/haian.ics").content)["ical"]
+    only_haian = {e.uid for e in haian} - {e.uid for e in own}
+    assert only_haian, "海安 has events 如皋's token must not show"
+    for query in ("bankuai=haian", "org=haian", "quarter=2023Q2", "windows=1&bankuai=haian"):
+        widened = parse_four_ways(client.get(f"/feeds/private/{token}.ics?{query}").content)["ical"]
+        assert {e.uid for e in widened} == {e.uid for e in own}, query
+
+
 def test_subscribe_page_lists_feeds_with_https_webcal_qr_and_client_help(client: httpx.Client) -> None:
     r = client.get("/subscribe")
     assert r.status_code == 200

@@ -25,9 +25,9 @@ from scheduler.runtime import Runtime
 from scheduler.submissions import Actor, list_revisions
 from scheduler.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus, list_tasks, task_subject
 from scheduler.web.deps import SessionDep, render
-from scheduler.web.links import more_rows, outcome_page, page, problem, record, record_check
-from scheduler.web.security import AdminDep, CsrfDep, csrf_token
-from scheduler.web.taskforms import MAX_BODY_BYTES, form_context
+from scheduler.web.links import more_rows, outcome_page, page, problem, read_form, record, record_check
+from scheduler.web.security import AdminDep, CsrfDep, csrf_token, verify_csrf
+from scheduler.web.taskforms import form_context
 
 router = APIRouter(include_in_schema=False)
 FILTERS = {"overdue": "逾期", "open": "待办", "done": "已完成", "cancelled": "已取消", "all": "全部"}
@@ -81,14 +81,15 @@ def behalf_form(request: Request, task_id: int, session: SessionDep, user: Admin
                                             "hidden": {"csrf_token": csrf_token(request)}})
 
 
-@router.post("/admin/tasks/{task_id}/form", dependencies=[CsrfDep])
+@router.post("/admin/tasks/{task_id}/form")
 async def behalf_submit(request: Request, task_id: int, user: AdminDep) -> Response:
     """Record a submission an administrator files on the assignee's behalf (audited as such)."""
     runtime: Runtime = request.app.state.runtime
-    declared = request.headers.get("content-length", "0")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return problem(request, 413, "提交内容过大", f"提交内容超过 {MAX_BODY_BYTES // 1024} KB 上限，未保存。")
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    # The link forms' reader: size checked before parsing, field limit sized for a form full to MAX_ROWS.
+    form = await read_form(request)
+    if isinstance(form, Response):
+        return form
+    verify_csrf(request, form.get("csrf_token", ""))
     with session_scope(runtime.engine) as session:
         task = session.get(Task, task_id)
         if task is None:

@@ -123,7 +123,9 @@ class FeedMiddleware:
         row = await anyio.to_thread.run_sync(self._token_row, value or "")
         if row is None:
             raise FeedNotFound(NOT_FOUND_PRIVATE)
-        return cache.resolve("private", None, parse_qsl(row.filters) + query, private=True)
+        # A token's stored filters are its whole grant: the URL may not add values (they would widen, not narrow).
+        fixed = parse_qsl(row.filters)
+        return cache.resolve("private", None, fixed or query, private=True)
 
     def _token_row(self, token: str) -> Any:
         with Session(self.runtime.engine) as session:

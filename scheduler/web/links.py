@@ -17,9 +17,10 @@ from sqlmodel import Session, select
 from scheduler import forms
 from scheduler.audit import ActorKind, audit
 from scheduler.auth import LoginThrottle
+from scheduler.catalog import get_organizations
 from scheduler.clock import SHANGHAI
 from scheduler.db import session_scope
-from scheduler.followup_mail import ACTIONS
+from scheduler.followup_mail import ACTIONS, link_recipients
 from scheduler.followups import LINK_RENEWAL, task_context
 from scheduler.links import Grant, LinkAction, LinkExpired, LinkRefused, LinkSigner
 from scheduler.outcomes import get_report, report_rows, report_totals
@@ -27,9 +28,9 @@ from scheduler.reminders.outbox import enqueue
 from scheduler.reminders.planner import Recipient
 from scheduler.runtime import Runtime
 from scheduler.submissions import Actor, SubmissionRejected, submit
-from scheduler.tasks import Task, TaskKind, task_subject
+from scheduler.tasks import Task, TaskKind, TaskStatus, task_subject
 from scheduler.web.deps import SessionDep, render
-from scheduler.web.taskforms import MAX_BODY_BYTES, form_context, parse
+from scheduler.web.taskforms import MAX_BODY_BYTES, MAX_FORM_FIELDS, form_context, parse
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ def problem(request: Request, status_code: int, heading: str, message: str, **ex
 
 REFUSED = ("链接无效",
            "此链接无效、已被撤销或不能用于此操作。请使用邮件中的最新链接，或联系科技招商推进领导小组办公室。")
+STALE_NONCE = ("页面打开时间过长或不是从邮件链接打开的，本次提交未保存。您填写的内容已保留在下方，"
+               "请核对后再次点击“提交”。")
 TOO_LARGE = f"提交内容超过 {MAX_BODY_BYTES // 1024} KB 上限，未保存。请精简后重试。"
 
 
@@ -97,8 +100,8 @@ def _origin_ok(request: Request, runtime: Runtime) -> bool:
     source = request.headers.get("origin") or request.headers.get("referer")
     if not source or source == "null":
         return True
-    allowed = {urlsplit(runtime.settings.base_url).netloc, request.headers.get("host", "")}
-    return urlsplit(source).netloc in allowed
+    ours, theirs = urlsplit(runtime.settings.base_url), urlsplit(source)
+    return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)  # never the Host header: a client sets it
 
 
 async def read_form(request: Request) -> dict[str, str] | Response:
@@ -114,10 +117,20 @@ async def read_form(request: Request) -> dict[str, str] | Response:
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return problem(request, 415, "无法识别的提交", "请通过页面上的表单提交。")
     try:
-        pairs = parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, max_num_fields=3000)
-    except (UnicodeDecodeError, ValueError):
+        text = bytes(body).decode("utf-8")
+    except UnicodeDecodeError:
         return problem(request, 422, "无法识别的提交", "提交内容不是有效的 UTF-8 表单数据，未保存。")
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        return problem(request, 413, "提交内容过大", f"表单字段超过 {MAX_FORM_FIELDS} 个上限，未保存。")
     return dict(pairs)
+
+
+def still_contact(session: Session, grant: Grant) -> bool:
+    """Tell whether the token's recipient is still a contact the task's mail goes to."""
+    task = session.get(Task, grant.task_id)
+    return task is not None and grant.recipient.lower() in link_recipients(session=session, task=task)
 
 
 def _verify(request: Request, session: Session, token: str) -> Grant | Response:
@@ -128,10 +141,14 @@ def _verify(request: Request, session: Session, token: str) -> Grant | Response:
         task = session.get(Task, grant.task_id)
         if task is None or ACTIONS.get(TaskKind(task.kind)) != grant.action:
             raise LinkRefused()  # a token for another kind of work than this task's
+        if not still_contact(session, grant):
+            raise LinkRefused()  # the person left the organization's contacts: the link dies with the role
         return grant
     except LinkRefused:
         return problem(request, 403, *REFUSED)
     except LinkExpired as exc:
+        if not still_contact(session, exc.grant):
+            return problem(request, 403, *REFUSED)
         nonce = state.nonces.dumps(exc.grant.nonce)
         return problem(request, 410, "链接已过期", "此链接已过期。已提交的内容不受影响。",
                        renew_url=f"{request.url.path}/renew", hidden={FORM_NONCE_FIELD: nonce},
@@ -237,15 +254,15 @@ async def guarded_form(request: Request) -> dict[str, str] | Response:
 
 
 def more_rows(request: Request, task_id: int, action: LinkAction, form: dict[str, str], *, hidden: dict[str, str],
-              on_behalf: bool) -> Response:
-    """Re-render the form with three more blank rows, keeping what was typed; nothing is recorded."""
+              on_behalf: bool, extra_rows: int = 3, notice: str | None = None, status_code: int = 200) -> Response:
+    """Re-render the form (by default with three more blank rows), keeping what was typed; nothing is recorded."""
     runtime: Runtime = request.app.state.runtime
     with Session(runtime.engine) as session:
         task = session.get(Task, task_id)
         assert task is not None
-        ctx = form_context(session=session, task=task, action=action, values=form, extra_rows=3)
+        ctx = form_context(session=session, task=task, action=action, values=form, extra_rows=extra_rows)
     return page(request, "task_form.html", {**ctx, "post_url": request.url.path, "hidden": hidden,
-                                            "on_behalf": on_behalf})
+                                            "on_behalf": on_behalf, "notice": notice}, status_code)
 
 
 @router.post("/o/{token}")
@@ -261,9 +278,12 @@ async def post_form(request: Request, token: str) -> Response:
         grant = _verify(request, session, token)
     if isinstance(grant, Response):
         return grant
-    if not _nonce_ok(state, form, grant.nonce):
-        return problem(request, 403, "表单已失效", "表单已失效或来源不明，未保存。请重新打开邮件中的链接后再提交。")
     hidden = {FORM_NONCE_FIELD: state.nonces.dumps(grant.nonce)}
+    if record_check(form):
+        return problem(request, 413, "提交内容过大", f"行数过多：最多 {forms.MAX_ROWS} 行，未保存。")
+    if not _nonce_ok(state, form, grant.nonce):  # a page left open too long: keep every typed answer
+        return more_rows(request, grant.task_id, grant.action, form, hidden=hidden, on_behalf=False, extra_rows=0,
+                         notice=STALE_NONCE, status_code=422)
     if form.get("add_rows") and not record_check(form):
         return more_rows(request, grant.task_id, grant.action, form, hidden=hidden, on_behalf=False)
     actor = Actor(grant.recipient, ActorKind.LINK, ip=ip, user_agent=agent, nonce=grant.nonce)
@@ -291,14 +311,17 @@ async def renew_link(request: Request, token: str) -> Response:
             grant = exc.grant
         if not _nonce_ok(state, form, grant.nonce):
             return problem(request, 403, "表单已失效", "请重新打开原链接后再申请。")
+        task = session.get(Task, grant.task_id)
+        if task is None or not still_contact(session, grant):
+            return problem(request, 403, *REFUSED)
+        if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
+            state_label = "已完成" if task.status == TaskStatus.DONE else "已取消"
+            return problem(request, 409, "事项已关闭",
+                           f"该事项{state_label}，无需再填报，因此不再发送新链接。已提交的内容不受影响；"
+                           "如需修改，请联系科技招商推进领导小组办公室。")
         if state.renewals.blocked(grant.nonce, now):
             return problem(request, 429, "已发送过新链接", "新链接已发送，请查收邮件（10 分钟内只能申请一次）。")
         state.renewals.fail(grant.nonce, now)
-        task = session.get(Task, grant.task_id)
-        if task is None:
-            return problem(request, 403, *REFUSED)
-        from scheduler.catalog import get_organizations
-
         orgs = get_organizations(session=session)
         org_name = orgs[task.organization_key].short_name if task.organization_key in orgs else ""
         rcpt = Recipient(grant.recipient, "", task.organization_key, org_name, "renewal")

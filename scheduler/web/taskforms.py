@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from scheduler import forms
 from scheduler.catalog import get_organizations
 from scheduler.clock import SHANGHAI
-from scheduler.lead_models import LEAD_STAGE_LABELS, STALE_AFTER_DAYS, Lead
-from scheduler.leads import leads_of
+from scheduler.lead_models import LEAD_STAGE_LABELS, STALE_AFTER_DAYS
+from scheduler.leads import leads_of, occurrence_leads
 from scheduler.links import LinkAction
 from scheduler.models import Event, Occurrence
 from scheduler.outcome_models import COUNT_FIELDS, PROJECT_CATEGORIES, REPORT_STATUS_LABELS, SIGN_FORMS, TALENT_LEVELS
@@ -20,6 +20,8 @@ from scheduler.submissions import latest_revision
 from scheduler.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus
 
 MAX_BODY_BYTES = 256 * 1024  # any real answer fits in far less
+# Every row field of a form filled to MAX_ROWS in each table, plus the header fields.
+MAX_FORM_FIELDS = forms.MAX_ROWS * sum(map(len, (forms.PROJECT_FIELDS, forms.TALENT_FIELDS, forms.ENTRY_FIELDS))) + 500
 
 
 def flat_values(action: LinkAction, data: Mapping[str, Any]) -> dict[str, str]:
@@ -50,9 +52,9 @@ def parse(action: LinkAction, form: Mapping[str, str], *, session: Session, task
     if action == LinkAction.FIX_DATE:
         return forms.parse_fix(form)
     if action == LinkAction.OUTCOME:
-        lead_ids = set(session.exec(select(Lead.id)).all())
+        lead_ids = {lead.id or 0 for lead in occurrence_leads(session=session, occurrence_id=task.occurrence_id or 0)}
         bankuai = {k for k, o in get_organizations(session=session).items() if o.is_bankuai}
-        return forms.parse_outcome(form, lead_ids={i for i in lead_ids if i}, bankuai_keys=bankuai)
+        return forms.parse_outcome(form, lead_ids=lead_ids, bankuai_keys=bankuai)
     if action == LinkAction.NEGOTIATION:
         return forms.parse_negotiation(form)
     if action == LinkAction.LEAD_CHECKIN:
@@ -106,7 +108,7 @@ def form_context(
         "leads": leads,
         "stale_ids": {lead.id for lead in leads if task.period_start is not None and
                       (task.period_start - lead.last_update_at.astimezone(SHANGHAI).date()).days >= STALE_AFTER_DAYS},
-        "lead_choices": list(session.exec(select(Lead).order_by(col(Lead.id).desc()).limit(300)).all())
+        "lead_choices": occurrence_leads(session=session, occurrence_id=task.occurrence_id or 0)
         if action == LinkAction.OUTCOME else [],
         "stage_labels": {str(k): v for k, v in LEAD_STAGE_LABELS.items()},
         "report_statuses": {str(k): v for k, v in REPORT_STATUS_LABELS.items()},
