@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from scheduler.clock import SHANGHAI
 from scheduler.feeds_data import EventRec, OccRec, OrgRec, PlanSnapshot, load_snapshot
 from scheduler.feeds_filters import FeedSpec, event_matcher, spec_label
-from scheduler.ics import CALENDAR_END, calendar_head, component_bytes
+from scheduler.ics import CALENDAR_END, calendar_head, component_bytes, ics_text
 from scheduler.models import (
     EVENT_TYPE_LABELS,
     STATUS_LABELS,
@@ -142,7 +142,7 @@ def render_vevent(
     vevent.add("last-modified", stamp)
     if organizer:  # iTIP REQUEST/CANCEL needs an ORGANIZER
         vevent.add("organizer", f"mailto:{organizer}")
-    vevent.add("summary", summary(occ, ev))
+    vevent.add("summary", ics_text(summary(occ, ev)))
     categories = []
     if occ.start_at is None:
         vevent.add("dtstart", occ.window_start)
@@ -160,14 +160,14 @@ def render_vevent(
     categories.append(EVENT_TYPE_LABELS[EventType(ev.type)])
     if ev.theme:
         categories.append(ev.theme)
-    vevent.add("location", occ.location)
+    vevent.add("location", ics_text(occ.location))
     vevent.add("status", status)
     vevent.add("transp", transp)
     vevent.add("x-microsoft-cdo-busystatus", busy)
-    vevent.add("categories", categories)
+    vevent.add("categories", [ics_text(c) for c in categories])
     vevent.add("class", "PRIVATE" if private else "PUBLIC")
     vevent.add("url", url)
-    vevent.add("description", description(occ, ev, snap, url=url, private=private))
+    vevent.add("description", ics_text(description(occ, ev, snap, url=url, private=private)))
     return component_bytes(vevent)
 
 

@@ -31,6 +31,15 @@ def minimal_vtimezone() -> Timezone:
     return tz
 
 
+def ics_text(value: str) -> str:
+    """Return TEXT that survives icalendar's escaping unchanged.
+
+    icalendar reads a literal backslash followed by "N" as an escaped newline before escaping, so such text
+    would come back from every client with a line break; a full-width backslash keeps what people see.
+    """
+    return value.replace("\\N", "＼N")
+
+
 def component_bytes(component: Component) -> bytes:
     """Return a component's folded, CRLF-terminated bytes as the library writes them."""
     return component.to_ical()

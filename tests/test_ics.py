@@ -9,7 +9,7 @@ import vobject
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.ics import calendar_head, component_bytes
+from scheduler.ics import calendar_head, component_bytes, ics_text
 
 CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
 EMOJI = st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF)
@@ -31,8 +31,8 @@ def vevent_with(summary: str, description: str) -> bytes:
     event = icalendar.Event()
     event.add("uid", "u@test")
     event.add("dtstamp", datetime(2023, 1, 1, tzinfo=UTC))
-    event.add("summary", summary)
-    event.add("description", description)
+    event.add("summary", ics_text(summary))  # as feeds.render_vevent adds TEXT
+    event.add("description", ics_text(description))
     return component_bytes(event)
 
 
@@ -45,10 +45,18 @@ def test_folding_never_exceeds_75_octets_nor_splits_a_character_and_round_trips(
         line.decode("utf-8")  # each physical line is whole UTF-8: no character was cut
     cal_bytes = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + data + b"END:VCALENDAR\r\n"
     event = icalendar.Calendar.from_ical(cal_bytes).walk("VEVENT")[0]
-    assert str(event.get("DESCRIPTION", "")) == text.replace("\r", "")
-    assert str(event.get("SUMMARY", "")) == summary.replace("\r", "")
+    expected_text, expected_summary = (ics_text(t).replace("\r", "") for t in (text, summary))
+    assert str(event.get("DESCRIPTION", "")) == expected_text
+    assert str(event.get("SUMMARY", "")) == expected_summary
     parsed = vobject.readOne(cal_bytes.decode("utf-8"))  # an independent parser agrees
-    assert parsed.vevent.description.value == text.replace("\r", "")
+    assert parsed.vevent.description.value == expected_text
+
+
+def test_a_literal_backslash_n_is_not_turned_into_a_line_break() -> None:
+    data = vevent_with("路径 C:\\New", "x")
+    cal_bytes = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + data + b"END:VCALENDAR\r\n"
+    summary = str(icalendar.Calendar.from_ical(cal_bytes).walk("VEVENT")[0]["SUMMARY"])
+    assert "\n" not in summary and summary == "路径 C:＼New"
 
 
 def test_cjk_lines_are_cut_before_a_character_never_inside() -> None:
