@@ -104,7 +104,10 @@ def cadence_report(cad: Cadence, period_text: str) -> Report:
         "months",
         "月度有活动（板块 × 月）",
         [Column("unit", "板块")] + [Column(f"m{m}", f"{m}月") for m in range(1, 13)],
-        note="已举办 / 未举办（已过去）/ 已定档（本月有确定日期）/ 计划内（待定档：窗口在本月内，尚无日期）/ 窗口可能落在本月 / 预见空档（本月之后没有任何安排）。",
+        note=(
+            "已举办 / 未举办（已过去）/ 已定档（本月有确定日期）/ 计划内（待定档：窗口在本月内，尚无日期）/ "
+            "窗口可能落在本月 / 预见空档（本月之后没有任何安排）。"
+        ),
     )
     names = dict(cad.units)
     for key, cells in cad.months.items():
