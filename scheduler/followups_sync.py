@@ -16,6 +16,7 @@ from scheduler.contacts import contacts_by_org
 from scheduler.followups import ORIGIN, WantedTask, local_day, plan_task_mail, plan_tasks
 from scheduler.lead_models import EXIT_STAGES, Lead, LeadStage
 from scheduler.models import OccurrenceStatus
+from scheduler.negotiation_models import first_full_week
 from scheduler.reminders.outbox import sync_outbox
 from scheduler.reminders.planner import PersonRef, occurrence_context
 from scheduler.tasks import Task, TaskKind, TaskStatus
@@ -67,7 +68,8 @@ def sync_tasks(
     stored = {t.key: t for t in session.exec(select(Task))}
     lead_orgs = set(session.exec(select(Lead.bankuai_key).where(
         col(Lead.stage).not_in([*EXIT_STAGES, LeadStage.FULL]), col(Lead.bankuai_key).is_not(None))).all())
-    wanted = plan_tasks(views, orgs, templates, stored, {k for k in lead_orgs if k}, plan.published, now)
+    first_week = first_full_week(plan.published)  # the notice came out on a Sunday: weekly check-ins start after it
+    wanted = plan_tasks(views, orgs, templates, stored, {k for k in lead_orgs if k}, first_week, now)
     occs = {o.id: (v, o) for v in views for o in v.occurrences}
     for key, w in wanted.items():
         task = stored.get(key)

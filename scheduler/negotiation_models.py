@@ -18,6 +18,11 @@ def week_start(moment: datetime | date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def first_full_week(day: date) -> date:
+    """Return the Monday of the first full week starting on or after `day` (周周有洽谈 starts there)."""
+    return day + timedelta(days=-day.weekday() % 7)
+
+
 class NegotiationCheckin(SQLModel, table=True):
     """What one 板块 reported for one week: a count and short entries (zero is a valid answer)."""
 

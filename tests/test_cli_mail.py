@@ -19,7 +19,7 @@ from scheduler.clock import FixedClock
 from scheduler.config import Settings
 from scheduler.db import session_scope
 from scheduler.reminders.outbox import OutboxMessage
-from scheduler.reminders.planner import KIND_LABELS
+from scheduler.reminders.planner import REMINDER_KINDS
 from scheduler.runtime import Runtime
 
 runner = CliRunner()
@@ -56,7 +56,7 @@ def test_run_job_plan_then_outbox_list_retry_cancel(rt: Runtime) -> None:
     assert invoke(rt, "run-job", "nothing").exit_code == 2
 
 
-@pytest.mark.parametrize("kind", list(KIND_LABELS))
+@pytest.mark.parametrize("kind", REMINDER_KINDS)
 def test_mail_preview_renders_every_kind(rt: Runtime, kind: str) -> None:
     result = invoke(rt, "mail", "preview", kind, "--occurrence", "13-1")
     assert result.exit_code == 0, result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -69,6 +70,7 @@ def test_mailbox_lists_and_shows_what_the_sink_stored(mail_engine: Engine, sink)
     assert one.status_code == 200
     assert "定档请求" in one.text and "订阅活动日历" in one.text and "event.ics" in one.text
     assert 'iframe sandbox' in one.text
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}（北京时间）", one.text)  # not an RFC 2822 date
     ics = client.get(f"/mail/{name}/attachments/0")
     assert ics.headers["content-type"].startswith("text/calendar")
     assert icalendar.Calendar.from_ical(ics.content).walk("VEVENT")

@@ -21,12 +21,20 @@ FIX_NUDGE = "fix_nudge"
 FIX_ESCALATION = "fix_escalation"
 REMINDER = "reminder"
 CHANGE_NOTICE = "change_notice"
+REMINDER_KINDS = (FIX_REQUEST, FIX_NUDGE, FIX_ESCALATION, REMINDER, CHANGE_NOTICE)
+# Every kind of mail the outbox carries, as people read it (follow-ups and reports add theirs here so that
+# mailbox, outbox and timelines never show a raw code).
 KIND_LABELS = {
     FIX_REQUEST: "定档请求",
     FIX_NUDGE: "定档催办",
     FIX_ESCALATION: "定档督办",
     REMINDER: "活动提醒",
     CHANGE_NOTICE: "变更通知",
+    "task_request": "待办通知",
+    "task_nudge": "待办催办",
+    "task_digest": "督办周报",
+    "link_renewal": "新链接",
+    "monthly_report": "月度跟踪报表",
 }
 
 

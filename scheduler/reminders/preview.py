@@ -11,7 +11,7 @@ from scheduler.config import Settings
 from scheduler.contacts import contacts_by_org
 from scheduler.models import Occurrence
 from scheduler.reminders.outbox import OutboxMessage
-from scheduler.reminders.planner import KIND_LABELS, ORIGIN, occurrence_context
+from scheduler.reminders.planner import ORIGIN, REMINDER_KINDS, occurrence_context
 from scheduler.reminders.render import Composer, Content, OutgoingMessage
 
 
@@ -23,8 +23,8 @@ def preview_message(
     *, session: Session, settings: Settings, kind: str, occurrence: str, now: datetime
 ) -> tuple[Content, OutgoingMessage]:
     """Return the content and full message of `kind` about `occurrence` (its id or key), addressed to its host."""
-    if kind not in KIND_LABELS:
-        raise PreviewError(f"未知邮件类型 {kind!r}（可选：{'、'.join(KIND_LABELS)}）")
+    if kind not in REMINDER_KINDS:
+        raise PreviewError(f"未知邮件类型 {kind!r}（可选：{'、'.join(REMINDER_KINDS)}）")
     query = select(Occurrence).where(col(Occurrence.key) == occurrence)
     if occurrence.isdigit():
         query = select(Occurrence).where(col(Occurrence.id) == int(occurrence))

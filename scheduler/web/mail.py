@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
 from ipaddress import ip_address
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
+from scheduler.clock import SHANGHAI
 from scheduler.contacts import opt_out
 from scheduler.reminders.planner import KIND_LABELS
 from scheduler.reminders.render import unsubscribe_serializer
@@ -21,6 +24,17 @@ PAGE_SIZE = 100
 REFRESH_SECONDS = 10
 HEADER_LABELS = (("Subject", "主题"), ("From", "发件人"), ("To", "收件人"), ("Date", "日期"),
                  ("Message-ID", "Message-ID"), ("List-Unsubscribe", "退订"))
+
+
+def _header_text(name: str, msg: Any) -> str:
+    """Return a header for people: dates in Beijing time, everything else as sent."""
+    value = str(msg.get(name, ""))
+    if name == "Date":
+        try:
+            return f"{parsedate_to_datetime(value).astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间）"
+        except (TypeError, ValueError):
+            return value
+    return value
 
 
 def is_local_demo(base_url: str) -> bool:
@@ -101,7 +115,7 @@ def mail_message(request: Request, runtime: RuntimeDep, name: str) -> HTMLRespon
     msg = read_mail(_mailbox(runtime), name) if runtime.settings.mail_sink else None
     if msg is None:
         raise HTTPException(404, "没有这封邮件")
-    headers = [(label, str(msg.get(h, ""))) for h, label in HEADER_LABELS if msg.get(h)]
+    headers = [(label, _header_text(h, msg)) for h, label in HEADER_LABELS if msg.get(h)]
     response = render(request, "mail_view.html", {"name": name, "headers": headers, **mail_parts(msg),
                                                   "kind_labels": KIND_LABELS,
                                                   "kind": str(msg.get("X-Scheduler-Kind", ""))})

@@ -11,13 +11,12 @@ from scheduler.reminders.outbox import OutboxMessage
 from scheduler.reminders.planner import KIND_LABELS
 from scheduler.tasks import Task
 
-EXTRA_KIND_LABELS = {"monthly_report": "月度跟踪报表"}  # until the planner's KIND_LABELS names it
 GENERIC_KIND = "邮件"  # never show a raw kind code to office staff
 
 
 def mail_kind_label(kind: str) -> str:
     """Return the Chinese label of a mail kind, or 邮件 for a kind nobody named yet."""
-    return KIND_LABELS.get(kind) or EXTRA_KIND_LABELS.get(kind) or GENERIC_KIND
+    return KIND_LABELS.get(kind) or GENERIC_KIND
 
 
 def _subject_id(subject: str, prefix: str) -> int | None:
