@@ -21,7 +21,8 @@ CHECKIN_GRACE_DAYS = 1  # a week's check-in is due the day after its Sunday
 MONTH_STATES = {
     "kept": "已举办",
     "missed": "未举办",
-    "scheduled": "已排期",
+    "fixed": "已定档",
+    "planned": "计划内（待定档）",
     "possible": "窗口可能落在本月",
     "gap": "预见空档",
 }
@@ -96,7 +97,7 @@ def occ_day(o: OccFact) -> date | None:
 
 
 def month_state(occs: list[OccFact], year: int, month: int, today: date) -> tuple[str, tuple[str, ...]]:
-    """Classify one month for the given occurrences: kept/missed (past) or scheduled/possible/gap."""
+    """Classify one month for the given occurrences: kept/missed (past) or fixed/planned/possible/gap."""
     first, last = date(year, month, 1), month_end(year, month)
     held = [o for o in occs if o.held and o.start_on and first <= o.start_on <= last]
     if held:
@@ -104,14 +105,12 @@ def month_state(occs: list[OccFact], year: int, month: int, today: date) -> tupl
     if last < today:
         return "missed", ()
     live = [o for o in occs if o.active and not o.held]
-    certain = [
-        o
-        for o in live
-        if (o.start_on and first <= o.start_on <= last)
-        or (o.start_on is None and first <= o.window_start and o.window_end <= last)
-    ]
-    if certain:
-        return "scheduled", tuple(o.title for o in certain)
+    fixed = [o for o in live if o.start_on and first <= o.start_on <= last]
+    if fixed:  # a date is set in this month
+        return "fixed", tuple(o.title for o in fixed)
+    planned = [o for o in live if o.start_on is None and first <= o.window_start and o.window_end <= last]
+    if planned:  # only a window inside the month: planned, no date yet
+        return "planned", tuple(o.title for o in planned)
     possible = [o for o in live if o.start_on is None and max(first, o.window_start, today) <= min(last, o.window_end)]
     if possible:
         return "possible", tuple(o.title for o in possible)

@@ -7,14 +7,23 @@ from html import escape
 from scheduler.cadence import MONTH_STATES, WEEK_STATES, Cadence
 from scheduler.report_tables import Column, Report, Table
 
-MONTH_COLORS = {"kept": "#2f7d32", "missed": "#c0392b", "scheduled": "#7fb3e6", "possible": "#dbe8f5", "gap": "#f2b36b"}
+MONTH_COLORS = {
+    "kept": "#2f7d32",
+    "missed": "#c0392b",
+    "fixed": "#3d7cc9",
+    "planned": "#a9cbef",
+    "possible": "#e4edf7",
+    "gap": "#f2b36b",
+}
 WEEK_COLORS = {"logged": "#2f7d32", "missed": "#c0392b", "pending": "#f2d16b", "future": "#eef2f7"}
 LABEL_W, CELL, GAP = 92, 34, 3
 
 
-def _legend(colors: dict[str, str], labels: dict[str, str], y: int) -> str:
+def _legend(colors: dict[str, str], labels: dict[str, str], y: int, width: int) -> str:
     parts, x = [], LABEL_W
     for state, color in colors.items():
+        if x + 20 + 13 * len(labels[state]) > width and x > LABEL_W:  # wrap onto a second line
+            x, y = LABEL_W, y + 18
         parts.append(
             f'<rect x="{x}" y="{y}" width="12" height="12" fill="{color}" stroke="#9aa5b1"/>'
             f'<text x="{x + 16}" y="{y + 11}" font-size="12">{escape(labels[state])}</text>'
@@ -26,7 +35,7 @@ def _legend(colors: dict[str, str], labels: dict[str, str], y: int) -> str:
 def month_heatmap(cad: Cadence) -> str:
     """Draw 板块 × month (月度有活动) with one titled cell per month."""
     rows = len(cad.units)
-    width, height = LABEL_W + 12 * (CELL + GAP), 22 + rows * (CELL + GAP) + 30
+    width, height = LABEL_W + 12 * (CELL + GAP), 22 + rows * (CELL + GAP) + 48
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" width="100%" '
         f'style="max-width:{width * 1.4:.0f}px" '
@@ -51,7 +60,7 @@ def month_heatmap(cad: Cadence) -> str:
                 f'data-state="{c.state}" data-unit="{escape(key)}" data-month="{c.month}">'
                 f"<title>{escape(name)} {c.month}月：{escape(c.label)}{escape(detail)}</title></rect>"
             )
-    out.append(_legend(MONTH_COLORS, MONTH_STATES, 26 + rows * (CELL + GAP)))
+    out.append(_legend(MONTH_COLORS, MONTH_STATES, 26 + rows * (CELL + GAP), width))
     out.append("</svg>")
     return "".join(out)
 
@@ -84,7 +93,7 @@ def week_heatmap(cad: Cadence) -> str:
                 f'fill="{WEEK_COLORS[w.state]}" data-state="{w.state}">'
                 f"<title>{escape(names[key])} {w.week_start} 当周：{WEEK_STATES[w.state]}{count}</title></rect>"
             )
-    out.append(_legend(WEEK_COLORS, WEEK_STATES, 24 + len(keys) * (cell + 4)))
+    out.append(_legend(WEEK_COLORS, WEEK_STATES, 24 + len(keys) * (cell + 4), width))
     out.append("</svg>")
     return "".join(out)
 
@@ -95,7 +104,10 @@ def cadence_report(cad: Cadence, period_text: str) -> Report:
         "months",
         "月度有活动（板块 × 月）",
         [Column("unit", "板块")] + [Column(f"m{m}", f"{m}月") for m in range(1, 13)],
-        note="已举办 / 未举办（已过去）/ 已排期 / 窗口可能落在本月 / 预见空档（本月之后没有任何安排）。",
+        note=(
+            "已举办 / 未举办（已过去）/ 已定档（本月有确定日期）/ 计划内（待定档：窗口在本月内，尚无日期）/ "
+            "窗口可能落在本月 / 预见空档（本月之后没有任何安排）。"
+        ),
     )
     names = dict(cad.units)
     for key, cells in cad.months.items():

@@ -16,6 +16,7 @@ from html import escape
 
 from sqlmodel import Session, col, select
 
+from scheduler.report_exports import quantity
 from scheduler.report_facts import Facts
 from scheduler.report_models import GoalEntry
 from scheduler.report_tables import Column, Report, Table, pct
@@ -101,11 +102,11 @@ def goals_report(facts: Facts, entries: dict[str, list[GoalEntry]], today: date)
         "2025 年发展目标进度",
         [
             Column("goal", "目标"),
-            Column("target", "目标值", "money"),
+            Column("target", "目标值", "qty"),
             Column("unit", "单位"),
             Column("semantics", "口径"),
             Column("source", "来源"),
-            Column("value", "当前值", "money"),
+            Column("value", "当前值", "qty"),
             Column("as_of", "数据日期"),
             Column("progress", "完成进度（%）", "pct"),
             Column("pace", "序时进度（%）", "pct"),
@@ -133,11 +134,11 @@ def goals_report(facts: Facts, entries: dict[str, list[GoalEntry]], today: date)
         table.rows.append(
             {
                 "goal": g.label,
-                "target": g.target,
+                "target": quantity(g.target, g.unit),
                 "unit": g.unit,
                 "semantics": SEMANTICS_LABELS[g.semantics],
                 "source": SOURCE_LABELS[g.source],
-                "value": value,
+                "value": None if value is None else quantity(value, g.unit),
                 "as_of": as_of,
                 "progress": progress,
                 "pace": pace,

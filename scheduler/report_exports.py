@@ -31,15 +31,34 @@ def cell_value(value: Any, kind: str) -> Any:
     if value is None:
         return None
     if kind in NUMERIC_KINDS and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return int(value) if kind == "int" else float(value)
+        return int(value) if kind == "int" or (kind == "qty" and isinstance(value, int)) else float(value)
     return str(value)
+
+
+COUNT_UNITS = {"个", "家", "名", "项", "件", "场", "人"}  # counted things: whole numbers, never "3,300.00 个"
+
+
+def quantity(value: Decimal | int | float, unit: str) -> Decimal | int:
+    """Return a goal or target value as it should read: an int for counted units, 2 decimals for money."""
+    if unit in COUNT_UNITS and Decimal(str(value)) == Decimal(str(value)).to_integral_value():
+        return int(value)
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def display_quantity(value: Any, unit: str) -> str:
+    """Format a value of the given unit for a page: 3,300 for 个/家/名/项/件, 1,200.00 for 亿元/万元."""
+    if value is None or value == "":
+        return "—"
+    return display(quantity(value, unit), "qty")
 
 
 def display(value: Any, kind: str) -> str:
     """Format a value for a printed page."""
     if value is None or value == "":
         return "—"
-    if kind in ("pct", "pp", "score", "money") and isinstance(value, int | float | Decimal):
+    if kind == "qty" and isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if kind in ("pct", "pp", "score", "money", "qty") and isinstance(value, int | float | Decimal):
         text = f"{float(value):,.2f}"
         return ("+" + text) if kind == "pp" and float(value) > 0 else text
     return str(value)

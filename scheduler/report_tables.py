@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 # Column kinds: text, int, money (万元, 2 decimals), pct (percent, 2 decimals), pp (percentage points), score
-NUMERIC_KINDS = {"int", "money", "pct", "pp", "score"}
+NUMERIC_KINDS = {"int", "money", "pct", "pp", "score", "qty"}  # qty: a count (int) or an amount (2 decimals)
 
 
 @dataclass

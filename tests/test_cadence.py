@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from scheduler.cadence import CITY, compute_cadence, gap_table
 from scheduler.cadence_views import cadence_report, month_heatmap, week_heatmap
 from scheduler.db import session_scope
+from scheduler.models import Occurrence
 from scheduler.report_facts import Facts, load_facts
-from tests.reportfactories import checkin, hold
+from tests.reportfactories import at, checkin, hold
 
 # Hand-checked from 附件4: a 板块's month is covered by what it hosts (or 承办 for a 板块招商活动, e.g. 海门区科技局
 # for row 9) whose window touches the month; group co-organizing (各县（市、区）) does not count.
@@ -41,7 +43,8 @@ def test_foreseen_gaps_of_the_seeded_plan_with_no_date_fixed(seeded_engine: Engi
     assert gap_table(cad) == EXPECTED_GAPS
     assert [c.state for c in cad.months["sxt"]] == ["possible"] * 12
     city = [c.state for c in cad.months[CITY]]
-    assert city == ["possible"] + ["scheduled"] * 11  # January has only multi-month windows
+    assert city == ["possible"] + ["planned"] * 11  # January has only multi-month windows; no date fixed anywhere
+    assert "fixed" not in {c.state for cells in cad.months.values() for c in cells}
     assert [(t.theme, t.state) for t in cad.themes] == [
         ("科技成果", "open"),
         ("科创项目", "open"),
@@ -75,7 +78,7 @@ def test_kept_and_missed_after_a_scripted_replay(seeded_engine: Engine) -> None:
     assert states("chongchuan", range(1, 4)) == ["missed", "kept", "missed"]
     assert states("rudong", range(1, 4)) == ["missed", "missed", "missed"]  # 05-1 never held
     assert states("haimen", range(1, 4)) == ["kept", "missed", "missed"]
-    assert states(CITY, range(1, 5)) == ["kept", "kept", "kept", "scheduled"]
+    assert states(CITY, range(1, 5)) == ["kept", "kept", "kept", "planned"]  # April: windows only
     assert [t.state for t in cad.themes] == ["kept", "open", "open", "open"]
     haian = [w.state for w in cad.weeks["haian"]]
     # weeks from 01-23; 04-03 is this week; a week is missed once the day after its Sunday has passed
@@ -91,7 +94,24 @@ def test_heatmaps_are_labelled_svg_with_a_legend(seeded_engine: Engine) -> None:
     cad = compute_cadence(facts_of(seeded_engine), date(2023, 1, 22))
     months = month_heatmap(cad)
     assert months.startswith("<svg") and 'role="img"' in months and "aria-labelledby" in months
-    assert months.count("<rect") == 12 * 12 + 5  # 12 rows × 12 months, plus the legend's five swatches
-    assert "<title>海安市 5月：已排期：第十届创新创业在海安主题活动</title>" in months
+    assert months.count("<rect") == 12 * 12 + 6  # 12 rows × 12 months, plus the legend's six swatches
+    assert "<title>海安市 5月：计划内（待定档）：第十届创新创业在海安主题活动</title>" in months
+    assert "已排期" not in months and "已定档" in months  # the legend names both states
     assert "预见空档" in months and "<script" not in months
     assert week_heatmap(cad).count('data-state="future"') == 11 * len(cad.weeks["haian"]) - 0
+
+
+def test_a_month_is_fixed_only_with_a_date_in_it_and_planned_with_a_window_alone(seeded_engine: Engine) -> None:
+    with session_scope(seeded_engine, write=True) as session:
+        occ = session.exec(select(Occurrence).where(Occurrence.key == "18-1")).one()  # 海安市 5月
+        occ.start_at, occ.end_at = at(date(2023, 5, 10), 14), at(date(2023, 5, 10), 17)
+        occ.status, occ.sequence = "fixed", occ.sequence + 1
+        session.add(occ)
+    cad = compute_cadence(facts_of(seeded_engine), date(2023, 4, 5))
+    haian = cad.months["haian"]
+    assert (haian[4].state, haian[4].label) == ("fixed", "已定档")
+    assert (haian[11].state, haian[11].label) == ("planned", "计划内（待定档）")  # row 41: a December window only
+    assert gap_table(cad)["haian"] == [4, 6, 7, 8, 9, 10, 11]  # same gaps as before: fixing a date fills none
+    svg = month_heatmap(cad)
+    assert 'data-unit="haian" data-month="5"' in svg and "海安市 5月：已定档：" in svg
+    assert "海安市 12月：计划内（待定档）：" in svg

@@ -42,5 +42,13 @@ def test_subscribe_page_in_chromium(seeded_engine: Engine) -> None:
         assert page.locator("[data-testid=year-round]").inner_text().startswith("金融惠企")
         page.goto(f"{url}/events/14")
         assert page.locator("li[data-uid]").count() == 3
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone
+        page.goto(f"{url}/subscribe")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # long feed links wrap
+        page.goto(f"{url}/plan")
+        label = "el => getComputedStyle(el, '::before').content"
+        host = page.locator("tr#event-10 td[data-label='主办单位']")
+        assert host.evaluate(label) == '"主办单位："' and "主办单位：" not in host.inner_text()
+        assert page.locator("tr#event-10 td[data-label='活动类型']").evaluate(label) == '"活动类型："'
         browser.close()
     assert foreign == []

@@ -172,6 +172,9 @@ def test_subscribe_page_lists_feeds_with_https_webcal_qr_and_client_help(client:
     ):
         assert text in html, text
     assert "http://" not in html.replace("http://www.w3.org", "")  # no third-party assets
+    assert "金融惠企“下午茶”</a>（苏锡通园区）" in html and "苏锡通园区，苏锡通园区" not in html  # host = place: once
+    assert f'href="{BASE}/feeds/chain/%E6%96%B0%E8%83%BD%E6%BA%90.ics"' in html  # the link keeps the full URL…
+    assert ">/feeds/chain/新能源.ics</a>" in html  # …its text is the short decoded path
     qr = client.get("/subscribe/qr.svg", params={"feed": "chain/%E6%96%B0%E8%83%BD%E6%BA%90.ics"})
     assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
     assert client.get("/subscribe/qr.svg", params={"feed": "org/nobody.ics"}).status_code == 404

@@ -24,13 +24,6 @@ from scheduler.web.deps import SessionDep, render
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 
 router = APIRouter(prefix="/admin")
-EXAMPLES = {
-    "monthly": "2023-03",
-    "bimonthly": "2023-03/04",
-    "quarterly": "2023Q1",
-    "cadence": "2023",
-    "targets": "2023",
-}
 TEXT_LIMIT = 2000
 
 
@@ -64,25 +57,27 @@ def cadence_page(request: Request, session: SessionDep, admin: AdminDep) -> HTML
     )
 
 
-@router.get("/reports", response_class=HTMLResponse)
-def reports_index(request: Request, session: SessionDep, admin: AdminDep, error: str | None = None) -> HTMLResponse:
-    """List the report kinds with a period form each."""
+def _index_context(request: Request, session: Session, error: str | None) -> dict:
+    """Return what the report index needs: kinds, default periods, and the choices of each period picker."""
     facts = load_facts(session=session)
     today = shanghai_date(_now(request))
     year = facts.year if facts else today.year
-    defaults = _defaults(today.month if today.year == year else 13, year)
-    return render(
-        request,
-        "reports.html",
-        {
-            "kinds": REPORT_KIND_LABELS,
-            "defaults": defaults,
-            "examples": EXAMPLES,
-            "formats": FORMATS,
-            "error": error,
-            "csrf": csrf_token(request),
-        },
-    )
+    return {
+        "kinds": REPORT_KIND_LABELS,
+        "defaults": _defaults(today.month if today.year == year else 13, year),
+        "year": year,
+        "bimonths": [f"{year}-{m:02d}/{m + 1:02d}" for m in range(1, 12, 2)],
+        "quarters": [f"{year}Q{q}" for q in range(1, 5)],
+        "formats": FORMATS,
+        "error": error,
+        "csrf": csrf_token(request),
+    }
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_index(request: Request, session: SessionDep, admin: AdminDep, error: str | None = None) -> HTMLResponse:
+    """List the report kinds, each with a period picker and a format."""
+    return render(request, "reports.html", _index_context(request, session, error))
 
 
 @router.get("/reports/{kind}")
@@ -93,19 +88,7 @@ def report_view(
     try:
         report = build_report(session=session, kind=kind, period=period, now=_now(request))
     except ReportUnavailable as exc:
-        return render(
-            request,
-            "reports.html",
-            {
-                "kinds": REPORT_KIND_LABELS,
-                "defaults": EXAMPLES,
-                "examples": EXAMPLES,
-                "formats": FORMATS,
-                "error": str(exc),
-                "csrf": csrf_token(request),
-            },
-            status_code=400,
-        )
+        return render(request, "reports.html", _index_context(request, session, str(exc)), status_code=400)
     if format == "page":
         ctx = {
             "report": report,

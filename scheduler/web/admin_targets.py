@@ -13,12 +13,12 @@ from sqlmodel import col, func, select
 from scheduler.clock import SHANGHAI
 from scheduler.goals import GOALS, add_entry
 from scheduler.reminders.outbox import STATE_LABELS, OutboxMessage, OutboxState
-from scheduler.reminders.planner import KIND_LABELS
-from scheduler.report_exports import FORMATS, display
+from scheduler.report_exports import FORMATS, display, display_quantity
 from scheduler.report_facts import load_facts, shanghai_date
 from scheduler.reports import build_report
 from scheduler.targets import METRICS, bankuai_units, load_targets, set_target
 from scheduler.web.deps import SessionDep, render
+from scheduler.web.outbox_view import mail_kind_label, mail_topics
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 
 router = APIRouter(prefix="/admin")
@@ -48,6 +48,7 @@ def targets_page(request: Request, session: SessionDep, admin: AdminDep) -> HTML
         {
             "report": report,
             "display": display,
+            "qty": display_quantity,
             "formats": FORMATS,
             "goals": GOALS,
             "metrics": METRICS,
@@ -119,9 +120,20 @@ def enter_annual(
     return RedirectResponse("/admin/targets", status_code=303)
 
 
+def _outbox_order(state: str) -> tuple:
+    """Pending mail by when it goes out (soonest first); sent and failed mail newest first."""
+    if state in (OutboxState.PENDING, OutboxState.SENDING):
+        return col(OutboxMessage.due_at).asc(), col(OutboxMessage.id).asc()
+    if state == OutboxState.SENT:
+        return col(OutboxMessage.sent_at).desc(), col(OutboxMessage.id).desc()
+    if state:
+        return col(OutboxMessage.updated_at).desc(), col(OutboxMessage.id).desc()
+    return col(OutboxMessage.due_at).desc(), col(OutboxMessage.id).desc()
+
+
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox_page(request: Request, session: SessionDep, admin: AdminDep, state: str = "", page: int = 1) -> HTMLResponse:
-    """List outbox rows (newest first) with their state, attempts and last error."""
+    """List outbox rows (pending: soonest first; otherwise newest first) with their state, subject and errors."""
     if state and state not in STATE_LABELS:
         raise HTTPException(status_code=400, detail=f"未知状态 {state!r}（可选：{'、'.join(STATE_LABELS)}）")
     query = select(OutboxMessage)
@@ -131,12 +143,11 @@ def outbox_page(request: Request, session: SessionDep, admin: AdminDep, state: s
     page = max(page, 1)
     rows = list(
         session.exec(
-            query.order_by(col(OutboxMessage.due_at).desc(), col(OutboxMessage.id).desc())
+            query.order_by(*_outbox_order(state))
             .offset((page - 1) * PAGE_SIZE)
             .limit(PAGE_SIZE)
         )
     )
-    labels = KIND_LABELS
     return render(
         request,
         "outbox.html",
@@ -146,7 +157,8 @@ def outbox_page(request: Request, session: SessionDep, admin: AdminDep, state: s
             "counts": counts,
             "page": page,
             "state_labels": {OutboxState(k): v for k, v in STATE_LABELS.items()},
-            "kind_labels": labels,
+            "kind_label": mail_kind_label,
+            "topics": mail_topics(session=session, rows=rows),
             "page_size": PAGE_SIZE,
             "tz": SHANGHAI,
         },

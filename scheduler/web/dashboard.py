@@ -7,21 +7,21 @@ from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
 from scheduler.audit import AuditEntry, FormRevision
 from scheduler.cadence import closing_windows, compute_cadence
-from scheduler.catalog import get_plan, list_event_views
+from scheduler.catalog import get_organizations, get_plan, list_event_views
 from scheduler.clock import SHANGHAI
 from scheduler.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, OccurrenceStatus
 from scheduler.outcome_models import REPORT_STATUS_LABELS, OutcomeReport, ProjectRow, ReportStatus, TalentRow
 from scheduler.planview import occurrence_when
 from scheduler.reminders.outbox import STATE_LABELS, OutboxMessage, OutboxState
-from scheduler.reminders.planner import KIND_LABELS
 from scheduler.report_facts import Facts, load_facts, shanghai_date
-from scheduler.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus
+from scheduler.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus, list_tasks
 from scheduler.web.deps import SessionDep, render
+from scheduler.web.outbox_view import GENERIC_KIND, mail_kind_label
 from scheduler.web.security import AdminDep, OptionalAdminDep
 
 router = APIRouter()
@@ -63,7 +63,9 @@ def attention(*, session: Session, facts: Facts, today: date) -> dict[str, Any]:
     )
     cad = compute_cadence(facts, today)
     gaps = [g for g in cad.gaps if g.month is None or g.month >= today.month or today.year < facts.year]
+    gaps.sort(key=lambda g: (g.month is not None, g.month or 0))  # theme windows first, then the nearest months
     return {
+        "tasks_overdue": len(list_tasks(session=session, overdue_on=today)),
         "closing": closing,
         "overdue": sorted(overdue, key=lambda r: r["due_on"]),
         "failed": failed,
@@ -148,8 +150,14 @@ def home(request: Request, session: SessionDep, admin: OptionalAdminDep, month: 
     if admin is not None and facts is not None:
         ctx["att"] = attention(session=session, facts=facts, today=today)
         ctx["state_labels"] = STATE_LABELS
-        ctx["kind_labels"] = {**KIND_LABELS, "monthly_report": "月度跟踪报表"}
+        ctx["kind_label"] = mail_kind_label
     return render(request, "home.html", ctx)
+
+
+@router.get("/admin", include_in_schema=False)
+def admin_root() -> RedirectResponse:
+    """Send /admin to the home page, which is the administrators' dashboard once signed in."""
+    return RedirectResponse("/", status_code=303)
 
 
 @router.get("/admin/events/{seq}", response_class=HTMLResponse)
@@ -159,7 +167,8 @@ def event_timeline(request: Request, session: SessionDep, admin: AdminDep, seq: 
     view = next((v for v in (list_event_views(session=session, plan=plan) if plan else []) if v.event.seq == seq), None)
     if view is None:
         raise HTTPException(status_code=404, detail=f"计划中没有序号 {seq} 的活动")
-    sessions = [occurrence_timeline(session=session, occ=occ) for occ in view.occurrences]
+    orgs = {k: o.short_name for k, o in get_organizations(session=session).items()}
+    sessions = [occurrence_timeline(session=session, occ=occ, org_names=orgs) for occ in view.occurrences]
     ev = view.event
     return render(
         request,
@@ -175,8 +184,9 @@ def event_timeline(request: Request, session: SessionDep, admin: AdminDep, seq: 
     )
 
 
-def occurrence_timeline(*, session: Session, occ: Any) -> dict[str, Any]:
-    """Return one occurrence with its time-ordered history."""
+def occurrence_timeline(*, session: Session, occ: Any, org_names: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return one occurrence with its time-ordered history (organizations by name, never by internal key)."""
+    names = org_names or {}
     items: list[dict[str, Any]] = []
     mails = session.exec(select(OutboxMessage).where(OutboxMessage.occurrence_id == occ.id))
     tasks = list(session.exec(select(Task).where(Task.occurrence_id == occ.id).order_by(col(Task.due_on))))
@@ -191,7 +201,7 @@ def occurrence_timeline(*, session: Session, occ: Any) -> dict[str, Any]:
         items.append(
             {
                 "at": at,
-                "what": f"邮件·{KIND_LABELS.get(m.kind, m.kind)}",
+                "what": f"邮件·{mail_kind_label(m.kind)}" if mail_kind_label(m.kind) != GENERIC_KIND else GENERIC_KIND,
                 "detail": f"{m.recipient_name or ''} <{m.recipient}> · {STATE_LABELS[OutboxState(m.state)]}"
                 + (f" · {m.last_error}" if m.state == OutboxState.FAILED and m.last_error else ""),
             }
@@ -201,7 +211,7 @@ def occurrence_timeline(*, session: Session, occ: Any) -> dict[str, Any]:
             {
                 "at": t.created_at,
                 "what": f"任务·{TASK_KIND_LABELS.get(TaskKind(t.kind), t.kind)}",
-                "detail": f"{t.title} · 负责：{t.organization_key} · 截止 {t.due_on} · "
+                "detail": f"{t.title} · 负责：{names.get(t.organization_key, t.organization_key)} · 截止 {t.due_on} · "
                 f"{TASK_STATUS_LABELS[TaskStatus(t.status)]}" + (f"（{t.done_by}）" if t.done_by else ""),
             }
         )

@@ -7,6 +7,7 @@ from itertools import groupby
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from scheduler.clock import SHANGHAI
 from scheduler.planview import plan_rows
 from scheduler.web.deps import SessionDep, render
 
@@ -22,4 +23,5 @@ def plan_page(request: Request, session: SessionDep) -> HTMLResponse:
         {"number": q, "name": QUARTER_NAMES[q], "rows": list(items)}
         for q, items in groupby(rows, key=lambda r: r["quarter"])
     ]
-    return render(request, "plan.html", {"quarters": quarters, "has_plan": bool(rows)})
+    today = request.app.state.runtime.clock.now().astimezone(SHANGHAI).date()  # a passed window is judged by it
+    return render(request, "plan.html", {"quarters": quarters, "has_plan": bool(rows), "today": today})

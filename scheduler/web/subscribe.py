@@ -32,6 +32,11 @@ class FeedLink:
     https: str
     webcal: str
 
+    @property
+    def label(self) -> str:
+        """Return the short, readable link text: the decoded path below the site (the href keeps the full URL)."""
+        return "/feeds/" + unquote(self.path)
+
 
 def feed_link(snap: PlanSnapshot, base_url: str, title: str, path: str) -> FeedLink:
     """Describe one public feed with its https and webcal:// addresses and its number of entries."""
@@ -90,6 +95,15 @@ def feed_groups(snap: PlanSnapshot, base_url: str) -> list[tuple[str, list[FeedL
     return groups
 
 
+def where_text(hosts: list[str], location: str | None) -> str:
+    """Say who hosts and where, naming each organization or place once (苏锡通园区 hosts at 苏锡通园区)."""
+    names = list(dict.fromkeys(h for h in hosts if h))
+    parts = ["、".join(names)] if names else []
+    if location and location not in names and location not in parts:
+        parts.append(location)
+    return "，".join(parts)
+
+
 @router.get("/subscribe", response_class=HTMLResponse)
 def subscribe_page(request: Request, runtime: RuntimeDep) -> Any:
     """List every public feed with https and webcal:// links, a QR code and per-client instructions."""
@@ -105,8 +119,9 @@ def subscribe_page(request: Request, runtime: RuntimeDep) -> Any:
         {
             "title": o.title,
             "seq": snap.events[o.event_id].seq,
-            "location": o.location,
-            "hosts": "、".join(snap.orgs[k].short_name for k in snap.events[o.event_id].hosts),
+            "where": where_text(
+                [snap.orgs[k].short_name for k in snap.events[o.event_id].hosts], o.location
+            ),
         }
         for o in snap.occurrences
         if is_year_round(o) and not is_cancelled(o, snap.events[o.event_id])
