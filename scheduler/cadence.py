@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from scheduler.periods import month_end
 from scheduler.report_facts import Facts, OccFact
+from scheduler.timewindows import month_end
 
 CITY = "全市"
 CLOSING_DAYS = 14  # a theme window closing within this many days, still unfixed, is flagged

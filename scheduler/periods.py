@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+
+from scheduler.timewindows import month_end
 
 PERIOD_HELP = "月份 2023-03、双月 2023-03/04、季度 2023Q1 或年度 2023"
 
@@ -57,11 +59,6 @@ class Period:
         if self.first_month - span < 1:
             return None
         return make_period(self.kind, self.year, self.first_month - span)
-
-
-def month_end(year: int, month: int) -> date:
-    """Return the last day of a month."""
-    return (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)
 
 
 def make_period(kind: str, year: int, first_month: int) -> Period:

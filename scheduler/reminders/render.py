@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from scheduler.clock import SHANGHAI
 from scheduler.config import PROJECT_ROOT, Settings
+from scheduler.feeds_cache import FeedCalendars
 from scheduler.models import Occurrence
 from scheduler.reminders.outbox import OutboxMessage
 from scheduler.reminders.planner import KIND_LABELS, REMINDER
@@ -99,8 +100,6 @@ class Composer:
     @classmethod
     def for_engine(cls, settings: Settings, engine: Engine) -> Composer:
         """Build a composer whose .ics attachments come from the feeds of the database behind `engine`."""
-        from scheduler.feeds_cache import FeedCalendars  # feeds build on the plan only; mail builds on feeds
-
         return cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url))
 
     def register(self, kind: str, renderer: Renderer) -> None:
