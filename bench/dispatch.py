@@ -20,21 +20,21 @@ from pathlib import Path
 import aiosmtplib
 from sqlmodel import SQLModel, select
 
-import scheduler.tables  # noqa: F401
-from scheduler.catalog import get_organizations, get_plan, list_event_views
+import scheduler.metadata  # noqa: F401
 from scheduler.clock import FixedClock
 from scheduler.config import DEFAULT_SEED, PROJECT_ROOT, Settings
 from scheduler.contacts import read_contacts_file, replace_contacts
 from scheduler.db import make_engine, session_scope
-from scheduler.models import Occurrence
-from scheduler.plan import read_plan_file
-from scheduler.plan_import import import_plan
-from scheduler.reminders.dispatcher import dispatch_due
-from scheduler.reminders.mailer import SMTPMailer
-from scheduler.reminders.outbox import OutboxMessage, enqueue
-from scheduler.reminders.planner import FIX_NUDGE, FIX_REQUEST, REMINDER, Recipient, RuleBook, occurrence_context
-from scheduler.reminders.render import Composer
-from scheduler.reminders.replay import replay
+from scheduler.mail.compose import Composer
+from scheduler.mail.dispatcher import dispatch_due
+from scheduler.mail.mailer import SMTPMailer
+from scheduler.mail.outbox import OutboxMessage, Recipient, enqueue
+from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
+from scheduler.plan.importer import import_plan
+from scheduler.plan.models import Occurrence
+from scheduler.plan.seed import read_plan_file
+from scheduler.reminders.planner import FIX_NUDGE, FIX_REQUEST, REMINDER, RuleBook, occurrence_context
+from scheduler.replay import replay
 
 NOTICE = datetime(2023, 1, 22, 1, tzinfo=UTC)
 CONTACTS = PROJECT_ROOT / "seeds" / "contacts.example.toml"

@@ -30,19 +30,19 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
-import scheduler.tables  # noqa: F401
+import scheduler.metadata  # noqa: F401
 from scheduler.clock import SHANGHAI
 from scheduler.config import DEFAULT_SEED, Settings
 from scheduler.db import make_engine, session_scope
-from scheduler.feeds import render_feed
-from scheduler.feeds_cache import FeedCache, VEventCache
-from scheduler.feeds_data import load_snapshot
-from scheduler.feeds_filters import FeedSpec
-from scheduler.models import Event, EventOrganization, Occurrence, Organization, Plan
-from scheduler.occurrences import cancel_occurrence, get_occurrence
-from scheduler.plan import read_plan_file
-from scheduler.plan_import import import_plan
-from scheduler.timewindows import month_end
+from scheduler.feeds.cache import FeedCache, VEventCache
+from scheduler.feeds.filters import FeedSpec
+from scheduler.feeds.render import render_feed
+from scheduler.feeds.snapshot import load_snapshot
+from scheduler.plan.importer import import_plan
+from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization, Plan
+from scheduler.plan.occurrences import cancel_occurrence, get_occurrence
+from scheduler.plan.seed import read_plan_file
+from scheduler.plan.windows import month_end
 
 NOW = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)
 BASE = "https://kjzs.example.org"

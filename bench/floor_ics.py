@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from scheduler.feeds_data import PlanSnapshot
+from scheduler.feeds.snapshot import PlanSnapshot
 
 _ESC = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n"})
 

@@ -15,21 +15,21 @@ from pathlib import Path
 
 from sqlmodel import SQLModel
 
-import scheduler.tables  # noqa: F401
-from scheduler.catalog import get_organizations
-from scheduler.checklists import read_checklists
+import scheduler.metadata  # noqa: F401
 from scheduler.clock import FixedClock
 from scheduler.config import DEFAULT_SEED, PROJECT_ROOT, Settings
 from scheduler.contacts import read_contacts_file, replace_contacts
 from scheduler.db import make_engine, session_scope
-from scheduler.followup_mail import register_followup_mail
-from scheduler.followups_sync import plan_followups
-from scheduler.plan import read_plan_file
-from scheduler.plan_import import import_plan
-from scheduler.reminders.mailer import MemoryMailer
+from scheduler.followups.action_links import register_followup_mail
+from scheduler.followups.checklists import read_checklists
+from scheduler.followups.sync import plan_followups
+from scheduler.mail.compose import Composer
+from scheduler.mail.mailer import MemoryMailer
+from scheduler.plan.catalog import get_organizations
+from scheduler.plan.importer import import_plan
+from scheduler.plan.seed import read_plan_file
 from scheduler.reminders.planner import RuleBook
-from scheduler.reminders.render import Composer
-from scheduler.reminders.replay import replay
+from scheduler.replay import replay
 
 START = datetime(2023, 1, 22, 1, tzinfo=UTC)
 END = datetime(2023, 12, 31, 15, tzinfo=UTC)

@@ -17,17 +17,17 @@ from pathlib import Path
 
 from sqlmodel import SQLModel, select
 
-import scheduler.tables  # noqa: F401
+import scheduler.metadata  # noqa: F401
 from scheduler.config import DEFAULT_SEED
 from scheduler.db import make_engine, session_scope
-from scheduler.lead_models import Lead
-from scheduler.models import Occurrence
-from scheduler.negotiation_models import NegotiationCheckin
-from scheduler.outcome_models import OutcomeReport, ProjectRow
-from scheduler.plan import read_plan_file
-from scheduler.plan_import import import_plan
-from scheduler.report_exports import export
-from scheduler.reports import build_report
+from scheduler.followups.models import NegotiationCheckin
+from scheduler.outcomes.lead_models import Lead
+from scheduler.outcomes.models import OutcomeReport, ProjectRow
+from scheduler.plan.importer import import_plan
+from scheduler.plan.models import Occurrence
+from scheduler.plan.seed import read_plan_file
+from scheduler.reports.build import build_report
+from scheduler.reports.export import export
 
 NOW = datetime(2023, 12, 31, 8, tzinfo=UTC)
 UNITS = ["haian", "rugao", "rudong", "qidong", "chongchuan", "tongzhou", "haimen", "kfq", "sxt", "tzw", "cxq"]

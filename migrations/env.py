@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import scheduler.tables  # noqa: F401  (registers every table on the metadata)
+import scheduler.metadata  # noqa: F401  (registers every table on the metadata)
 from scheduler.db import make_engine
 
 config = context.config

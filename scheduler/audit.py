@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, String, Text, UniqueConstraint, func
 from sqlmodel import Field, Session, SQLModel, select
 
-from scheduler.models import utc_column
+from scheduler.db import utc_column
 
 
 class ActorKind:

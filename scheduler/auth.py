@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Column, String
 from sqlmodel import Field, Session, SQLModel, select
 
-from scheduler.models import utc_column
+from scheduler.db import utc_column
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10

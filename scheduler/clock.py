@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
+import time as _time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local_date(moment: datetime) -> date:
+    """Return the Asia/Shanghai calendar date of an aware instant."""
+    return moment.astimezone(SHANGHAI).date()
+
+
+def at_local(day: date, when: time) -> datetime:
+    """Return `day` at `when` in Shanghai, as UTC."""
+    return datetime.combine(day, when, SHANGHAI).astimezone(UTC)
+
+
+def week_start(moment: datetime | date) -> date:
+    """Return the Monday (Asia/Shanghai) of the ISO week containing `moment`."""
+    day = local_date(moment) if isinstance(moment, datetime) else moment
+    return day - timedelta(days=day.weekday())
+
+
+def first_full_week(day: date) -> date:
+    """Return the Monday of the first full week starting on or after `day` (周周有洽谈 starts there)."""
+    return day + timedelta(days=-day.weekday() % 7)
 
 
 class Clock(Protocol):
@@ -31,7 +52,7 @@ class RealClock:
 class SimulatedClock:
     """A clock that starts at `start` and runs `speed` times faster than real time."""
 
-    def __init__(self, start: datetime, speed: float = 1.0, *, monotonic=time.monotonic) -> None:
+    def __init__(self, start: datetime, speed: float = 1.0, *, monotonic=_time.monotonic) -> None:
         if start.tzinfo is None:
             raise ValueError("SimulatedClock needs an aware start datetime")
         self.start = start.astimezone(UTC)

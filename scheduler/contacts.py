@@ -14,7 +14,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Column, String, UniqueConstraint, delete
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from scheduler.models import Organization, OrgKind, utc_column
+from scheduler.db import utc_column
+from scheduler.plan.models import Organization, OrgKind
 
 MAX_CONTACTS_BYTES = 1024 * 1024
 DEFAULT_ROLE = "联络人"

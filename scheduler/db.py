@@ -1,17 +1,48 @@
-"""Database engine from settings, session scope, and the FastAPI session dependency."""
+"""Database engine from settings, session scope, and the column types every domain's tables use."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import JSON, Column, DateTime, TypeDecorator, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store aware datetimes as UTC; refuse naive ones; always hand back aware UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} refused: store aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = True, index: bool = False) -> Any:
+    """Build a column for an aware UTC datetime."""
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def json_column() -> Any:
+    """Build a JSON column (lists and small dicts)."""
+    return Column(JSON, nullable=False)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -12,11 +12,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.clock import Clock, RealClock
 from scheduler.db import session_scope
-from scheduler.followup_jobs import FollowupJob
-from scheduler.reminders.dispatcher import RetryPolicy, dispatch_due, recover, worker_id
-from scheduler.reminders.mailer import Mailer
+from scheduler.followups.job import FollowupJob
+from scheduler.followups.tasks import note_mail_sent
+from scheduler.mail.compose import Composer
+from scheduler.mail.dispatcher import RetryPolicy, dispatch_due, recover, worker_id
+from scheduler.mail.mailer import Mailer
 from scheduler.reminders.planner import RuleBook
-from scheduler.reminders.render import Composer
 from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
 from scheduler.runtime import Runtime
 
@@ -64,6 +65,7 @@ class MailJobs:
         report = await dispatch_due(
             engine=self.runtime.engine, mailer=self.mailer, composer=self.composer, clock=self.runtime.clock,
             worker=self.worker, batch_size=self.settings.dispatch_batch, policy=self.policy, wall=self.wall,
+            on_sent=note_mail_sent,
         )
         return report.as_dict()
 
@@ -74,7 +76,7 @@ class MailJobs:
 
     def reports(self) -> dict[str, Any]:
         """Queue the monthly tracking report for the office once its month is over (reports_mail)."""
-        from scheduler.reports_mail import plan_report_mail
+        from scheduler.reports.mailing import plan_report_mail
 
         with session_scope(self.runtime.engine, write=True) as session:
             report = plan_report_mail(session=session, now=self.runtime.clock.now(), base_url=self.settings.base_url)
@@ -130,12 +132,12 @@ def serve_lifespan(runtime: Runtime) -> Callable[[Any], AbstractAsyncContextMana
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        from scheduler.reminders.sink import start_sink
+        from scheduler.mail.sink import start_sink
 
         s = runtime.settings
         sink = await start_sink(s.smtp_host, s.smtp_port, s.var_dir / "mail") if s.mail_sink else None
         if runtime.mailer is None:
-            from scheduler.reminders.mailer import SMTPMailer
+            from scheduler.mail.mailer import SMTPMailer
 
             runtime.mailer = SMTPMailer(s)
         try:

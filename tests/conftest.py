@@ -13,16 +13,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import scheduler.tables  # noqa: F401
+import scheduler.metadata  # noqa: F401
 from scheduler.config import DEFAULT_SEED
 from scheduler.db import make_engine, session_scope
-from scheduler.plan import PlanFile, read_plan_file
-from scheduler.plan_import import import_plan
+from scheduler.plan.importer import import_plan
+from scheduler.plan.seed import PlanFile, read_plan_file
 
 PG_URL = os.environ.get("SCHEDULER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOTICE_DATE = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)  # 09:00 Asia/Shanghai on the day of the notice
 DB_FIXTURES = {"engine", "db_url", "seeded_engine"}
-pytest_plugins = ("mailfactories",)  # mail test factories and the `mail_engine` fixture
+pytest_plugins = ("tests.factories.mail",)  # mail test factories and the `mail_engine` fixture
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

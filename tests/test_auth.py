@@ -19,7 +19,7 @@ from scheduler.db import session_scope
 from scheduler.web.app import create_app
 from scheduler.web.security import AdminDep
 from tests.conftest import NOTICE_DATE
-from tests.servers import run_uvicorn
+from tests.support.servers import run_uvicorn
 
 PASSWORD = "correct horse battery"
 

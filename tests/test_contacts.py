@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from scheduler.catalog import get_organizations
 from scheduler.cli import app
 from scheduler.config import PROJECT_ROOT, Settings
 from scheduler.contacts import ContactsInvalid, contacts_by_org, parse_contacts, read_contacts_file, replace_contacts
 from scheduler.db import session_scope
+from scheduler.plan.catalog import get_organizations
 from scheduler.runtime import Runtime
 
 EXAMPLE = PROJECT_ROOT / "seeds" / "contacts.example.toml"
@@ -95,7 +95,7 @@ def test_the_example_covers_every_host_and_co_organizer(seeded_engine: Engine, s
     known = orgs(seeded_engine)
     people = read_contacts_file(EXAMPLE, organizations=known)
     with_contacts = {p.org for p in people}
-    from scheduler.catalog import expand_members
+    from scheduler.plan.catalog import expand_members
 
     involved = {k for e in seed_doc.events for k in expand_members(e.hosts + e.co_organizers, known)}
     assert involved <= with_contacts
@@ -122,7 +122,7 @@ def test_cli_import_refuses_a_bad_file_and_keeps_the_stored_contacts(seeded_engi
 
 
 def test_reimport_replaces_contacts(seeded_engine: Engine) -> None:
-    from conftest import NOTICE_DATE
+    from tests.conftest import NOTICE_DATE
 
     known = orgs(seeded_engine)
     first = parse_contacts(GOOD_TOML.encode(), source="c.toml", organizations=known)

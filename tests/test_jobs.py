@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import httpx
-from mailfactories import Recorder, free_port, start_smtp
 
 from scheduler.config import DEFAULT_SEED, PROJECT_ROOT, Settings
 from scheduler.jobs import JOB_IDS, MailJobs
-from scheduler.reminders.mailer import MemoryMailer
+from scheduler.mail.mailer import MemoryMailer
 from scheduler.runtime import Runtime
+from tests.factories.mail import Recorder, free_port, start_smtp
 
 EXAMPLE = PROJECT_ROOT / "seeds" / "contacts.example.toml"
 FAST_CLOCK = "simulated:2023-01-22@172800"  # two simulated days per second

@@ -15,7 +15,7 @@ def run_pg_suite(**env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in {"CI", "SCHEDULER_TEST_PG_URL"}}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "--db", "postgresql", "-p", "no:cacheprovider", "-q",
-         "tests/test_plan_import.py::test_second_import_changes_nothing"],
+         "tests/plan/test_importer.py::test_second_import_changes_nothing"],
         env={**base, "SCHEDULER_TEST_PG_URL": CLOSED_PORT_URL, **env},
         cwd=ROOT,
         capture_output=True,

@@ -7,7 +7,7 @@ Create Date: 2026-11-26
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import scheduler.models
+import scheduler.db
 
 
 revision = '0001_plan'
@@ -29,8 +29,8 @@ def upgrade() -> None:
     sa.Column('members', sa.JSON(), nullable=False),
     sa.Column('parent', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('withdrawn', sa.Boolean(), nullable=False),
-    sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')
     )
@@ -43,8 +43,8 @@ def upgrade() -> None:
     sa.Column('published', sa.Date(), nullable=False),
     sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('themes', sa.JSON(), nullable=False),
-    sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')
     )
@@ -62,8 +62,8 @@ def upgrade() -> None:
     sa.Column('chains', sa.JSON(), nullable=False),
     sa.Column('series', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('withdrawn', sa.Boolean(), nullable=False),
-    sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('plan_id', 'seq', name='uq_event_plan_seq')
@@ -93,14 +93,14 @@ def upgrade() -> None:
     sa.Column('window_start', sa.Date(), nullable=False),
     sa.Column('window_end', sa.Date(), nullable=False),
     sa.Column('precision', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('start_at', scheduler.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('end_at', scheduler.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('start_at', scheduler.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('end_at', scheduler.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('status_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('withdrawn', sa.Boolean(), nullable=False),
-    sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], ),
     sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], ),
     sa.PrimaryKeyConstraint('id'),

@@ -7,7 +7,7 @@ Create Date: 2026-11-26 22:41:31.100715
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import scheduler.models
+import scheduler.db
 
 
 revision = '0002_feed_tokens'
@@ -23,8 +23,8 @@ def upgrade() -> None:
     sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('filters', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', scheduler.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', scheduler.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
     )

@@ -7,7 +7,7 @@ Create Date: 2026-11-26
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import scheduler.models
+import scheduler.db
 
 
 revision = '0003_mail'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('organization_key', 'email', name='uq_contact_org_email')
     )
@@ -35,7 +35,7 @@ def upgrade() -> None:
     op.create_table('mail_opt_out',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
-    sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('email')
     )
@@ -52,18 +52,18 @@ def upgrade() -> None:
     sa.Column('recipient_org', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('context', sa.JSON(), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('due_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', scheduler.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('next_attempt_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', scheduler.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('cancel_reason', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-    sa.Column('claimed_at', scheduler.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_at', scheduler.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-    sa.Column('sent_at', scheduler.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', scheduler.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('kind', 'subject', 'recipient', 'rule', name='uq_outbox_key')
     )

@@ -7,7 +7,7 @@ Create Date: 2026-11-26 23:20:16.561348
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import scheduler.models
+import scheduler.db
 
 
 revision = '0006_reports'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('metric', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('value', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('updated_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('year', 'organization_key', 'metric', name='uq_annual_target')
     )
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.Column('points', sa.Numeric(precision=6, scale=2), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('author', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-    sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('assessment_adjustment', schema=None) as batch_op:
@@ -52,7 +52,7 @@ def upgrade() -> None:
     sa.Column('value', sa.Numeric(precision=16, scale=2), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('entered_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-    sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('goal_key', 'as_of', name='uq_goal_entry')
     )
@@ -68,8 +68,8 @@ def upgrade() -> None:
     sa.Column('closed_period', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.Column('closed_note', sa.Text(), nullable=True),
     sa.Column('author', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-    sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('rectification_item', schema=None) as batch_op:
@@ -83,7 +83,7 @@ def upgrade() -> None:
     sa.Column('payload_text', sa.Text(), nullable=False),
     sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('issued_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-    sa.Column('issued_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('issued_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('kind', 'period', name='uq_report_snapshot')
     )
@@ -93,7 +93,7 @@ def upgrade() -> None:
     sa.Column('organization_key', sa.String(length=64), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('author', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-    sa.Column('updated_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('period', 'organization_key', name='uq_review_note')
     )

@@ -4,40 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from scheduler.catalog import EventView, expand_members
-from scheduler.clock import SHANGHAI
-from scheduler.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, Occurrence, OccurrenceStatus, Organization
-from scheduler.planview import occurrence_when
-from scheduler.timewindows import format_window
+from scheduler.clock import SHANGHAI, at_local
+from scheduler.mail.kinds import MailKind
+from scheduler.mail.outbox import Recipient, WantedMail
+from scheduler.plan.catalog import EventView, expand_members
+from scheduler.plan.models import (
+    EVENT_TYPE_LABELS,
+    STATUS_LABELS,
+    EventType,
+    Occurrence,
+    OccurrenceStatus,
+    Organization,
+)
+from scheduler.plan.rows import occurrence_when
+from scheduler.plan.windows import format_window
 
 ORIGIN = "reminders"
-FIX_REQUEST = "fix_request"
-FIX_NUDGE = "fix_nudge"
-FIX_ESCALATION = "fix_escalation"
-REMINDER = "reminder"
-CHANGE_NOTICE = "change_notice"
+FIX_REQUEST = MailKind.FIX_REQUEST
+FIX_NUDGE = MailKind.FIX_NUDGE
+FIX_ESCALATION = MailKind.FIX_ESCALATION
+REMINDER = MailKind.REMINDER
+CHANGE_NOTICE = MailKind.CHANGE_NOTICE
 REMINDER_KINDS = (FIX_REQUEST, FIX_NUDGE, FIX_ESCALATION, REMINDER, CHANGE_NOTICE)
-# Every kind of mail the outbox carries, as people read it (follow-ups and reports add theirs here so that
-# mailbox, outbox and timelines never show a raw code).
-KIND_LABELS = {
-    FIX_REQUEST: "定档请求",
-    FIX_NUDGE: "定档催办",
-    FIX_ESCALATION: "定档督办",
-    REMINDER: "活动提醒",
-    CHANGE_NOTICE: "变更通知",
-    "task_request": "待办通知",
-    "task_nudge": "待办催办",
-    "task_digest": "督办周报",
-    "link_renewal": "新链接",
-    "monthly_report": "月度跟踪报表",
-}
-
-
 class Rules(BaseModel):
     """When and to whom reminder mail goes for one activity type."""
 
@@ -78,37 +71,6 @@ class RuleBook:
 
 
 @dataclass(frozen=True)
-class Recipient:
-    """One person a row is addressed to, and why."""
-
-    email: str
-    name: str
-    org_key: str
-    org_name: str
-    role: str  # host | co_organizer | escalation
-
-
-@dataclass(frozen=True)
-class WantedMail:
-    """One outbox row the planner wants to exist."""
-
-    kind: str
-    subject: str
-    rule: str
-    recipient: Recipient
-    due_at: datetime
-    expires_at: datetime | None
-    occurrence_id: int | None
-    sequence: int | None
-    context: dict[str, Any]
-
-    @property
-    def key(self) -> tuple[str, str, str, str]:
-        """The outbox key this row will have: kind, subject, recipient, rule."""
-        return (self.kind, self.subject, self.recipient.email.lower(), self.rule)
-
-
-@dataclass(frozen=True)
 class PersonRef:
     """The planner's view of a contact (no database attachment)."""
 
@@ -122,11 +84,6 @@ class Plan:
 
     wanted: list[WantedMail] = field(default_factory=list)
     missing_contacts: set[str] = field(default_factory=set)
-
-
-def at_local(day: date, when: time) -> datetime:
-    """Return `day` at `when` in Shanghai, as UTC."""
-    return datetime.combine(day, when, SHANGHAI).astimezone(UTC)
 
 
 def window_close(occ: Occurrence) -> datetime:

@@ -6,13 +6,13 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from scheduler.catalog import get_plan, list_event_views
 from scheduler.config import Settings
 from scheduler.contacts import contacts_by_org
-from scheduler.models import Occurrence
-from scheduler.reminders.outbox import OutboxMessage
+from scheduler.mail.compose import Composer, Content, OutgoingMessage
+from scheduler.mail.outbox import OutboxMessage
+from scheduler.plan.catalog import get_plan, list_event_views
+from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import ORIGIN, REMINDER_KINDS, occurrence_context
-from scheduler.reminders.render import Composer, Content, OutgoingMessage
 
 
 class PreviewError(Exception):

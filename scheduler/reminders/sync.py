@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from scheduler.catalog import get_organizations, get_plan, list_event_views
 from scheduler.contacts import Contact, MailOptOut, contacts_by_org, opted_out
-from scheduler.models import Event, EventOrganization, Occurrence, Organization
-from scheduler.reminders.outbox import OutboxMessage, OutboxState, SyncReport, sync_outbox
-from scheduler.reminders.planner import CHANGE_NOTICE, ORIGIN, PersonRef, RuleBook, WantedMail, plan_mail
+from scheduler.mail.outbox import OutboxMessage, OutboxState, SyncReport, WantedMail, sync_outbox
+from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
+from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization
+from scheduler.reminders.planner import CHANGE_NOTICE, ORIGIN, PersonRef, RuleBook, plan_mail
 
 SYNC_LOCK_ID = 0x6B6A6D6C  # "kjml"
 

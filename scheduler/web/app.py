@@ -13,19 +13,11 @@ from scheduler.auth import LoginThrottle
 from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
-from scheduler.web import (
-    admin_auth,
-    admin_reports,
-    admin_targets,
-    admin_tasks,
-    dashboard,
-    feeds,
-    health,
-    links,
-    mail,
-    pages,
-    subscribe,
-)
+from scheduler.web import dashboard, feeds, health, links, mailbox, pages, subscribe
+from scheduler.web.admin import auth as admin_auth
+from scheduler.web.admin import reports as admin_reports
+from scheduler.web.admin import targets as admin_targets
+from scheduler.web.admin import tasks as admin_tasks
 from scheduler.web.deps import make_templates
 from scheduler.web.errors import install_error_pages
 from scheduler.web.logredact import install_redaction
@@ -42,7 +34,7 @@ def create_app(
 ) -> FastAPI:
     """Build the web application; nothing global, everything from the arguments. `ticker` runs the mail jobs."""
     from scheduler.jobs import serve_lifespan
-    from scheduler.reminders.outbox import count_by_state
+    from scheduler.mail.outbox import count_by_state
 
     runtime = Runtime(settings, clock=clock, engine=engine)
     runtime.mailer = mailer
@@ -59,7 +51,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(subscribe.router)
-    app.include_router(mail.router)
+    app.include_router(mailbox.router)
     app.include_router(admin_auth.router)
     app.include_router(links.router)
     app.include_router(admin_tasks.router)

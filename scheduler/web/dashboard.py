@@ -11,17 +11,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
 from scheduler.audit import AuditEntry, FormRevision
-from scheduler.cadence import closing_windows, compute_cadence
-from scheduler.catalog import get_organizations, get_plan, list_event_views
 from scheduler.clock import SHANGHAI
-from scheduler.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, OccurrenceStatus
-from scheduler.outcome_models import REPORT_STATUS_LABELS, OutcomeReport, ProjectRow, ReportStatus, TalentRow
-from scheduler.planview import occurrence_when
-from scheduler.reminders.outbox import STATE_LABELS, OutboxMessage, OutboxState
-from scheduler.report_facts import Facts, load_facts, shanghai_date
-from scheduler.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus, list_tasks
+from scheduler.followups.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus, list_tasks
+from scheduler.mail.outbox import STATE_LABELS, OutboxMessage, OutboxState
+from scheduler.outcomes.models import REPORT_STATUS_LABELS, OutcomeReport, ProjectRow, ReportStatus, TalentRow
+from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
+from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, OccurrenceStatus
+from scheduler.plan.rows import occurrence_when
+from scheduler.reports.cadence import closing_windows, compute_cadence
+from scheduler.reports.facts import Facts, load_facts, shanghai_date
+from scheduler.web.admin.outbox import GENERIC_KIND, mail_kind_label
 from scheduler.web.deps import SessionDep, render
-from scheduler.web.outbox_view import GENERIC_KIND, mail_kind_label
 from scheduler.web.security import AdminDep, OptionalAdminDep
 
 router = APIRouter()

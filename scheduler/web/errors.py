@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from scheduler.plan import PYDANTIC_MESSAGES
+from scheduler.plan.seed import PYDANTIC_MESSAGES
 from scheduler.web.deps import render
 
 TITLES = {

@@ -9,10 +9,10 @@ from urllib.parse import parse_qsl
 import anyio.to_thread
 from sqlmodel import Session
 
-from scheduler.feed_tokens import find_active_token
-from scheduler.feeds import RenderedFeed
-from scheduler.feeds_cache import FeedCache
-from scheduler.feeds_filters import FeedNotFound, FeedSpec, split_feed_path
+from scheduler.feeds.cache import FeedCache
+from scheduler.feeds.filters import FeedNotFound, FeedSpec, split_feed_path
+from scheduler.feeds.render import RenderedFeed
+from scheduler.feeds.tokens import find_active_token
 from scheduler.runtime import Runtime
 
 PREFIX = "/feeds/"

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import func, text
 from sqlmodel import select
 
-from scheduler.models import Event, Occurrence, Organization, Plan
+from scheduler.plan.models import Event, Occurrence, Organization, Plan
 from scheduler.web.deps import RuntimeDep, SessionDep
 
 router = APIRouter()

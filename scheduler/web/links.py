@@ -14,21 +14,20 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
-from scheduler import forms
 from scheduler.audit import ActorKind, audit
 from scheduler.auth import LoginThrottle
-from scheduler.catalog import get_organizations
 from scheduler.clock import SHANGHAI
 from scheduler.db import session_scope
-from scheduler.followup_mail import ACTIONS, link_recipients
-from scheduler.followups import LINK_RENEWAL, task_context
-from scheduler.links import Grant, LinkAction, LinkExpired, LinkRefused, LinkSigner
-from scheduler.outcomes import get_report, report_rows, report_totals
-from scheduler.reminders.outbox import enqueue
-from scheduler.reminders.planner import Recipient
+from scheduler.followups import forms
+from scheduler.followups.action_links import ACTIONS, link_recipients
+from scheduler.followups.links import Grant, LinkAction, LinkExpired, LinkRefused, LinkSigner
+from scheduler.followups.planner import LINK_RENEWAL, task_context
+from scheduler.followups.submissions import Actor, SubmissionRejected, submit
+from scheduler.followups.tasks import Task, TaskKind, TaskStatus, task_subject
+from scheduler.mail.outbox import Recipient, enqueue
+from scheduler.outcomes.filing import get_report, report_rows, report_totals
+from scheduler.plan.catalog import get_organizations
 from scheduler.runtime import Runtime
-from scheduler.submissions import Actor, SubmissionRejected, submit
-from scheduler.tasks import Task, TaskKind, TaskStatus, task_subject
 from scheduler.web.deps import SessionDep, render
 from scheduler.web.taskforms import MAX_BODY_BYTES, MAX_FORM_FIELDS, form_context, parse
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from scheduler.clock import SHANGHAI
-from scheduler.planview import plan_rows
+from scheduler.plan.rows import plan_rows
 from scheduler.web.deps import SessionDep, render
 
 router = APIRouter()

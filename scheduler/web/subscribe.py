@@ -11,11 +11,11 @@ import segno
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from scheduler.feeds import is_cancelled, is_year_round, summary, when_text
-from scheduler.feeds_data import PlanSnapshot
-from scheduler.feeds_filters import FeedNotFound, event_matcher, resolve_spec, split_feed_path
-from scheduler.models import BANKUAI_KINDS, EVENT_TYPE_LABELS, EventType, OrgKind
-from scheduler.timewindows import QUARTER_WORDS
+from scheduler.feeds.filters import FeedNotFound, event_matcher, resolve_spec, split_feed_path
+from scheduler.feeds.render import is_cancelled, is_year_round, summary, when_text
+from scheduler.feeds.snapshot import PlanSnapshot
+from scheduler.plan.models import BANKUAI_KINDS, EVENT_TYPE_LABELS, EventType, OrgKind
+from scheduler.plan.windows import QUARTER_WORDS
 from scheduler.web.deps import RuntimeDep, render
 from scheduler.web.feeds import feed_cache
 

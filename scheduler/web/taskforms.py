@@ -7,17 +7,17 @@ from typing import Any
 
 from sqlmodel import Session
 
-from scheduler import forms
-from scheduler.catalog import get_organizations
 from scheduler.clock import SHANGHAI
-from scheduler.lead_models import LEAD_STAGE_LABELS, STALE_AFTER_DAYS
-from scheduler.leads import leads_of, occurrence_leads
-from scheduler.links import LinkAction
-from scheduler.models import Event, Occurrence
-from scheduler.outcome_models import COUNT_FIELDS, PROJECT_CATEGORIES, REPORT_STATUS_LABELS, SIGN_FORMS, TALENT_LEVELS
-from scheduler.planview import occurrence_when
-from scheduler.submissions import latest_revision
-from scheduler.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus
+from scheduler.followups import forms
+from scheduler.followups.links import LinkAction
+from scheduler.followups.submissions import latest_revision
+from scheduler.followups.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus
+from scheduler.outcomes.lead_models import LEAD_STAGE_LABELS, STALE_AFTER_DAYS
+from scheduler.outcomes.leads import leads_of, occurrence_leads
+from scheduler.outcomes.models import COUNT_FIELDS, PROJECT_CATEGORIES, REPORT_STATUS_LABELS, SIGN_FORMS, TALENT_LEVELS
+from scheduler.plan.catalog import get_organizations
+from scheduler.plan.models import Event, Occurrence
+from scheduler.plan.rows import occurrence_when
 
 MAX_BODY_BYTES = 256 * 1024  # any real answer fits in far less
 # Every row field of a form filled to MAX_ROWS in each table, plus the header fields.

@@ -1,0 +1,50 @@
+"""What every command shares: the runtime built once per command, Chinese failures, the --json flag."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from scheduler.config import load_settings
+from scheduler.runtime import Runtime
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="输出 JSON（供程序读取）")]
+
+
+def runtime(ctx: typer.Context) -> Runtime:
+    """Return the runtime built once for this command."""
+    if ctx.obj is None:
+        try:
+            rt = Runtime(load_settings())
+            _ = rt.clock  # read SCHEDULER_CLOCK now: a bad value is a clear error before any work
+        except ValueError as exc:
+            raise fail(f"配置错误：\n{exc}") from None
+        ctx.obj = rt
+    return ctx.obj
+
+
+def require_schema(rt: Runtime) -> None:
+    """Stop with a clear message when the database is unreachable or not migrated yet."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        migrated = inspect(rt.engine).has_table("plan")
+    except OperationalError as exc:
+        raise unreachable(rt, exc) from None
+    if not migrated:
+        url = rt.engine.url.render_as_string(hide_password=True)
+        raise fail(f"数据库 {url} 尚未初始化，请先运行：scheduler db upgrade")
+
+
+def unreachable(rt: Runtime, exc: Exception) -> typer.Exit:
+    """Say which database (password hidden) could not be reached and why."""
+    reason = str(getattr(exc, "orig", exc)).strip()
+    return fail(f"无法连接数据库 {rt.engine.url.render_as_string(hide_password=True)}：{reason}")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a Chinese error to stderr and return the exit to raise."""
+    typer.echo(message, err=True)
+    return typer.Exit(code)

@@ -1,0 +1,158 @@
+"""Command line for mail: contacts, outbox, preview, worker, run-job, replay, smtp-sink. Messages are Chinese."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scheduler.cli.context import JsonFlag, fail, runtime
+from scheduler.clock import SHANGHAI
+
+contacts_app = typer.Typer(help="联系人：各单位的收件人", no_args_is_help=True)
+outbox_app = typer.Typer(help="发件箱：查看、重发、取消", no_args_is_help=True)
+mail_app = typer.Typer(help="邮件：预览", no_args_is_help=True)
+
+
+@contacts_app.command("import")
+def contacts_import(
+    ctx: typer.Context,
+    path: Annotated[Path | None, typer.Argument(help="联系人文件（TOML 或 CSV）；默认 SCHEDULER_CONTACTS_FILE")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """导入联系人文件（整份校验；有错误时不写入任何数据，原有联系人保持不变）。"""
+    from scheduler.contacts import ContactsInvalid, read_contacts_file, replace_contacts
+    from scheduler.db import session_scope
+    from scheduler.plan.catalog import get_organizations
+
+    rt = runtime(ctx)
+    path = path or rt.settings.contacts_file
+    if path is None:
+        raise fail("请指定联系人文件，或设置 SCHEDULER_CONTACTS_FILE。")
+    with session_scope(rt.engine, write=True) as session:
+        try:
+            people = read_contacts_file(path, organizations=get_organizations(session=session))
+        except ContactsInvalid as exc:
+            if as_json:
+                typer.echo(json.dumps({"ok": False, "source": exc.source,
+                                       "errors": [{"path": e.path, "message": e.message} for e in exc.errors]},
+                                      ensure_ascii=False, indent=2))
+            else:
+                typer.echo(f"联系人文件 {exc.source} 有 {len(exc.errors)} 处错误，未写入任何数据：", err=True)
+                for err in exc.errors:
+                    typer.echo(f"  {err}", err=True)
+            raise typer.Exit(2) from None
+        n = replace_contacts(session=session, people=people, now=rt.clock.now())
+    orgs = len({p.org for p in people})
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "contacts": n, "organizations": orgs}, ensure_ascii=False))
+    else:
+        typer.echo(f"联系人已导入：{orgs} 个单位，{n} 位联系人。")
+
+
+@contacts_app.command("show")
+def contacts_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """列出已导入的联系人（按单位）。"""
+    from scheduler.contacts import contacts_by_org
+    from scheduler.db import session_scope
+    from scheduler.plan.catalog import get_organizations
+
+    with session_scope(runtime(ctx).engine) as session:
+        by_org = contacts_by_org(session=session)
+        orgs = get_organizations(session=session)
+    if as_json:
+        typer.echo(json.dumps({k: [{"name": c.name, "email": c.email, "role": c.role} for c in v]
+                               for k, v in by_org.items()}, ensure_ascii=False, indent=2))
+        return
+    if not by_org:
+        raise fail("还没有联系人，请运行：scheduler contacts import seeds/contacts.example.toml", 1)
+    for key, people in by_org.items():
+        typer.echo(f"{orgs[key].short_name if key in orgs else key}（{key}）")
+        for c in people:
+            typer.echo(f"    {c.name}  <{c.email}>  {c.role}")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    ctx: typer.Context,
+    state: Annotated[str | None, typer.Option(help="只看某一状态：pending|sending|sent|failed|cancelled")] = None,
+    limit: Annotated[int, typer.Option(help="最多显示几条")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """列出发件箱中的邮件（按计划发送时间倒序）。"""
+    from scheduler.db import session_scope
+    from scheduler.mail.kinds import KIND_LABELS
+    from scheduler.mail.outbox import STATE_LABELS, OutboxState, count_by_state, list_rows
+
+    if state is not None and state not in {str(s) for s in OutboxState}:
+        raise fail(f"未知状态 {state!r}（可选：{'、'.join(str(s) for s in OutboxState)}）")
+    with session_scope(runtime(ctx).engine) as session:
+        rows = list_rows(session=session, state=state, limit=limit)
+        counts = count_by_state(session=session)
+    if as_json:
+        typer.echo(json.dumps({"counts": counts, "rows": [r.model_dump(exclude={"context"}) for r in rows]},
+                              ensure_ascii=False, indent=2, default=str))
+        return
+    typer.echo("  ".join(f"{STATE_LABELS[OutboxState(k)]} {v}" for k, v in counts.items()))
+    for r in rows:
+        due = r.due_at.astimezone(SHANGHAI)
+        typer.echo(f"{r.id:>6}  {STATE_LABELS[OutboxState(r.state)]:<4} {due:%Y-%m-%d %H:%M}  "
+                   f"{KIND_LABELS.get(r.kind, r.kind):<5} {r.recipient:<34} {r.context.get('title', r.subject)}"
+                   + (f"  〔{r.last_error}〕" if r.last_error and r.state != "sent" else ""))
+
+
+def _change_row(ctx: typer.Context, row_id: int, action: str) -> None:
+    from scheduler.db import session_scope
+    from scheduler.mail.outbox import cancel_row, retry_row
+
+    rt = runtime(ctx)
+    fn = retry_row if action == "retry" else cancel_row
+    try:
+        with session_scope(rt.engine, write=True) as session:
+            fn(session=session, row_id=row_id, now=rt.clock.now())
+    except (LookupError, ValueError) as exc:
+        raise fail(str(exc.args[0])) from None
+    typer.echo(f"邮件 {row_id} 已{'重新排队' if action == 'retry' else '取消'}。")
+
+
+@outbox_app.command("retry")
+def outbox_retry(ctx: typer.Context, row_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """重发一封失败或已取消的邮件。"""
+    _change_row(ctx, row_id, "retry")
+
+
+@outbox_app.command("cancel")
+def outbox_cancel(ctx: typer.Context, row_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """取消一封待发送或失败的邮件（计划不会再恢复它）。"""
+    _change_row(ctx, row_id, "cancel")
+
+
+@mail_app.command("preview")
+def mail_preview(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="fix_request|fix_nudge|fix_escalation|reminder|change_notice")],
+    occurrence: Annotated[str, typer.Option("--occurrence", help="场次编号或 key（如 01-1）")],
+    fmt: Annotated[str, typer.Option("--format", help="text|html|eml")] = "text",
+) -> None:
+    """预览一封邮件（不发送、不写入数据库）。"""
+    from scheduler.db import session_scope
+    from scheduler.reminders.preview import PreviewError, preview_message
+
+    rt = runtime(ctx)
+    try:
+        with session_scope(rt.engine) as session:
+            content, message = preview_message(session=session, settings=rt.settings, kind=kind,
+                                               occurrence=occurrence, now=rt.clock.now())
+    except PreviewError as exc:
+        raise fail(str(exc)) from None
+    if fmt == "eml":
+        typer.echo(message.data.decode("ascii"))
+    elif fmt == "html":
+        typer.echo(content.html)
+    else:
+        typer.echo(f"主题：{content.subject}\n收件人：{message.recipient}\n")
+        typer.echo(content.text)
+        for a in content.attachments:
+            typer.echo(f"附件：{a.filename}（{a.maintype}/{a.subtype}，{len(a.data)} 字节）")

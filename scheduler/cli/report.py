@@ -1,0 +1,132 @@
+"""`scheduler report KIND --period P --format …` and `scheduler targets …` (annual targets, 2025 goal values)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scheduler.db import session_scope
+
+targets_app = typer.Typer(help="年度目标（各板块）与 2025 发展目标数据", no_args_is_help=True)
+
+
+def report(
+    ctx: typer.Context,
+    kind: Annotated[
+        str, typer.Argument(help="monthly 月度跟踪 | bimonthly 双月点评 | quarterly 季度考核 | cadence | targets")
+    ],
+    period: Annotated[str, typer.Option("--period", help="2023-03 | 2023-03/04 | 2023Q1 | 2023")],
+    fmt: Annotated[str, typer.Option("--format", help="html | csv | xlsx | json")] = "html",
+    out: Annotated[Path | None, typer.Option("--out", help="写入文件（默认输出到屏幕；xlsx 必须指定）")] = None,
+    weights: Annotated[Path | None, typer.Option("--weights", help="季度考核计分设置（TOML）")] = None,
+    issue: Annotated[bool, typer.Option("--issue", help="发布并冻结季度考核（不可撤销、不可重复）")] = False,
+    by: Annotated[str, typer.Option("--by", help="发布人（与 --issue 一起使用）")] = "cli",
+) -> None:
+    """生成报表：月度跟踪、双月点评、季度考核、活动节奏、目标进度。"""
+    from scheduler.cli.context import fail, require_schema, runtime
+    from scheduler.reports.build import ReportUnavailable, build_report, check_kind, issue_quarterly
+    from scheduler.reports.export import FORMATS, export
+    from scheduler.reports.quarterly import Scoring, ScoringInvalid
+    from scheduler.reports.snapshots import SnapshotExists
+
+    try:
+        check_kind(kind)
+    except ReportUnavailable as exc:
+        raise fail(str(exc)) from None
+    if fmt not in FORMATS:
+        raise fail(f"未知格式 {fmt!r}（可选：{'、'.join(FORMATS)}）")
+    if fmt == "xlsx" and out is None:
+        raise fail("xlsx 为二进制文件，请用 --out 指定输出文件")
+    if issue and kind != "quarterly":
+        raise fail("只有季度考核（quarterly）可以发布冻结")
+    rt = runtime(ctx)
+    require_schema(rt)
+    try:
+        scoring = Scoring.from_file(weights) if weights else None
+        now = rt.clock.now()
+        with session_scope(rt.engine, write=issue) as session:
+            if issue:
+                built = issue_quarterly(session=session, period=period, now=now, by=by, scoring=scoring)
+            else:
+                built = build_report(session=session, kind=kind, period=period, now=now, scoring=scoring)
+    except (ReportUnavailable, ScoringInvalid, SnapshotExists) as exc:
+        raise fail(str(exc)) from None
+    data = export(built, fmt)
+    if out is None:
+        typer.echo(data.decode("utf-8"), nl=False)
+        return
+    out.write_bytes(data)
+    typer.echo(f"已写入 {out}（{built.title}，{len(data)} 字节）" + ("；已发布并冻结" if issue else ""), err=True)
+
+
+@targets_app.command("import")
+def targets_import(ctx: typer.Context, path: Path) -> None:
+    """导入各板块年度目标 CSV（年度,板块,指标,目标值,来源；整份校验，出错不写入）。"""
+    from scheduler.cli.context import fail, require_schema, runtime
+    from scheduler.reports.targets import TargetsInvalid, import_targets
+
+    rt = runtime(ctx)
+    require_schema(rt)
+    if not path.is_file():
+        raise fail(f"找不到目标文件 {path}")
+    try:
+        with session_scope(rt.engine, write=True) as session:
+            n = import_targets(session=session, path=path, now=rt.clock.now())
+    except TargetsInvalid as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"已导入 {n} 条年度目标。")
+
+
+@targets_app.command("show")
+def targets_show(ctx: typer.Context, year: Annotated[int, typer.Option("--year")] = 2023) -> None:
+    """显示各板块年度目标。"""
+    from scheduler.cli.context import require_schema, runtime
+    from scheduler.reports.targets import METRICS, bankuai_units, load_targets
+
+    rt = runtime(ctx)
+    require_schema(rt)
+    with session_scope(rt.engine) as session:
+        targets = load_targets(session=session, year=year)
+        units = bankuai_units(session=session)
+    if not targets:
+        typer.echo(f"{year} 年尚未设置年度目标：scheduler targets import seeds/targets_2023.example.csv")
+        return
+    for key, org in units.items():
+        values = targets.get(key, {})
+        typer.echo(
+            f"{org.short_name:<8} "
+            + "  ".join(f"{label} {values.get(m, '—')}{unit}" for m, (label, unit) in METRICS.items())
+        )
+
+
+@targets_app.command("goal")
+def goal_set(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="目标代码，如 hightech、patents、tech_contracts")],
+    value: str,
+    as_of: Annotated[str, typer.Option("--as-of", help="数据日期 YYYY-MM-DD")],
+    source: Annotated[str, typer.Option("--source", help="数据来源，如 市统计局统计公报")],
+) -> None:
+    """录入一项 2025 发展目标的统计值（注明来源与日期）。"""
+    from scheduler.cli.context import fail, require_schema, runtime
+    from scheduler.reports.goals import add_entry
+
+    rt = runtime(ctx)
+    require_schema(rt)
+    try:
+        day = date.fromisoformat(as_of)
+        amount = Decimal(value)
+    except (ValueError, InvalidOperation):
+        raise fail(f"日期 {as_of!r} 或数值 {value!r} 无效（日期形如 2023-06-30）") from None
+    try:
+        with session_scope(rt.engine, write=True) as session:
+            add_entry(
+                session=session, goal_key=key, as_of=day, value=amount, source=source, by="cli", now=rt.clock.now()
+            )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"已记录 {key} = {amount}（{day}，{source}）")

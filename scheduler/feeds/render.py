@@ -1,0 +1,257 @@
+"""Occurrences → deterministic iCalendar bytes: one VEVENT per occurrence, whole feeds, single-event calendars."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from email.utils import format_datetime
+from functools import cached_property
+from typing import cast
+
+from icalendar import Event as IcsEvent
+from sqlmodel import Session, select
+
+from scheduler.clock import SHANGHAI
+from scheduler.feeds.filters import FeedSpec, event_matcher, spec_label
+from scheduler.feeds.ics import CALENDAR_END, calendar_head, component_bytes, ics_text
+from scheduler.feeds.snapshot import EventRec, OccRec, OrgRec, PlanSnapshot, load_snapshot
+from scheduler.plan.models import (
+    EVENT_TYPE_LABELS,
+    STATUS_LABELS,
+    EventType,
+    Occurrence,
+    OccurrenceStatus,
+    Plan,
+    Precision,
+)
+from scheduler.plan.rows import occurrence_when
+from scheduler.plan.windows import QUARTER_WORDS, format_window
+
+VEventKey = tuple[object, ...]
+
+
+@dataclass
+class RenderedFeed:
+    """The bytes of one feed with its validators; gzip is computed on first use."""
+
+    body: bytes
+    last_modified: datetime
+    event_count: int
+    etag: str = field(init=False)
+    last_modified_http: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.etag = f'"{hashlib.sha256(self.body).hexdigest()[:40]}"'
+        self.last_modified = self.last_modified.astimezone(UTC)
+        self.last_modified_http = format_datetime(self.last_modified.replace(microsecond=0), usegmt=True)
+
+    @cached_property
+    def gzip_body(self) -> bytes:
+        return gzip.compress(self.body, compresslevel=6, mtime=0)
+
+    @cached_property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gz"'
+
+
+def is_cancelled(occ: OccRec, ev: EventRec) -> bool:
+    """Tell whether the occurrence is off: cancelled, or withdrawn from the plan (shown as cancelled)."""
+    return occ.status == OccurrenceStatus.CANCELLED or occ.withdrawn or ev.withdrawn
+
+
+def is_year_round(occ: OccRec) -> bool:
+    """Tell whether the occurrence is a whole-year item with no fixed date (never a 365-day banner)."""
+    return occ.precision == Precision.YEAR and occ.start_at is None
+
+
+def last_day(occ: OccRec) -> date:
+    """Return the last Shanghai day the occurrence covers."""
+    if occ.start_at is not None:
+        return (occ.end_at or occ.start_at).astimezone(SHANGHAI).date()
+    return occ.window_end
+
+
+def when_text(occ: OccRec) -> str:
+    """Say when it happens, in Chinese: the fixed time as the plan page writes it, else the window."""
+    if occ.start_at is None:
+        return f"时间待定（{format_window(occ.window_start, occ.window_end, occ.precision)}），主办单位定档后更新"
+    return occurrence_when(cast(Occurrence, occ))  # it reads only the time fields an OccRec has too
+
+
+def summary(occ: OccRec, ev: EventRec) -> str:
+    """Return the visible title with its 【已取消】 or 【时间待定·…】 prefix."""
+    title = occ.title
+    if ev.session_count > 1 and occ.title not in ev.title and ev.title not in occ.title:
+        title = f"{ev.title}·{occ.title}"
+    if is_cancelled(occ, ev):
+        return f"【已取消】{title}"
+    if occ.start_at is None:
+        return f"【时间待定·{format_window(occ.window_start, occ.window_end, occ.precision)}】{title}"
+    return title
+
+
+def _names(keys: tuple[str, ...], orgs: dict[str, OrgRec]) -> str:
+    return "、".join(orgs[k].short_name for k in keys)
+
+
+def description(occ: OccRec, ev: EventRec, snap: PlanSnapshot, *, url: str, private: bool) -> str:
+    """Return the DESCRIPTION text: content, time, place, organizations, type/theme, link."""
+    lines = [ev.content] if ev.content.strip() and ev.content != occ.title else []
+    lines += [f"时间：{when_text(occ)}", f"地点：{occ.location}", f"主办单位：{_names(ev.hosts, snap.orgs)}"]
+    if ev.co_organizers:
+        lines.append(f"承办（配合）单位：{_names(ev.co_organizers, snap.orgs)}")
+    kind = EVENT_TYPE_LABELS[EventType(ev.type)]
+    lines.append(f"活动类型：{kind}（主题：{ev.theme}）" if ev.theme else f"活动类型：{kind}")
+    if ev.chains:
+        lines.append(f"产业链：{'、'.join(ev.chains)}")
+    lines.append(f"计划序号：第{ev.seq}项（{QUARTER_WORDS[ev.quarter]}季度）")
+    if is_cancelled(occ, ev):
+        lines.append("状态：已取消" if not occ.withdrawn and not ev.withdrawn else "状态：已从计划中撤下")
+    elif occ.status == OccurrenceStatus.POSTPONED:
+        lines.append("状态：已延期")
+    if private:
+        lines.append(f"定档状态：{STATUS_LABELS[OccurrenceStatus(occ.status)]}（计划原文：{occ.date_text}）")
+        if occ.status_reason:
+            lines.append(f"内部备注：{occ.status_reason}")
+        lines.append(f"场次编号：{occ.key}，第{occ.sequence}次修订")
+    lines.append(f"详情：{url}")
+    return "\n".join(lines)
+
+
+def render_vevent(
+    occ: OccRec,
+    ev: EventRec,
+    snap: PlanSnapshot,
+    *,
+    base_url: str,
+    private: bool = False,
+    organizer: str | None = None,
+) -> bytes:
+    """Return the bytes of one VEVENT (icalendar); identical data gives identical bytes."""
+    stamp = max(occ.updated_at, ev.updated_at).astimezone(UTC)
+    cancelled = is_cancelled(occ, ev)
+    url = f"{base_url.rstrip('/')}/events/{ev.seq}"
+    vevent = IcsEvent()
+    vevent.add("uid", occ.uid)
+    vevent.add("sequence", occ.sequence)
+    vevent.add("dtstamp", stamp)
+    vevent.add("created", occ.created_at.astimezone(UTC))
+    vevent.add("last-modified", stamp)
+    if organizer:  # iTIP REQUEST/CANCEL needs an ORGANIZER
+        vevent.add("organizer", f"mailto:{organizer}")
+    vevent.add("summary", ics_text(summary(occ, ev)))
+    categories = []
+    if occ.start_at is None:
+        vevent.add("dtstart", occ.window_start)
+        vevent.add("dtend", occ.window_end + timedelta(days=1))  # DTEND of an all-day item is exclusive
+        status, transp, busy = "TENTATIVE", "TRANSPARENT", "FREE"
+        categories.append("时间待定")
+    else:
+        vevent.add("dtstart", occ.start_at.astimezone(SHANGHAI))
+        if occ.end_at is not None:
+            vevent.add("dtend", occ.end_at.astimezone(SHANGHAI))
+        status, transp, busy = "CONFIRMED", "OPAQUE", "BUSY"
+    if cancelled:
+        status, transp, busy = "CANCELLED", "TRANSPARENT", "FREE"
+        categories.insert(0, "已取消")
+    categories.append(EVENT_TYPE_LABELS[EventType(ev.type)])
+    if ev.theme:
+        categories.append(ev.theme)
+    vevent.add("location", ics_text(occ.location))
+    vevent.add("status", status)
+    vevent.add("transp", transp)
+    vevent.add("x-microsoft-cdo-busystatus", busy)
+    vevent.add("categories", [ics_text(c) for c in categories])
+    vevent.add("class", "PRIVATE" if private else "PUBLIC")
+    vevent.add("url", url)
+    vevent.add("description", ics_text(description(occ, ev, snap, url=url, private=private)))
+    return component_bytes(vevent)
+
+
+def _day_after(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+
+
+def calendar_description(snap: PlanSnapshot, base_url: str) -> str:
+    """Return X-WR-CALDESC: what the feed holds and how windows, cancellations and year-round items show."""
+    return (
+        f"{snap.plan_title}。时间待定的活动显示为全天“时间待定”条目（不占忙闲），定档后更新为具体时间；"
+        "取消的活动保留【已取消】标记至原定日期。全年常态化活动不进日历，见订阅页 "
+        f"{base_url.rstrip('/')}/subscribe"
+    )
+
+
+def render_feed(
+    snap: PlanSnapshot,
+    spec: FeedSpec,
+    *,
+    now: datetime,
+    base_url: str,
+    vevent_cache: MutableMapping[VEventKey, bytes] | None = None,
+) -> RenderedFeed:
+    """Render one feed; VEVENT bytes are reused from `vevent_cache` when their record is unchanged."""
+    keeps = event_matcher(spec, snap)
+    today = now.astimezone(SHANGHAI).date()
+    context = (spec.private, base_url, snap.version[:4])  # plan and organization rows appear in every VEVENT
+    modified = [snap.plan_updated_at]
+    chunks: list[bytes] = []
+    for occ in snap.occurrences:
+        if not keeps[occ.event_id] or is_year_round(occ) or (not spec.windows and occ.start_at is None):
+            continue
+        ev = snap.events[occ.event_id]
+        modified.append(max(occ.updated_at, ev.updated_at))
+        if is_cancelled(occ, ev) and last_day(occ) < today:
+            modified.append(_day_after(last_day(occ)))  # it left the feed then: the feed changed
+            continue
+        key = (occ.uid, occ.sequence, occ.updated_at, ev.updated_at, context)
+        vevent = vevent_cache.get(key) if vevent_cache is not None else None
+        if vevent is None:
+            vevent = render_vevent(occ, ev, snap, base_url=base_url, private=spec.private)
+            if vevent_cache is not None:
+                vevent_cache[key] = vevent
+        chunks.append(vevent)
+    label = spec_label(spec, snap)
+    name = snap.plan_title + (f"·{label}" if label else "") + ("（内部）" if spec.private else "")
+    head = calendar_head(name=name, description=calendar_description(snap, base_url))
+    body = b"".join([head, *chunks, CALENDAR_END])
+    return RenderedFeed(body=body, last_modified=max(modified), event_count=len(chunks))
+
+
+def render_single(
+    snap: PlanSnapshot,
+    occ: OccRec,
+    *,
+    base_url: str,
+    method: str = "PUBLISH",
+    organizer: str | None = None,
+    private: bool = False,
+) -> bytes:
+    """Return a VCALENDAR with exactly this occurrence's VEVENT (for mail attachments: PUBLISH, REQUEST, CANCEL)."""
+    ev = snap.events[occ.event_id]
+    vevent = render_vevent(occ, ev, snap, base_url=base_url, private=private, organizer=organizer)
+    name = summary(occ, ev)
+    head = calendar_head(name=name, description=calendar_description(snap, base_url), method=method)
+    return head + vevent + CALENDAR_END
+
+
+def occurrence_calendar(
+    *,
+    session: Session,
+    uid: str,
+    base_url: str,
+    method: str = "PUBLISH",
+    organizer: str | None = None,
+    private: bool = False,
+) -> bytes:
+    """Return the .ics bytes of one occurrence (same VEVENT as in the feeds), e.g. for a mail attachment."""
+    row = session.exec(select(Occurrence).where(Occurrence.uid == uid)).first()
+    plan = session.get(Plan, row.plan_id) if row is not None else None
+    plan_key = plan.key if plan is not None else None
+    snap = load_snapshot(session=session, plan_key=plan_key) if plan_key else None
+    occ = next((o for o in snap.occurrences if o.uid == uid), None) if snap else None
+    if snap is None or occ is None:
+        raise LookupError(f"没有 UID 为 {uid} 的活动场次")
+    return render_single(snap, occ, base_url=base_url, method=method, organizer=organizer, private=private)

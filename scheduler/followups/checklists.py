@@ -1,0 +1,82 @@
+"""Checklist templates (筹备事项 per activity type), read from a TOML file an administrator edits."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from scheduler.plan.models import EventType
+
+KEY_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
+ASSIGNEES = ("host", "co_organizer")
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One item: due `offset_days` from the event day, owed by the host or by each co-organizer."""
+
+    key: str
+    title: str
+    offset_days: int
+    assignee: str
+
+
+class ChecklistInvalid(ValueError):
+    """A checklist file that cannot be used; the message lists every problem with its place (Chinese)."""
+
+
+def parse_checklists(text: str, *, source: str = "checklists.toml") -> dict[str, tuple[ChecklistItem, ...]]:
+    """Validate a checklist file; return items by section ("default" or an activity type)."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ChecklistInvalid(f"{source}: TOML 格式错误：{exc}") from None
+    known = {"default"} | {str(t) for t in EventType}
+    errors: list[str] = []
+    out: dict[str, tuple[ChecklistItem, ...]] = {}
+    for section, items in doc.items():
+        if section not in known:
+            errors.append(f"{source}: 未知分组 {section!r}（可选：{'、'.join(sorted(known))}）")
+            continue
+        if not isinstance(items, list):
+            errors.append(f"{source}: {section} 应为 [[{section}]] 表格数组")
+            continue
+        parsed: list[ChecklistItem] = []
+        for i, raw in enumerate(items):
+            where = f"{source}: {section}[{i}]"
+            key, title = str(raw.get("key", "")), str(raw.get("title", "")).strip()
+            offset, assignee = raw.get("offset_days"), raw.get("assignee", "host")
+            if not KEY_RE.match(key):
+                errors.append(f"{where}.key: {key!r} 无效（1-32 位小写字母、数字、_ 或 -）")
+            if not title or len(title) > 60:
+                errors.append(f"{where}.title: 标题不能为空且不超过 60 字")
+            if not isinstance(offset, int) or isinstance(offset, bool) or not -180 <= offset <= 180:
+                errors.append(f"{where}.offset_days: 应为 -180 到 180 之间的整数天数")
+            if assignee not in ASSIGNEES:
+                errors.append(f"{where}.assignee: {assignee!r} 无效（host 或 co_organizer）")
+            unknown = set(raw) - {"key", "title", "offset_days", "assignee"}
+            if unknown:
+                errors.append(f"{where}: 未知字段 {'、'.join(sorted(unknown))}")
+            if any(p.key == key for p in parsed):
+                errors.append(f"{where}.key: {key} 重复")
+            if not errors:
+                parsed.append(ChecklistItem(key, title, int(offset), str(assignee)))
+        out[section] = tuple(parsed)
+    if errors:
+        raise ChecklistInvalid("\n".join(errors))
+    return out
+
+
+def read_checklists(path: Path | None) -> dict[str, tuple[ChecklistItem, ...]]:
+    """Read the checklist file (none configured or absent → no checklist items)."""
+    if path is None or not path.exists():
+        return {}
+    return parse_checklists(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def items_for(templates: Mapping[str, tuple[ChecklistItem, ...]], event_type: str) -> tuple[ChecklistItem, ...]:
+    """Return the items for an activity type (its own list, else the default list)."""
+    return templates.get(event_type, templates.get("default", ()))

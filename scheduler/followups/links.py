@@ -1,0 +1,130 @@
+"""Capability links: signed, expiring, revocable tokens granting one action on one task to one recipient."""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import Column, String
+from sqlmodel import Field, Session, SQLModel, select
+
+from scheduler.db import utc_column
+
+
+class LinkAction(enum.StrEnum):
+    FIX_DATE = "fix_date"
+    OUTCOME = "outcome"
+    NEGOTIATION = "negotiation"
+    LEAD_CHECKIN = "lead_checkin"
+    CHECKLIST = "checklist"
+
+
+class IssuedLink(SQLModel, table=True):
+    """Every token ever issued (by nonce), so a link can be revoked and its use audited."""
+
+    __tablename__ = "issued_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    nonce: str = Field(sa_column=Column(String(32), unique=True, nullable=False))
+    action: str = Field(max_length=32)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    recipient: str = Field(max_length=320)
+    expires_at: datetime = Field(sa_column=utc_column(nullable=False))
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class LinkRefused(Exception):
+    """A token that grants nothing: tampered, unknown, revoked or for another action."""
+
+
+class LinkExpired(Exception):
+    """A genuine token past its expiry; the holder may ask for a fresh one."""
+
+    def __init__(self, grant: Grant) -> None:
+        super().__init__("link expired")
+        self.grant = grant
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a verified token allows."""
+
+    action: LinkAction
+    task_id: int
+    recipient: str
+    nonce: str
+    expires_at: datetime
+
+
+class LinkSigner:
+    """Sign and verify tokens; keys are newest first (rotation: old keys still verify)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        if not keys:
+            raise ValueError("LinkSigner needs at least one secret key")
+        self._keys = list(reversed(keys))  # itsdangerous signs with the last key
+
+    def _serializer(self, action: LinkAction) -> URLSafeSerializer:
+        return URLSafeSerializer(self._keys, salt=f"kjzs-link-{action}")
+
+    def issue(
+        self, *, session: Session, action: LinkAction, task_id: int, recipient: str, expires_at: datetime,
+        now: datetime, nonce: str | None = None,
+    ) -> str:
+        """Record and return a new token for one action on one task for one recipient (random nonce unless given)."""
+        link = IssuedLink(nonce=nonce or secrets.token_urlsafe(12), action=str(action), task_id=task_id,
+                          recipient=recipient, expires_at=expires_at, created_at=now)
+        session.add(link)
+        return self.token_for(link)
+
+    def token_for(self, link: IssuedLink) -> str:
+        """Return the token of an issued link (signing is deterministic, so the same link gives the same token)."""
+        action = LinkAction(link.action)
+        payload = {"t": link.task_id, "r": link.recipient, "n": link.nonce, "e": int(link.expires_at.timestamp())}
+        return f"{action}.{self._serializer(action).dumps(payload)}"
+
+    def derived_nonce(self, key: str) -> str:
+        """Return a nonce bound to `key` (e.g. one outbox row) that only the key holder can compute."""
+        digest = hmac.new(self._keys[-1].encode(), f"kjzs-link-nonce:{key}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:12]).decode()
+
+    def verify(self, *, session: Session, token: str, now: datetime) -> Grant:
+        """Return the grant of a token, or raise LinkRefused / LinkExpired."""
+        action_text, _, signed = token.partition(".")
+        try:
+            action = LinkAction(action_text)
+            payload = self._serializer(action).loads(signed)
+            grant = Grant(
+                action=action,
+                task_id=int(payload["t"]),
+                recipient=str(payload["r"]),
+                nonce=str(payload["n"]),
+                expires_at=datetime.fromtimestamp(int(payload["e"]), UTC),
+            )
+        except (ValueError, KeyError, TypeError, BadSignature):
+            raise LinkRefused() from None
+        issued = session.exec(select(IssuedLink).where(IssuedLink.nonce == grant.nonce)).first()
+        if (issued is None or issued.revoked_at is not None or issued.task_id != grant.task_id
+                or issued.action != str(grant.action) or issued.recipient != grant.recipient):
+            raise LinkRefused()
+        if now >= grant.expires_at:
+            raise LinkExpired(grant)
+        return grant
+
+    @staticmethod
+    def revoke(*, session: Session, task_id: int, now: datetime, recipient: str | None = None) -> int:
+        """Revoke the live links of a task (optionally one recipient's); return how many."""
+        query = select(IssuedLink).where(IssuedLink.task_id == task_id, IssuedLink.revoked_at.is_(None))  # type: ignore[union-attr]
+        if recipient is not None:
+            query = query.where(IssuedLink.recipient == recipient)
+        links = session.exec(query).all()
+        for link in links:
+            link.revoked_at = now
+        return len(links)

@@ -1,0 +1,227 @@
+"""The pure follow-up planner: (occurrences, organizations, templates, stored tasks, now) → wanted tasks and mail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from scheduler.clock import SHANGHAI, at_local, week_start
+from scheduler.followups.checklists import ChecklistItem, items_for
+from scheduler.followups.tasks import TASK_KIND_LABELS, Task, TaskKind, TaskStatus
+from scheduler.mail.kinds import MailKind
+from scheduler.mail.outbox import Recipient, WantedMail
+from scheduler.plan.catalog import EventView, expand_members
+from scheduler.plan.models import Occurrence, Organization
+from scheduler.reminders.planner import PersonRef
+from scheduler.workdays import add_workdays
+
+ORIGIN = "followups"
+TASK_REQUEST = MailKind.TASK_REQUEST
+TASK_NUDGE = MailKind.TASK_NUDGE
+TASK_DIGEST = MailKind.TASK_DIGEST
+LINK_RENEWAL = MailKind.LINK_RENEWAL
+FIX_REQUEST_DAYS = 30  # 定档 opens this many days before the window (as the reminders planner asks)
+OUTCOME_DUE_WORKDAYS = 5
+NUDGE_EVERY_DAYS = 7
+# After this many nudges a task only appears in the weekly digest; a week's 洽谈 check-in is nudged once
+# (next week's request reminds again), a month's lead check-in twice.
+MAX_NUDGES = {TaskKind.OUTCOME: 4, TaskKind.CHECKLIST: 2, TaskKind.NEGOTIATION: 1, TaskKind.LEAD_CHECKIN: 2}
+LEAD_CHECKIN_DUE_DAY = 10
+SEND_AT = time(9, 0)
+OFFICE = "kjj"  # the leading group office: receives the weekly overdue digest
+
+
+@dataclass(frozen=True)
+class WantedTask:
+    """One task the planner wants to exist (open), with its dates."""
+
+    key: str
+    kind: TaskKind
+    title: str
+    organization_key: str
+    opens_on: date
+    due_on: date
+    occurrence_id: int | None = None
+    assignee_role: str | None = None
+    template_key: str | None = None
+    period_start: date | None = None
+
+
+def local_day(moment: datetime) -> date:
+    """Return the Shanghai calendar date of an instant."""
+    return moment.astimezone(SHANGHAI).date()
+
+
+def occurrence_day(occ: Occurrence) -> date | None:
+    """Return the event day once fixed, else None."""
+    return local_day(occ.start_at) if occ.start_at is not None else None
+
+
+def occurrence_end_day(occ: Occurrence) -> date:
+    """Return the day the occurrence ends: its fixed end (or start) day, else the window's last day."""
+    if occ.end_at is not None:
+        return local_day(occ.end_at)
+    if occ.start_at is not None:
+        return local_day(occ.start_at)
+    return occ.window_end
+
+
+def _host_key(view: EventView, orgs: Mapping[str, Organization]) -> str | None:
+    keys = expand_members([o.key for o in view.hosts], dict(orgs))
+    return keys[0] if keys else None
+
+
+def _occurrence_tasks(
+    view: EventView, occ: Occurrence, orgs: Mapping[str, Organization],
+    templates: Mapping[str, tuple[ChecklistItem, ...]], stored: Mapping[str, Task], today: date,
+) -> Iterable[WantedTask]:
+    host = _host_key(view, orgs)
+    if host is None or not occ.is_active:
+        return
+    label = occ.title
+    fix_key = f"fix:occ:{occ.id}"
+    if occ.start_at is None or fix_key in stored:
+        yield WantedTask(fix_key, TaskKind.FIX_DATE, f"定档：{label}", host,
+                         occ.window_start - timedelta(days=FIX_REQUEST_DAYS), occ.window_end, occ.id, "host")
+    end_day = occurrence_end_day(occ)
+    yield WantedTask(f"outcome:occ:{occ.id}", TaskKind.OUTCOME, f"成效填报：{label}", host, end_day,
+                     add_workdays(end_day, OUTCOME_DUE_WORKDAYS), occ.id, "host")
+    day = occurrence_day(occ)
+    if day is None:
+        return
+    cos = expand_members([o.key for o in view.co_organizers], dict(orgs))
+    for item in items_for(templates, view.event.type):
+        due = day + timedelta(days=item.offset_days)
+        owners = [(host, "host", "")] if item.assignee == "host" else [(c, "co_organizer", f":{c}") for c in cos]
+        for org, role, suffix in owners:
+            key = f"checklist:occ:{occ.id}:{item.key}{suffix}"
+            # Items first planned after the event is over are not wanted; once planned, they stay.
+            if key not in stored and today > max(due, day):
+                continue
+            yield WantedTask(key, TaskKind.CHECKLIST, f"{item.title}：{label}", org, min(due, day) - timedelta(days=14),
+                             due, occ.id, role, item.key)
+
+
+def _period_tasks(
+    bankuai: Sequence[Organization], lead_orgs: set[str], first_week: date, today: date,
+) -> Iterable[WantedTask]:
+    # Next week's (and next month's) task exists a week ahead, so its request mail is already queued.
+    horizon = today + timedelta(days=7)
+    for org in bankuai:
+        monday = first_week
+        while monday <= horizon:
+            yield WantedTask(f"negotiation:{org.key}:{monday.isoformat()}", TaskKind.NEGOTIATION,
+                             f"本周洽谈填报（{monday.month}月{monday.day}日当周）：{org.short_name}", org.key, monday,
+                             add_workdays(monday + timedelta(days=6), 1), assignee_role="bankuai",
+                             period_start=monday)
+            monday += timedelta(days=7)
+        if org.key in lead_orgs:
+            month = (horizon.replace(day=1))
+            yield WantedTask(f"leads:{org.key}:{month:%Y-%m}", TaskKind.LEAD_CHECKIN,
+                             f"项目线索月度更新（{month.year}年{month.month}月）：{org.short_name}", org.key, month,
+                             month.replace(day=LEAD_CHECKIN_DUE_DAY), assignee_role="bankuai", period_start=month)
+
+
+def plan_tasks(
+    views: Sequence[EventView], orgs: Mapping[str, Organization], templates: Mapping[str, tuple[ChecklistItem, ...]],
+    stored: Mapping[str, Task], lead_orgs: set[str], first_week: date, now: datetime,
+) -> dict[str, WantedTask]:
+    """Return every task wanted open at `now` by key (stored tasks not listed are cancelled or closed by sync)."""
+    today = local_day(now)
+    wanted: dict[str, WantedTask] = {}
+    for view in views:
+        if view.event.withdrawn:
+            continue
+        for occ in view.occurrences:
+            for w in _occurrence_tasks(view, occ, orgs, templates, stored, today):
+                wanted[w.key] = w
+    bankuai = sorted((o for o in orgs.values() if o.is_bankuai and not o.withdrawn and not o.members),
+                     key=lambda o: o.key)
+    for w in _period_tasks(bankuai, lead_orgs, week_start(first_week), today):
+        wanted[w.key] = w
+    # Period tasks already stored stay wanted (a past week is never cancelled, only left overdue).
+    for key, task in stored.items():
+        if task.kind in (TaskKind.NEGOTIATION, TaskKind.LEAD_CHECKIN) and key not in wanted:
+            wanted[key] = WantedTask(key, TaskKind(task.kind), task.title, task.organization_key, task.opens_on,
+                                     task.due_on, None, task.assignee_role, None, task.period_start)
+    return wanted
+
+
+def task_context(task: Task, org_name: str, occ_context: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Snapshot what a mail about `task` shows."""
+    return {
+        "task_id": task.id,
+        "task_kind": task.kind,
+        "task_kind_label": TASK_KIND_LABELS.get(TaskKind(task.kind), task.kind),
+        "task_title": task.title,
+        "assignee": org_name,
+        "opens_on": task.opens_on.isoformat(),
+        "due_on": task.due_on.isoformat(),
+        "occurrence": dict(occ_context) if occ_context else None,
+    }
+
+
+def _people(key: str, orgs: Mapping[str, Organization], contacts: Mapping[str, Sequence[PersonRef]], role: str,
+            missing: set[str]) -> list[Recipient]:
+    people = contacts.get(key, ())
+    if not people:
+        missing.add(key)
+    name = orgs[key].short_name if key in orgs else key
+    return [Recipient(p.email, p.name, key, name, role) for p in people]
+
+
+def plan_task_mail(
+    tasks: Sequence[Task], orgs: Mapping[str, Organization], contacts: Mapping[str, Sequence[PersonRef]],
+    occ_contexts: Mapping[int, Mapping[str, Any]], now: datetime,
+) -> tuple[list[WantedMail], set[str]]:
+    """Return the request, nudge and digest rows wanted at `now` for open tasks (定档 mail is the reminders')."""
+    today = local_day(now)
+    missing: set[str] = set()
+    wanted: list[WantedMail] = []
+    overdue_by_monday: list[Task] = []
+    # This Monday's digest stays wanted all Monday (sent or not), next Monday's from Tuesday on.
+    digest_day = today + timedelta(days=(7 - today.weekday()) % 7)
+    for task in tasks:
+        if task.status != TaskStatus.OPEN or task.id is None:
+            continue
+        if task.due_on < digest_day:
+            overdue_by_monday.append(task)
+        if task.kind == TaskKind.FIX_DATE:
+            continue  # the reminders planner sends 定档 requests, nudges and escalations, with this task's link
+        rcpts = _people(task.organization_key, orgs, contacts, task.assignee_role or "assignee", missing)
+        ctx = task_context(task, orgs[task.organization_key].short_name if task.organization_key in orgs else "",
+                           occ_contexts.get(task.occurrence_id or -1))
+        subject = f"task:{task.id}"
+        request_due = max(at_local(task.opens_on, SEND_AT), task.created_at)
+        if task.kind == TaskKind.OUTCOME:
+            occ = ctx["occurrence"]
+            request_due = max(request_due, datetime.fromisoformat(occ["end_at"])) if occ and occ.get("end_at") \
+                else request_due
+        rows: list[tuple[str, str, datetime, datetime | None, dict[str, Any]]] = []
+        if not task.reminders_sent:  # once a mail about the task was accepted, its request is history
+            rows.append((TASK_REQUEST, "request", request_due, None, ctx))
+        nudge_day = task.due_on + timedelta(days=1)
+        for n in range(MAX_NUDGES.get(TaskKind(task.kind), 1)):
+            due = max(at_local(nudge_day, SEND_AT), request_due + timedelta(hours=1))
+            nxt = at_local(nudge_day + timedelta(days=NUDGE_EVERY_DAYS), SEND_AT)
+            rows.append((TASK_NUDGE, f"nudge:{nudge_day.isoformat()}", due, nxt, {**ctx, "nudge_number": n + 1}))
+            nudge_day += timedelta(days=NUDGE_EVERY_DAYS)
+        for kind, rule, due, expires, context in rows:
+            if expires is not None and expires <= now:
+                continue
+            wanted += [WantedMail(kind, subject, rule, r, due, expires, None, None,
+                                  {**context, "org_name": r.org_name, "role": r.role}) for r in rcpts]
+    if overdue_by_monday:
+        items = sorted(overdue_by_monday, key=lambda t: (t.due_on, t.id or 0))
+        listing = [{"task_id": t.id, "title": t.title, "kind_label": TASK_KIND_LABELS.get(TaskKind(t.kind), t.kind),
+                    "org": orgs[t.organization_key].short_name if t.organization_key in orgs else t.organization_key,
+                    "due_on": t.due_on.isoformat(), "days_overdue": (digest_day - t.due_on).days,
+                    "reminders_sent": t.reminders_sent} for t in items]
+        ctx = {"digest_day": digest_day.isoformat(), "overdue": listing, "count": len(listing)}
+        due = at_local(digest_day, SEND_AT)
+        for r in _people(OFFICE, orgs, contacts, "office", missing):
+            wanted.append(WantedMail(TASK_DIGEST, f"digest:{digest_day.isoformat()}", "weekly", r, due,
+                                     due + timedelta(days=1), None, None, {**ctx, "org_name": r.org_name}))
+    return wanted, missing

@@ -1,0 +1,137 @@
+"""Read the follow-up planner's inputs, make stored tasks match what it wants, and sync task mail into the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlmodel import Session, col, select
+
+from scheduler.audit import ActorKind, audit
+from scheduler.clock import first_full_week
+from scheduler.contacts import contacts_by_org
+from scheduler.followups.checklists import ChecklistItem
+from scheduler.followups.planner import ORIGIN, WantedTask, local_day, plan_task_mail, plan_tasks
+from scheduler.followups.tasks import Task, TaskKind, TaskStatus
+from scheduler.mail.outbox import sync_outbox
+from scheduler.outcomes.lead_models import EXIT_STAGES, Lead, LeadStage
+from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
+from scheduler.plan.models import OccurrenceStatus
+from scheduler.reminders.planner import PersonRef, occurrence_context
+
+SYNC_LOCK_ID = 0x6B6A6675  # "kjfu"
+SYSTEM = "system"
+
+
+@dataclass
+class FollowupReport:
+    """What one followups tick changed."""
+
+    tasks_added: int = 0
+    tasks_updated: int = 0
+    tasks_cancelled: int = 0
+    tasks_closed: int = 0
+    mail: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the counts as JSON-ready data."""
+        return {"tasks_added": self.tasks_added, "tasks_updated": self.tasks_updated,
+                "tasks_cancelled": self.tasks_cancelled, "tasks_closed": self.tasks_closed, "mail": self.mail}
+
+
+def _apply(task: Task, w: WantedTask, now: datetime) -> bool:
+    values = {"title": w.title, "organization_key": w.organization_key, "opens_on": w.opens_on, "due_on": w.due_on}
+    changed = {k: v for k, v in values.items() if getattr(task, k) != v}
+    reopened = task.status == TaskStatus.CANCELLED and task.done_by == SYSTEM
+    if not changed and not reopened:
+        return False
+    for k, v in changed.items():
+        setattr(task, k, v)
+    if reopened:  # cancelled by the planner (e.g. occurrence cancelled, then restored)
+        task.status, task.status_reason, task.done_by = TaskStatus.OPEN, None, None
+    task.updated_at = now
+    return True
+
+
+def sync_tasks(
+    *, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime
+) -> tuple[FollowupReport, list[Task], dict[int, dict[str, Any]]]:
+    """Plan tasks at `now` and make the task table match (the caller commits)."""
+    report = FollowupReport()
+    plan = get_plan(session=session)
+    if plan is None:
+        return report, [], {}
+    views = list_event_views(session=session, plan=plan)
+    orgs = get_organizations(session=session)
+    stored = {t.key: t for t in session.exec(select(Task))}
+    lead_orgs = set(session.exec(select(Lead.bankuai_key).where(
+        col(Lead.stage).not_in([*EXIT_STAGES, LeadStage.FULL]), col(Lead.bankuai_key).is_not(None))).all())
+    first_week = first_full_week(plan.published)  # the notice came out on a Sunday: weekly check-ins start after it
+    wanted = plan_tasks(views, orgs, templates, stored, {k for k in lead_orgs if k}, first_week, now)
+    occs = {o.id: (v, o) for v in views for o in v.occurrences}
+    for key, w in wanted.items():
+        task = stored.get(key)
+        if task is None:
+            task = Task(key=key, kind=str(w.kind), title=w.title, occurrence_id=w.occurrence_id,
+                        organization_key=w.organization_key, assignee_role=w.assignee_role,
+                        template_key=w.template_key, period_start=w.period_start, opens_on=w.opens_on,
+                        due_on=w.due_on, created_at=now, updated_at=now)
+            session.add(task)
+            stored[key] = task
+            report.tasks_added += 1
+        elif task.status != TaskStatus.DONE and _apply(task, w, now):
+            report.tasks_updated += 1
+    for key, task in stored.items():
+        if task.status != TaskStatus.OPEN:
+            continue
+        pair = occs.get(task.occurrence_id) if task.occurrence_id is not None else None
+        if task.kind == TaskKind.FIX_DATE and pair is not None and pair[1].start_at is not None:
+            # Fixed some other way (admin edit, plan import): the 定档 is done.
+            before = {"status": task.status}
+            task.status, task.done_at, task.done_by, task.updated_at = TaskStatus.DONE, now, SYSTEM, now
+            audit(session=session, at=now, actor=SYSTEM, actor_kind=ActorKind.SYSTEM, action="task.close",
+                  entity="task", task_id=task.id, entity_id=task.id, before=before, after={"status": task.status})
+            report.tasks_closed += 1
+        elif key not in wanted:
+            occ = pair[1] if pair else None
+            reason = "活动已取消" if occ is None or occ.status == OccurrenceStatus.CANCELLED else "计划已变更"
+            task.status, task.status_reason, task.done_by, task.updated_at = TaskStatus.CANCELLED, reason, SYSTEM, now
+            audit(session=session, at=now, actor=SYSTEM, actor_kind=ActorKind.SYSTEM, action="task.cancel",
+                  entity="task", task_id=task.id, entity_id=task.id, before={"status": "open"},
+                  after={"status": "cancelled", "reason": reason})
+            report.tasks_cancelled += 1
+    session.flush()
+    contexts: dict[int, dict[str, Any]] = {}
+    for occ_id, (view, occ) in occs.items():
+        if occ_id is not None:
+            end = occ.end_at or occ.start_at
+            contexts[occ_id] = {**occurrence_context(view, occ), "end_at": end.isoformat() if end else None}
+    return report, list(stored.values()), contexts
+
+
+def followups_fingerprint(*, session: Session, now: datetime) -> tuple[Any, ...]:
+    """Summarize the inputs of follow-up planning; the day is part of it (tasks open and fall due by date)."""
+    from scheduler.reminders.sync import planning_fingerprint
+
+    parts = list(planning_fingerprint(session=session))
+    parts += list(session.exec(select(func.count(), func.max(Task.updated_at))).one())
+    parts += list(session.exec(select(func.count(), func.max(Lead.updated_at))).one())
+    parts.append(local_day(now))
+    return tuple(parts)
+
+
+def plan_followups(*, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime
+                   ) -> FollowupReport:
+    """Sync tasks, then their mail (origin "followups"); the caller commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SYNC_LOCK_ID})
+    report, tasks, contexts = sync_tasks(session=session, templates=templates, now=now)
+    orgs = get_organizations(session=session)
+    contacts = {k: [PersonRef(c.name, c.email) for c in v] for k, v in contacts_by_org(session=session).items()}
+    wanted, missing = plan_task_mail(tasks, orgs, contacts, contexts, now)
+    mail = sync_outbox(session=session, origin=ORIGIN, wanted=wanted, now=now)
+    mail.missing_contacts = sorted(missing)
+    report.mail = mail.as_dict()
+    return report

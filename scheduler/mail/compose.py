@@ -1,0 +1,221 @@
+"""Turn an outbox row into MIME bytes: renderers by kind (jinja2 templates), cached bodies, per-recipient headers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.header import Header
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any, Protocol
+
+from itsdangerous import URLSafeSerializer
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from sqlalchemy.engine import Engine
+
+from scheduler.clock import SHANGHAI
+from scheduler.config import PROJECT_ROOT, Settings
+from scheduler.feeds.cache import FeedCalendars
+from scheduler.mail.kinds import KIND_LABELS, MailKind
+from scheduler.mail.outbox import OutboxMessage
+from scheduler.plan.models import Occurrence
+
+EMAIL_TEMPLATES = PROJECT_ROOT / "templates" / "email"
+BULK_KINDS = {MailKind.REMINDER}  # routine mail that carries List-Unsubscribe; requests and notices are transactional
+UNSUBSCRIBE_SALT = "mail-unsubscribe"
+BODY_CACHE_SIZE = 512
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a message."""
+
+    filename: str
+    maintype: str
+    subtype: str
+    data: bytes
+    params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a renderer produces; identical for every recipient that shares the same context."""
+
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message ready for the transport: envelope and bytes."""
+
+    sender: str
+    recipient: str
+    data: bytes
+    message_id: str
+
+
+class Renderer(Protocol):
+    """Build the content of one row (given the occurrence it concerns, if any)."""
+
+    def __call__(self, row: OutboxMessage, occurrence: Occurrence | None, extra: dict[str, Any]) -> Content: ...
+
+
+ActionLink = Callable[[OutboxMessage], str | None]
+# uid → the occurrence's .ics (feeds_cache.FeedCalendars: the very VEVENT the feeds carry)
+CalendarSource = Callable[[str], bytes]
+
+
+class Composer:
+    """Renders rows to messages; holds the template environment, renderer registry and body cache."""
+
+    def __init__(self, settings: Settings, *, calendars: CalendarSource, templates_dir: Any = EMAIL_TEMPLATES) -> None:
+        self.settings = settings
+        self.calendars = calendars
+        self.env = Environment(
+            loader=FileSystemLoader(str(templates_dir)),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.renderers: dict[str, Renderer] = {}
+        # kind → builder of the action link (定档 form, outcome form …); issue-specific modules register these.
+        self.action_links: dict[str, ActionLink] = {}
+        self._bodies: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._ics_cache: dict[tuple[Any, ...], Attachment] = {}
+        name, address = parseaddr(settings.mail_from)
+        self.sender = address
+        self.from_header = _address_header(name, address)
+        self.domain = address.rpartition("@")[2] or "localhost"
+        self._unsubscribe = unsubscribe_serializer(settings)
+
+    @classmethod
+    def for_engine(cls, settings: Settings, engine: Engine) -> Composer:
+        """Build a composer whose .ics attachments come from the feeds of the database behind `engine`."""
+        return cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url))
+
+    def register(self, kind: str, renderer: Renderer) -> None:
+        """Use `renderer` for rows of `kind` instead of the templates named after it."""
+        self.renderers[kind] = renderer
+
+    def template_context(self, row: OutboxMessage, extra: dict[str, Any]) -> dict[str, Any]:
+        """Return what templates see: the row's context plus links and labels."""
+        base = self.settings.base_url.rstrip("/")
+        return {
+            **row.context,
+            **extra,
+            "kind": row.kind,
+            "kind_label": KIND_LABELS.get(row.kind, row.kind),
+            "base_url": base,
+            "feed_url": f"{base}/feeds/all.ics",
+            "plan_url": f"{base}/plan",
+        }
+
+    def render_templates(self, row: OutboxMessage, occurrence: Occurrence | None, extra: dict[str, Any]) -> Content:
+        """Render `templates/email/{kind}.txt|.html`; attach the occurrence's .ics when there is one."""
+        ctx = self.template_context(row, extra)
+        try:
+            text_t = self.env.get_template(f"{row.kind}.txt")
+            html_t = self.env.get_template(f"{row.kind}.html")
+        except TemplateNotFound as exc:
+            raise LookupError(f"没有邮件模板：{exc.name}（邮件类型 {row.kind}）") from None
+        subject = "".join(text_t.blocks["subject"](text_t.new_context(ctx))).strip()
+        attachments: tuple[Attachment, ...] = ()
+        if occurrence is not None:
+            attachments = (self._ics(occurrence, ctx),)
+        return Content(subject, text_t.render(ctx), html_t.render(ctx), attachments)
+
+    def _ics(self, occurrence: Occurrence, ctx: dict[str, Any]) -> Attachment:
+        """Return the occurrence's .ics attachment; every kind of mail about one version of it shares one."""
+        key = (occurrence.id, occurrence.sequence, occurrence.updated_at, ctx.get("event_title"),
+               tuple(ctx.get("hosts", ())), tuple(ctx.get("co_organizers", ())))
+        hit = self._ics_cache.get(key)
+        if hit is None:
+            ics = self.calendars(occurrence.uid)
+            hit = self._ics_cache[key] = Attachment("event.ics", "text", "calendar", ics, (("method", "PUBLISH"),))
+            if len(self._ics_cache) > BODY_CACHE_SIZE:
+                self._ics_cache.pop(next(iter(self._ics_cache)))
+        return hit
+
+    def _body(self, row: OutboxMessage, occurrence: Occurrence | None) -> tuple[bytes, str]:
+        """Return (MIME body entity bytes, encoded Subject), cached: recipients of one context share them."""
+        link = self.action_links.get(row.kind)
+        extra = {"action_url": link(row) if link else None}
+        occ_key = (occurrence.id, occurrence.sequence, occurrence.updated_at.isoformat()) if occurrence else None
+        key = hashlib.sha1(  # noqa: S324 - a cache key, not security
+            json.dumps([row.kind, row.context, extra, occ_key], sort_keys=True, default=str).encode()
+        ).hexdigest()
+        hit = self._bodies.get(key)
+        if hit is not None:
+            self._bodies.move_to_end(key)
+            return hit
+        renderer = self.renderers.get(row.kind, self.render_templates)
+        content = renderer(row, occurrence, extra)
+        body = EmailMessage(policy=SMTP)
+        body.set_content(content.text, subtype="plain", charset="utf-8", cte="base64")
+        body.add_alternative(content.html, subtype="html", charset="utf-8", cte="base64")
+        for a in content.attachments:
+            body.add_attachment(a.data, maintype=a.maintype, subtype=a.subtype, filename=a.filename,
+                                params=dict(a.params))
+        for part in body.iter_attachments():
+            if part.get_content_type() == "text/calendar":
+                part.set_param("charset", "utf-8")
+        for part in body.walk():
+            del part["MIME-Version"]  # the top-level headers carry it once
+        hit = (body.as_bytes(policy=SMTP), Header(content.subject, "utf-8").encode(linesep="\r\n"))
+        self._bodies[key] = hit
+        if len(self._bodies) > BODY_CACHE_SIZE:
+            self._bodies.popitem(last=False)
+        return hit
+
+    def message_id(self, row: OutboxMessage) -> str:
+        """Return the row's Message-ID: stable across retries, so a crash duplicate carries the same id."""
+        digest = hashlib.sha1("|".join(row.key).encode()).hexdigest()[:12]  # noqa: S324 - an id, not security
+        return f"<outbox-{row.id}-{digest}@{self.domain}>"
+
+    def compose(self, row: OutboxMessage, occurrence: Occurrence | None, *, now: datetime) -> OutgoingMessage:
+        """Build the message for one row: cached body plus this recipient's headers."""
+        body, subject = self._body(row, occurrence)
+        message_id = self.message_id(row)
+        headers = [
+            f"From: {self.from_header}",
+            f"To: {_address_header(row.recipient_name, row.recipient)}",
+            f"Subject: {subject}",
+            f"Date: {format_datetime(now.astimezone(SHANGHAI))}",
+            f"Message-ID: {message_id}",
+            "MIME-Version: 1.0",
+            "Auto-Submitted: auto-generated",
+            f"X-Scheduler-Kind: {row.kind}",
+        ]
+        if row.kind in BULK_KINDS:
+            token = self._unsubscribe.dumps(row.recipient)
+            url = f"{self.settings.base_url.rstrip('/')}/mail/unsubscribe/{token}"
+            headers += [
+                f"List-Unsubscribe: <{url}>, <mailto:{self.sender}?subject=unsubscribe>",
+                "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            ]
+        data = ("\r\n".join(headers) + "\r\n").encode("ascii") + body
+        return OutgoingMessage(self.sender, row.recipient, data, message_id)
+
+
+
+def unsubscribe_serializer(settings: Settings) -> URLSafeSerializer:
+    """Sign and read List-Unsubscribe tokens (payload: the address; newest key signs, all keys verify)."""
+    # itsdangerous signs with the LAST key of the list; SECRET_KEYS lists the newest first.
+    return URLSafeSerializer(list(reversed(settings.signing_keys())), salt=UNSUBSCRIBE_SALT)
+
+
+def _address_header(name: str, address: str) -> str:
+    if not name:
+        return address
+    if name.isascii():
+        return formataddr((name, address))
+    return f"{Header(name, 'utf-8').encode()} <{address}>"

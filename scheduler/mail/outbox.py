@@ -1,0 +1,355 @@
+"""The outbox: one row per message to send; enqueue, sync with a planner, claim, record results, recover."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, bindparam, func, or_, update
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from scheduler.db import utc_column
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One person a row is addressed to, and why."""
+
+    email: str
+    name: str
+    org_key: str
+    org_name: str
+    role: str  # host | co_organizer | escalation
+
+
+@dataclass(frozen=True)
+class WantedMail:
+    """One outbox row the planner wants to exist."""
+
+    kind: str
+    subject: str
+    rule: str
+    recipient: Recipient
+    due_at: datetime
+    expires_at: datetime | None
+    occurrence_id: int | None
+    sequence: int | None
+    context: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """The outbox key this row will have: kind, subject, recipient, rule."""
+        return (self.kind, self.subject, self.recipient.email.lower(), self.rule)
+
+
+class OutboxState(enum.StrEnum):
+    """pending → sending → sent | failed | cancelled."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+STATE_LABELS = {
+    OutboxState.PENDING: "待发送",
+    OutboxState.SENDING: "发送中",
+    OutboxState.SENT: "已发送",
+    OutboxState.FAILED: "失败",
+    OutboxState.CANCELLED: "已取消",
+}
+# Why a row was cancelled: only rows the planner cancelled come back when wanted again.
+CANCELLED_BY_PLANNER = "planner"
+CANCELLED_BY_ADMIN = "admin"
+CANCELLED_EXPIRED = "expired"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One email to one recipient, unique by (kind, subject, recipient, rule)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject", "recipient", "rule", name="uq_outbox_key"),
+        Index("ix_outbox_state_next", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    origin: str = Field(sa_column=Column(String(32), nullable=False, index=True))
+    kind: str = Field(max_length=48)
+    subject: str = Field(max_length=96)  # what the mail is about: "occurrence:12", "task:7"
+    rule: str = Field(max_length=96)
+    occurrence_id: int | None = Field(default=None, index=True)
+    sequence: int | None = None
+    recipient: str = Field(max_length=254)
+    recipient_name: str = Field(default="", max_length=100)
+    recipient_org: str | None = Field(default=None, max_length=64)
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default=OutboxState.PENDING, max_length=16)
+    due_at: datetime = Field(sa_column=utc_column(nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=utc_column())
+    next_attempt_at: datetime = Field(sa_column=utc_column(nullable=False))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    cancel_reason: str | None = Field(default=None, max_length=16)
+    message_id: str | None = Field(default=None, max_length=255)
+    claimed_at: datetime | None = Field(default=None, sa_column=utc_column())  # wall clock: a lease, not domain time
+    claimed_by: str | None = Field(default=None, max_length=100)
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column())
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    updated_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """The unique key: kind, subject, recipient, rule."""
+        return (self.kind, self.subject, self.recipient.lower(), self.rule)
+
+
+def _row(origin: str, w: WantedMail, now: datetime) -> OutboxMessage:
+    return OutboxMessage(
+        origin=origin, kind=w.kind, subject=w.subject, rule=w.rule, occurrence_id=w.occurrence_id,
+        sequence=w.sequence, recipient=w.recipient.email.lower(), recipient_name=w.recipient.name,
+        recipient_org=w.recipient.org_key, context=w.context, due_at=w.due_at, expires_at=w.expires_at,
+        next_attempt_at=w.due_at, created_at=now, updated_at=now,
+    )
+
+
+def enqueue(
+    *, session: Session, origin: str, kind: str, subject: str, rule: str, recipients: Sequence[Recipient],
+    context: dict[str, Any], due_at: datetime, now: datetime, expires_at: datetime | None = None,
+    occurrence_id: int | None = None, sequence: int | None = None,
+) -> list[OutboxMessage]:
+    """Add one row per recipient unless its key exists; return the rows (new or already stored)."""
+    wanted = [WantedMail(kind, subject, rule, r, due_at, expires_at, occurrence_id, sequence,
+                         {**context, "org_name": r.org_name, "role": r.role}) for r in recipients]
+    existing = {
+        m.key: m
+        for m in session.exec(select(OutboxMessage).where(OutboxMessage.kind == kind, OutboxMessage.subject == subject,
+                                                          OutboxMessage.rule == rule))
+    }
+    out = []
+    for w in wanted:
+        row = existing.get(w.key)
+        if row is None:
+            row = _row(origin, w, now)
+            session.add(row)
+            existing[w.key] = row
+        out.append(row)
+    session.flush()
+    return out
+
+
+@dataclass
+class SyncReport:
+    """What a sync changed."""
+
+    added: int = 0
+    updated: int = 0
+    cancelled: int = 0
+    revived: int = 0
+    missing_contacts: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the counts as JSON-ready data."""
+        return {"added": self.added, "updated": self.updated, "cancelled": self.cancelled, "revived": self.revived,
+                "missing_contacts": self.missing_contacts}
+
+
+def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], now: datetime) -> SyncReport:
+    """Make the stored pending rows of `origin` match `wanted`: add, update, cancel what no longer applies."""
+    report = SyncReport()
+    stored = {m.key: m for m in session.exec(
+        select(OutboxMessage).where(OutboxMessage.origin == origin,
+                                    col(OutboxMessage.state).in_([OutboxState.PENDING, OutboxState.CANCELLED])))}
+    sent_keys = set(session.exec(
+        select(OutboxMessage.kind, OutboxMessage.subject, OutboxMessage.recipient, OutboxMessage.rule)
+        .where(OutboxMessage.origin == origin,
+               col(OutboxMessage.state).in_([OutboxState.SENT, OutboxState.SENDING, OutboxState.FAILED]))).all())
+    seen: set[tuple[str, str, str, str]] = set()
+    for w in wanted:
+        key = w.key
+        if key in seen or key in sent_keys:
+            seen.add(key)
+            continue
+        seen.add(key)
+        row = stored.get(key)
+        if row is None:
+            session.add(_row(origin, w, now))
+            report.added += 1
+            continue
+        if row.state == OutboxState.CANCELLED:
+            if row.cancel_reason != CANCELLED_BY_PLANNER:
+                continue
+            row.state, row.cancel_reason, row.attempts, row.last_error = OutboxState.PENDING, None, 0, None
+            report.revived += 1
+        elif (row.due_at, row.expires_at, row.context, row.sequence) == (w.due_at, w.expires_at, w.context,
+                                                                          w.sequence):
+            continue
+        else:
+            report.updated += 1
+        row.due_at, row.expires_at, row.context, row.sequence = w.due_at, w.expires_at, w.context, w.sequence
+        row.next_attempt_at = max(w.due_at, row.next_attempt_at) if row.attempts else w.due_at
+        row.updated_at = now
+    session.flush()
+    unwanted = [row.id for key, row in stored.items() if key not in seen and row.state == OutboxState.PENDING]
+    if unwanted:
+        # Guarded by state: a row a worker claimed meanwhile is left to the worker.
+        result = session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(unwanted), col(OutboxMessage.state) == OutboxState.PENDING)
+            .values(state=OutboxState.CANCELLED, cancel_reason=CANCELLED_BY_PLANNER, updated_at=now,
+                    last_error="计划已变更，不再需要发送")
+            .execution_options(synchronize_session=False)
+        )
+        report.cancelled = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return report
+
+
+def claim_due(*, session: Session, now: datetime, wall_now: datetime, worker: str, limit: int) -> list[OutboxMessage]:
+    """Move up to `limit` due rows to `sending` for `worker` (SKIP LOCKED on PostgreSQL); the caller commits."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.state) == OutboxState.PENDING, col(OutboxMessage.expires_at) <= now)
+        .values(state=OutboxState.CANCELLED, cancel_reason=CANCELLED_EXPIRED, updated_at=now,
+                last_error="已过期：所涉活动已开始或窗口已结束")
+    )
+    ids = list(session.exec(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.state == OutboxState.PENDING, col(OutboxMessage.next_attempt_at) <= now)
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all())
+    if not ids:
+        return []
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids))
+        .values(state=OutboxState.SENDING, claimed_at=wall_now, claimed_by=worker,
+                attempts=OutboxMessage.attempts + 1, updated_at=now)
+    )
+    # Only ids were loaded so far, so these objects come fresh from the updated rows.
+    return list(session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
+                             .order_by(col(OutboxMessage.id))).all())
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed row."""
+
+    row_id: int
+    message_id: str | None = None  # set when the server accepted the message
+    error: str | None = None
+    permanent: bool = False
+
+
+def backoff(attempts: int, *, base: float, cap: float) -> timedelta:
+    """Return the wait before retry number `attempts` (exponential, capped)."""
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def record_outcomes(
+    *, session: Session, outcomes: Sequence[Outcome], now: datetime, max_attempts: int, base: float, cap: float
+) -> list[tuple[str, str]]:
+    """Mark rows sent, retry transient failures with backoff, fail permanent ones (keeping the server's reply).
+
+    Returns (kind, subject) of every row the server accepted, for the caller to pass on to whoever follows mail.
+    """
+    accepted: list[tuple[str, str]] = []
+    sent = [{"b_id": o.row_id, "b_mid": o.message_id} for o in outcomes if o.message_id and o.error is None]
+    if sent:
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        # Also when recovery put it back to pending meanwhile: the server accepted it, so it must not go again.
+        session.connection().execute(
+            table.update()
+            .where(table.c.id == bindparam("b_id"),
+                   or_(table.c.state == OutboxState.SENDING, table.c.state == OutboxState.PENDING))
+            .values(state=OutboxState.SENT, sent_at=now, message_id=bindparam("b_mid"), last_error=None,
+                    updated_at=now),
+            sent,
+        )
+        accepted = list(session.exec(select(OutboxMessage.kind, OutboxMessage.subject).where(
+            col(OutboxMessage.id).in_([s["b_id"] for s in sent]), OutboxMessage.state == OutboxState.SENT)).all())
+    failed = [o for o in outcomes if o.error is not None]
+    if not failed:
+        return accepted
+    rows = {r.id: r for r in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(
+        [o.row_id for o in failed])))}
+    for o in failed:
+        row = rows.get(o.row_id)
+        if row is None or row.state != OutboxState.SENDING:
+            continue
+        row.last_error, row.updated_at, row.claimed_by = o.error, now, None
+        if o.permanent or row.attempts >= max_attempts:
+            row.state = OutboxState.FAILED
+        else:
+            row.state = OutboxState.PENDING
+            row.next_attempt_at = now + backoff(row.attempts, base=base, cap=cap)
+    session.flush()
+    return accepted
+
+
+def recover_stuck(*, session: Session, wall_now: datetime, timeout: timedelta) -> int:
+    """Put rows left in `sending` longer than `timeout` (a crashed worker) back to pending; return how many."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.state) == OutboxState.SENDING, col(OutboxMessage.claimed_at) <= wall_now - timeout)
+        .values(state=OutboxState.PENDING, claimed_by=None, last_error="发送中断（进程退出或超时），已重新排队")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _row_for(session: Session, row_id: int, allowed: tuple[OutboxState, ...], action: str) -> OutboxMessage:
+    """Return the row, or raise LookupError (no such row) / ValueError (its state does not allow `action`)."""
+    row = session.get(OutboxMessage, row_id)
+    if row is None:
+        raise LookupError(f"没有编号为 {row_id} 的邮件")
+    if row.state not in allowed:
+        states = "或".join(STATE_LABELS[s] for s in allowed)
+        raise ValueError(f"邮件 {row_id} 状态为“{STATE_LABELS[OutboxState(row.state)]}”，只能{action}{states}的邮件")
+    return row
+
+
+def retry_row(*, session: Session, row_id: int, now: datetime) -> OutboxMessage:
+    """Queue a failed or cancelled row again, now; raise LookupError / ValueError when impossible."""
+    row = _row_for(session, row_id, (OutboxState.FAILED, OutboxState.CANCELLED), "重发")
+    row.state, row.cancel_reason, row.attempts, row.last_error = OutboxState.PENDING, None, 0, None
+    row.next_attempt_at, row.updated_at = now, now
+    if row.expires_at is not None and row.expires_at <= now:
+        row.expires_at = None  # an administrator asked for it explicitly
+    session.flush()
+    return row
+
+
+def cancel_row(*, session: Session, row_id: int, now: datetime) -> OutboxMessage:
+    """Cancel a pending or failed row for good (the planner will not revive it)."""
+    row = _row_for(session, row_id, (OutboxState.PENDING, OutboxState.FAILED), "取消")
+    row.state, row.cancel_reason, row.updated_at = OutboxState.CANCELLED, CANCELLED_BY_ADMIN, now
+    row.last_error = "管理员已取消"
+    session.flush()
+    return row
+
+
+def list_rows(*, session: Session, state: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+    """Return rows, newest due first, optionally of one state."""
+    query = select(OutboxMessage).order_by(col(OutboxMessage.due_at).desc(), col(OutboxMessage.id).desc())
+    if state:
+        query = query.where(OutboxMessage.state == state)
+    return list(session.exec(query.limit(limit)).all())
+
+
+def count_by_state(*, session: Session) -> dict[str, int]:
+    """Return the number of rows in each state (every state present, zero included)."""
+    counts = {str(s): 0 for s in OutboxState}
+    for state, n in session.exec(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all():
+        counts[state] = n
+    return counts
+
+
+def next_due(*, session: Session) -> datetime | None:
+    """Return when the next pending row becomes due, or None."""
+    return session.exec(select(func.min(OutboxMessage.next_attempt_at))
+                        .where(OutboxMessage.state == OutboxState.PENDING)).one()

@@ -1,0 +1,69 @@
+"""The plan as rows for people: CLI table, plan page and JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from scheduler.clock import SHANGHAI
+from scheduler.plan.catalog import EventView, get_plan, list_event_views
+from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, Occurrence, OccurrenceStatus
+from scheduler.plan.windows import format_window
+
+
+def occurrence_when(occ: Occurrence) -> str:
+    """Say when an occurrence happens: the fixed time in Shanghai, else its window as the plan writes it."""
+    if occ.start_at is not None:
+        start = occ.start_at.astimezone(SHANGHAI)
+        text = f"{start:%Y-%m-%d %H:%M}"
+        if occ.end_at is not None:
+            end = occ.end_at.astimezone(SHANGHAI)
+            text += f"–{end:%H:%M}" if end.date() == start.date() else f"–{end:%Y-%m-%d %H:%M}"
+        return text
+    return format_window(occ.window_start, occ.window_end, occ.precision)
+
+
+def event_row(view: EventView) -> dict[str, Any]:
+    """Describe one event and its sessions."""
+    ev = view.event
+    return {
+        "seq": ev.seq,
+        "quarter": ev.quarter,
+        "type": ev.type,
+        "type_label": EVENT_TYPE_LABELS[EventType(ev.type)],
+        "theme": ev.theme,
+        "title": ev.title,
+        "content": ev.content,
+        "locations": ev.locations,
+        "date_text": ev.date_text,
+        "chains": ev.chains,
+        "series": ev.series,
+        "hosts": [o.short_name for o in view.hosts],
+        "co_organizers": [o.short_name for o in view.co_organizers],
+        "sessions": [
+            {
+                "key": o.key,
+                "uid": o.uid,
+                "title": o.title,
+                "location": o.location,
+                "date_text": o.date_text,
+                "window": occurrence_when(o),
+                "start": o.window_start,
+                "end": o.window_end,
+                "precision": o.precision,
+                "status": o.status,
+                "status_label": STATUS_LABELS[OccurrenceStatus(o.status)],
+                "sequence": o.sequence,
+            }
+            for o in view.occurrences
+        ],
+    }
+
+
+def plan_rows(*, session: Session, plan_key: str | None = None) -> list[dict[str, Any]] | None:
+    """Return every event of the plan as a row, or None when no plan is stored."""
+    plan = get_plan(session=session, key=plan_key)
+    if plan is None:
+        return None
+    return [event_row(v) for v in list_event_views(session=session, plan=plan)]

@@ -1,0 +1,139 @@
+"""The local mailbox at /mail: what the embedded SMTP sink received (list, message, attachments)."""
+
+from __future__ import annotations
+
+from email.utils import parsedate_to_datetime
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from scheduler.clock import SHANGHAI
+from scheduler.contacts import opt_out
+from scheduler.mail.compose import unsubscribe_serializer
+from scheduler.mail.kinds import KIND_LABELS
+from scheduler.mail.sink import list_mail, mail_parts, read_mail
+from scheduler.web.deps import RuntimeDep, SessionDep, render
+from scheduler.web.security import LoginRequired, OptionalAdminDep
+
+router = APIRouter()
+PAGE_SIZE = 100
+REFRESH_SECONDS = 10
+HEADER_LABELS = (("Subject", "主题"), ("From", "发件人"), ("To", "收件人"), ("Date", "日期"),
+                 ("Message-ID", "Message-ID"), ("List-Unsubscribe", "退订"))
+
+
+def _header_text(name: str, msg: Any) -> str:
+    """Return a header for people: dates in Beijing time, everything else as sent."""
+    value = str(msg.get(name, ""))
+    if name == "Date":
+        try:
+            return f"{parsedate_to_datetime(value).astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间）"
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def is_local_demo(base_url: str) -> bool:
+    """Tell whether the service is published on a loopback address only (the embedded demo)."""
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def mailbox_access(request: Request, runtime: RuntimeDep, admin: OptionalAdminDep) -> None:
+    """Let administrators read the mailbox; without sign-in only the local demo (loopback BASE_URL) may.
+
+    The stored mail holds live capability links: on a published service it must not be public.
+    """
+    if admin is None and not is_local_demo(runtime.settings.base_url):
+        raise LoginRequired(request.url.path)
+
+
+MailboxAccess = [Depends(mailbox_access)]
+PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+def _mailbox(runtime: RuntimeDep) -> Path:
+    return runtime.settings.var_dir / "mail"
+
+
+def _unsubscribe_address(runtime: RuntimeDep, token: str) -> str:
+    try:
+        return str(unsubscribe_serializer(runtime.settings).loads(token))
+    except Exception:
+        raise HTTPException(404, "退订链接无效") from None
+
+
+@router.get("/mail/unsubscribe/{token}", response_class=HTMLResponse)
+def unsubscribe_form(request: Request, runtime: RuntimeDep, token: str) -> HTMLResponse:
+    """Ask for confirmation (a GET changes nothing: mail scanners follow every link)."""
+    email = _unsubscribe_address(runtime, token)
+    response = render(request, "unsubscribe.html", {"email": email, "token": token, "done": False})
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.post("/mail/unsubscribe/{token}", response_class=HTMLResponse)
+def unsubscribe(request: Request, runtime: RuntimeDep, session: SessionDep, token: str) -> HTMLResponse:
+    """Stop routine reminders to the token's address (RFC 8058 one-click POST, or the confirmation form)."""
+    email = _unsubscribe_address(runtime, token)
+    opt_out(session=session, email=email, now=runtime.clock.now())
+    session.commit()
+    response = render(request, "unsubscribe.html", {"email": email, "token": token, "done": True})
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.get("/mail", response_class=HTMLResponse, dependencies=MailboxAccess)
+def mailbox(request: Request, runtime: RuntimeDep, page: int = 1) -> HTMLResponse:
+    """List the messages the local sink stored, newest first."""
+    page = max(1, page)
+    sink_on = runtime.settings.mail_sink
+    # Only the embedded sink's mail is shown: a real deployment has no local mailbox to expose.
+    mails, total = list_mail(_mailbox(runtime), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE) if sink_on else ([], 0)
+    response = render(request, "mail_list.html", {
+        "mails": mails, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
+        "kind_labels": KIND_LABELS, "sink_on": sink_on,
+    })
+    if page == 1 and sink_on:
+        response.headers["Refresh"] = str(REFRESH_SECONDS)  # new mail shows up without JavaScript
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+@router.get("/mail/{name}", response_class=HTMLResponse, dependencies=MailboxAccess)
+def mail_message(request: Request, runtime: RuntimeDep, name: str) -> HTMLResponse:
+    """Show one stored message: headers, text and HTML alternatives, attachments."""
+    msg = read_mail(_mailbox(runtime), name) if runtime.settings.mail_sink else None
+    if msg is None:
+        raise HTTPException(404, "没有这封邮件")
+    headers = [(label, _header_text(h, msg)) for h, label in HEADER_LABELS if msg.get(h)]
+    response = render(request, "mail_view.html", {"name": name, "headers": headers, **mail_parts(msg),
+                                                  "kind_labels": KIND_LABELS,
+                                                  "kind": str(msg.get("X-Scheduler-Kind", ""))})
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+@router.get("/mail/{name}/attachments/{index}", dependencies=MailboxAccess)
+def mail_attachment(runtime: RuntimeDep, name: str, index: int) -> Response:
+    """Download one attachment of a stored message (e.g. its .ics)."""
+    msg = read_mail(_mailbox(runtime), name) if runtime.settings.mail_sink else None
+    attachments = list(msg.iter_attachments()) if msg is not None else []
+    if not 0 <= index < len(attachments):
+        raise HTTPException(404, "没有这个附件")
+    part = attachments[index]
+    data = part.get_payload(decode=True) or b""
+    filename = part.get_filename() or "attachment"
+    media = "text/calendar; charset=utf-8" if part.get_content_type() == "text/calendar" else "application/octet-stream"
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "X-Content-Type-Options": "nosniff", **PRIVATE_HEADERS})

@@ -1,0 +1,201 @@
+"""The pure planner: tables of (occurrence state, now) → the rows it wants."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, time
+
+import pytest
+
+from scheduler.clock import SHANGHAI
+from scheduler.reminders.planner import (
+    CHANGE_NOTICE,
+    FIX_ESCALATION,
+    FIX_NUDGE,
+    FIX_REQUEST,
+    REMINDER,
+    PersonRef,
+    RuleBook,
+    plan_mail,
+)
+from tests.factories.mail import T0, occurrence, org, view
+
+RUGAO, KJJ = org("rugao", short="如皋市"), org("kjj", kind="city_department", short="市科技局")
+A, B = org("haian", short="海安市"), org("qidong", short="启东市")
+DISTRICTS = org("all-districts", kind="group", members=("haian", "qidong"), short="各县（市、区）")
+UNIS = org("univ-tt-centers", kind="group", short="相关高校技术转移中心")
+ORGS = {o.key: o for o in (RUGAO, KJJ, A, B, DISTRICTS, UNIS)}
+CONTACTS = {
+    "rugao": [PersonRef("如皋联络员", "rg@example.org")],
+    "kjj": [PersonRef("科技局联络员", "kjj@example.org"), PersonRef("办公室", "office@example.org")],
+    "haian": [PersonRef("海安联络员", "ha@example.org")],
+    "qidong": [PersonRef("启东联络员", "qd@example.org")],
+    "univ-tt-centers": [PersonRef("高校联络员", "uni@example.org")],
+}
+HOST = {"rg@example.org"}
+OFFICE = {"kjj@example.org", "office@example.org"}
+EVERYONE = HOST | {"ha@example.org", "qd@example.org", "uni@example.org"}
+
+
+def sh(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
+    """An instant in 2023, Shanghai time, as UTC."""
+    return datetime(2023, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def rows(occ_over: dict, now: datetime, *, cos=(DISTRICTS, UNIS), rules: RuleBook | None = None,
+         opted_out: frozenset[str] = frozenset()) -> set[tuple[str, str, str, str]]:
+    """Return (kind, rule, recipient, due in Shanghai) for one occurrence hosted by 如皋市."""
+    plan = plan_mail([view([occurrence(**occ_over)], hosts=[RUGAO], cos=list(cos))], ORGS, CONTACTS,
+                     rules or RuleBook(), now, opted_out=opted_out)
+    return {(w.kind, w.rule, w.recipient.email, f"{w.due_at.astimezone(SHANGHAI):%m-%d %H:%M}") for w in plan.wanted}
+
+
+def expand(kind: str, rule: str, due: str, recipients: set[str]) -> set[tuple[str, str, str, str]]:
+    return {(kind, rule, r, due) for r in recipients}
+
+
+WINDOW = "request:2023-03-01..2023-03-31"
+NUDGES = ["02-06", "02-13", "02-20", "02-27", "03-06", "03-13", "03-20"]
+FIXED = {"start_at": sh(3, 15, 14), "end_at": sh(3, 15, 17), "status": "fixed", "sequence": 1,
+         "updated_at": sh(2, 1, 10)}
+
+
+def unfixed_rows(nudges: list[str], *, request: bool = True, escalation: bool = True) -> set:
+    out = set()
+    if request:
+        out |= expand(FIX_REQUEST, WINDOW, "01-30 09:00", HOST)
+    for d in nudges:
+        out |= expand(FIX_NUDGE, f"nudge:2023-{d}", f"{d} 09:00", HOST)
+    if escalation:
+        out |= expand(FIX_ESCALATION, "escalate:2023-03-01..2023-03-31", "03-24 09:00", OFFICE)
+    return out
+
+
+CASES = [
+    # (what, occurrence fields, now, expected rows)
+    ("window ahead: request 30 days before, weekly nudges, escalation 7 days before close",
+     {}, T0, unfixed_rows(NUDGES)),
+    ("inside the window: past nudges expired, the request stays until the window closes",
+     {}, sh(3, 15, 10), unfixed_rows(["03-20"]) | expand(FIX_NUDGE, "nudge:2023-03-13", "03-13 09:00", HOST)),
+    ("window over and never fixed: nothing", {}, sh(4, 1, 0, 1), set()),
+    ("fixed: notice at once, reminders 7 and 1 days before at 09:00 to host and every co-organizer",
+     FIXED, sh(2, 1, 10),
+     expand(CHANGE_NOTICE, "change:1", "02-01 10:00", EVERYONE)
+     | expand(REMINDER, "remind-7d:2023-03-15", "03-08 09:00", EVERYONE)
+     | expand(REMINDER, "remind-1d:2023-03-15", "03-14 09:00", EVERYONE)),
+    ("fixed, the day before: only what has not expired", FIXED, sh(3, 14, 12),
+     expand(CHANGE_NOTICE, "change:1", "02-01 10:00", EVERYONE)
+     | expand(REMINDER, "remind-1d:2023-03-15", "03-14 09:00", EVERYONE)),
+    ("event started: nothing 'before the event' any more", FIXED, sh(3, 15, 14, 1), set()),
+    ("fixed three days before: the 7-day reminder is covered by the notice",
+     {**FIXED, "updated_at": sh(3, 12, 16)}, sh(3, 12, 16),
+     expand(CHANGE_NOTICE, "change:1", "03-12 16:00", EVERYONE)
+     | expand(REMINDER, "remind-1d:2023-03-15", "03-14 09:00", EVERYONE)),
+    ("moved to another day: a new notice and reminders keyed by the new date",
+     {**FIXED, "start_at": sh(3, 22, 14), "end_at": None, "sequence": 2, "updated_at": sh(3, 1, 11)}, sh(3, 1, 11),
+     expand(CHANGE_NOTICE, "change:2", "03-01 11:00", EVERYONE)
+     | expand(REMINDER, "remind-7d:2023-03-22", "03-15 09:00", EVERYONE)
+     | expand(REMINDER, "remind-1d:2023-03-22", "03-21 09:00", EVERYONE)),
+    ("cancelled: the cancellation notice only",
+     {**FIXED, "status": "cancelled", "status_reason": "场地原因", "sequence": 2, "updated_at": sh(3, 2, 15)},
+     sh(3, 2, 15), expand(CHANGE_NOTICE, "change:2", "03-02 15:00", EVERYONE)),
+    ("cancelled after the date: nothing", {**FIXED, "status": "cancelled", "sequence": 2}, sh(3, 16), set()),
+    ("withdrawn from the plan: nothing", {**FIXED, "withdrawn": True, "sequence": 2}, sh(2, 2), set()),
+    ("held: nothing before the event", {**FIXED, "status": "held"}, sh(3, 15, 18), set()),
+    ("postponed to a new window: notice, and 定档 rows for the new window",
+     {"status": "postponed", "window_start": date(2023, 5, 1), "window_end": date(2023, 5, 31), "sequence": 1,
+      "updated_at": sh(4, 20, 10)}, sh(4, 20, 10),
+     expand(CHANGE_NOTICE, "change:1", "04-20 10:00", EVERYONE)
+     | expand(FIX_REQUEST, "request:2023-05-01..2023-05-31", "04-20 10:00", HOST)
+     | {(FIX_NUDGE, f"nudge:2023-{d}", r, f"{d} 09:00") for d in ("04-27", "05-04", "05-11", "05-18") for r in HOST}
+     | expand(FIX_ESCALATION, "escalate:2023-05-01..2023-05-31", "05-24 09:00", OFFICE)),
+    ("imported late (after the request date): the request goes at import time",
+     {"created_at": sh(2, 10, 15), "updated_at": sh(2, 10, 15)}, sh(2, 10, 15),
+     expand(FIX_REQUEST, WINDOW, "02-10 15:00", HOST)
+     | {(FIX_NUDGE, f"nudge:2023-{d}", r, f"{d} 09:00") for d in ("02-17", "02-24", "03-03", "03-10", "03-17")
+        for r in HOST}
+     | expand(FIX_ESCALATION, "escalate:2023-03-01..2023-03-31", "03-24 09:00", OFFICE)),
+]
+
+
+@pytest.mark.parametrize(("what", "over", "now", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_planner_table(what: str, over: dict, now: datetime, expected: set) -> None:
+    assert rows(over, now) == expected
+
+
+def test_nudges_stop_before_the_escalation_and_expire_at_the_next_nudge() -> None:
+    plan = plan_mail([view([occurrence()], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), T0)
+    nudges = sorted((w for w in plan.wanted if w.kind == FIX_NUDGE), key=lambda w: w.due_at)
+    for this, nxt in itertools.pairwise(nudges):
+        assert this.expires_at == nxt.due_at
+    assert nudges[-1].expires_at == sh(3, 24)
+
+
+def test_every_session_of_the_bimonthly_series_is_planned_on_its_own() -> None:
+    sessions = [occurrence(id=10 + m, key=f"s-{m}", uid=f"s-{m}@x", window_start=date(2023, m, 1),
+                           window_end=date(2023, m, 28)) for m in (2, 4, 6, 8, 10, 12)]
+    plan = plan_mail([view(sessions, hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), T0)
+    requests = sorted((w.subject, w.rule) for w in plan.wanted if w.kind == FIX_REQUEST)
+    assert requests == [(f"occurrence:{10 + m}", f"request:2023-{m:02d}-01..2023-{m:02d}-28")
+                        for m in (2, 4, 6, 8, 10, 12)]
+
+
+def test_groups_expand_to_members_and_memberless_groups_use_their_own_contacts() -> None:
+    plan = plan_mail([view([occurrence(**FIXED)], hosts=[RUGAO], cos=[DISTRICTS, UNIS])], ORGS, CONTACTS,
+                     RuleBook(), sh(2, 1, 10))
+    reminder = {(w.recipient.email, w.recipient.org_key, w.recipient.role, w.context["org_name"])
+                for w in plan.wanted if w.rule == "remind-7d:2023-03-15"}
+    assert reminder == {
+        ("rg@example.org", "rugao", "host", "如皋市"),
+        ("ha@example.org", "haian", "co_organizer", "海安市"),
+        ("qd@example.org", "qidong", "co_organizer", "启东市"),
+        ("uni@example.org", "univ-tt-centers", "co_organizer", "相关高校技术转移中心"),
+    }
+
+
+def test_organizations_without_contacts_are_reported_not_silently_skipped() -> None:
+    contacts = {k: v for k, v in CONTACTS.items() if k != "qidong"}
+    plan = plan_mail([view([occurrence(**FIXED)], hosts=[RUGAO], cos=[DISTRICTS])], ORGS, contacts, RuleBook(),
+                     sh(2, 1, 10))
+    assert plan.missing_contacts == {"qidong"}
+    assert "qd@example.org" not in {w.recipient.email for w in plan.wanted}
+
+
+def test_an_address_in_two_roles_gets_one_message() -> None:
+    plan = plan_mail([view([occurrence(**FIXED)], hosts=[RUGAO], cos=[RUGAO])], ORGS, CONTACTS, RuleBook(),
+                     sh(2, 1, 10))
+    assert sorted(w.recipient.role for w in plan.wanted if w.rule == "remind-1d:2023-03-15") == ["host"]
+
+
+def test_rules_per_activity_type() -> None:
+    rules = RuleBook.from_overrides({"district": {"remind_days_before": [3], "send_at": "08:30",
+                                                  "nudge_every_days": 0, "escalate_to": []}})
+    got = rows(FIXED, sh(2, 1, 10), cos=(), rules=rules)
+    assert got == expand(CHANGE_NOTICE, "change:1", "02-01 10:00", HOST) | expand(
+        REMINDER, "remind-3d:2023-03-15", "03-12 08:30", HOST)
+    assert rows({}, T0, cos=(), rules=rules) == expand(FIX_REQUEST, WINDOW, "01-30 08:30", HOST)
+    # Other activity types keep the defaults.
+    assert rules.for_type("city_service").remind_days_before == (7, 1)
+    assert rules.for_type("district").send_at == time(8, 30)
+
+
+def test_unknown_activity_type_or_field_in_rules_is_refused() -> None:
+    with pytest.raises(ValueError, match="未知活动类型"):
+        RuleBook.from_overrides({"festival": {}})
+    with pytest.raises(ValueError):
+        RuleBook.from_overrides({"district": {"remind_days": [3]}})
+
+
+def test_opted_out_addresses_get_no_routine_reminders_but_still_notices() -> None:
+    got = rows(FIXED, sh(2, 1, 10), opted_out=frozenset({"ha@example.org"}))
+    assert ("ha@example.org" in {r for k, _, r, _ in got if k == CHANGE_NOTICE})
+    assert "ha@example.org" not in {r for k, _, r, _ in got if k == REMINDER}
+
+
+def test_the_planner_is_pure() -> None:
+    occ = occurrence(**FIXED)
+    before = occ.model_dump()
+    first = plan_mail([view([occ], hosts=[RUGAO], cos=[DISTRICTS])], ORGS, CONTACTS, RuleBook(), sh(2, 1, 10))
+    second = plan_mail([view([occ], hosts=[RUGAO], cos=[DISTRICTS])], ORGS, CONTACTS, RuleBook(), sh(2, 1, 10))
+    assert first.wanted == second.wanted
+    assert occ.model_dump() == before

@@ -1,0 +1,169 @@
+"""Dashboard over real HTTP: public home vs administrator home, sign-in required, CSRF, every admin page renders."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+
+from scheduler.auth import create_user
+from scheduler.clock import FixedClock
+from scheduler.config import Settings
+from scheduler.db import session_scope
+from scheduler.mail.outbox import OutboxMessage
+from scheduler.web.app import create_app
+from tests.factories.reports import at, hold, outcome_task
+from tests.support.servers import run_uvicorn
+
+NOW = datetime(2023, 3, 20, 2, 0, tzinfo=UTC)  # 10:00 on 20 March in Shanghai
+PASSWORD = "correct horse battery staple"
+
+
+def prepare(engine: Engine) -> None:
+    """An administrator, a held and reported event, an overdue outcome report, a failed mail."""
+    with session_scope(engine, write=True) as session:
+        create_user(session=session, username="office", password=PASSWORD, display_name="办公室", now=NOW)
+        session.add(
+            OutboxMessage(
+                origin="reminders",
+                kind="reminder",
+                subject="occurrence:1",
+                rule="r",
+                recipient="bad@example.org",
+                recipient_name="坏地址",
+                state="failed",
+                due_at=NOW,
+                next_attempt_at=NOW,
+                attempts=1,
+                last_error="550 用户不存在",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+    occ_id = hold(
+        engine, "04-1", date(2023, 3, 6), projects=[{"name": "校企项目<script>", "amount": 300, "unit": "rugao"}]
+    )
+    outcome_task(engine, "04-1", "rugao", date(2023, 3, 6), date(2023, 3, 13), done=date(2023, 3, 10))
+    outcome_task(engine, "07-1", "chongchuan", date(2023, 2, 20), date(2023, 2, 27))  # overdue
+    with session_scope(engine, write=True) as session:
+        session.add(
+            OutboxMessage(
+                origin="reminders",
+                kind="reminder",
+                subject=f"occurrence:{occ_id}",
+                rule="7d",
+                occurrence_id=occ_id,
+                recipient="rugao@example.org",
+                recipient_name="如皋联络员",
+                state="sent",
+                due_at=at(date(2023, 2, 27)),
+                next_attempt_at=at(date(2023, 2, 27)),
+                sent_at=at(date(2023, 2, 27)),
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+
+
+@pytest.fixture
+def site(seeded_engine: Engine) -> Iterator[str]:
+    prepare(seeded_engine)
+    app = create_app(
+        Settings(base_url="http://kjzs.test", secret_keys=["d" * 32]), clock=FixedClock(NOW), engine=seeded_engine
+    )
+    with run_uvicorn(app, lifespan="off") as url:
+        yield url
+
+
+def sign_in(url: str) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=10)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
+    done = client.post("/login", data={"csrf_token": token, "username": "office", "password": PASSWORD, "next": "/"})
+    assert done.status_code == 303
+    return client
+
+
+def test_public_and_admin_views(site: str) -> None:
+    public = httpx.get(f"{site}/", timeout=10)
+    assert public.status_code == 200 and 'data-testid="calendar"' in public.text and "需要关注" not in public.text
+    assert "550 用户不存在" not in public.text and 'href="/events/4"' in public.text  # public links only
+    for path in ("/admin/cadence", "/admin/reports", "/admin/events/4", "/admin/targets", "/admin/outbox"):
+        answer = httpx.get(f"{site}{path}", timeout=10)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login?next=")
+    client = sign_in(site)
+    try:
+        home = client.get("/").text
+        assert "窗口将关闭" in home and "东部中心 南通重点产业链科技成果对接洽谈会" in home  # Q1 theme closes 03-31
+        assert "崇川（上海）战略性新兴产业发展大会" in home and "550 用户不存在" in home
+        assert 'href="/admin/events/4"' in home
+        timeline = client.get("/admin/events/4").text
+        assert "邮件·活动提醒" in timeline and "任务·成效填报" in timeline and "计入本场" in timeline
+        assert "校企项目&lt;script&gt;" in timeline and "<script>" not in timeline
+        for kind, period in (
+            ("monthly", "2023-02"),
+            ("bimonthly", "2023-01/02"),
+            ("quarterly", "2023Q1"),
+            ("cadence", "2023"),
+            ("targets", "2023"),
+        ):
+            page = client.get(f"/admin/reports/{kind}", params={"period": period})
+            assert page.status_code == 200, (kind, page.text[:300])
+        bad = client.get("/admin/reports/monthly", params={"period": "2023-13"})
+        assert bad.status_code == 400 and "月份 13 无效" in bad.text
+        xlsx = client.get("/admin/reports/monthly", params={"period": "2023-03", "format": "xlsx"})
+        assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+        assert client.get("/admin/outbox", params={"state": "failed"}).text.count("bad@example.org") == 1
+        refused = client.post(
+            "/admin/reviews/items", data={"period": "2023-03/04", "unit": "rugao", "text": "x", "csrf_token": "forged"}
+        )
+        assert refused.status_code == 403
+    finally:
+        client.close()
+
+
+def form_token(client: httpx.Client, path: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)  # type: ignore[union-attr]
+
+
+def test_office_forms_record_notes_items_and_issue_once(seeded_engine: Engine) -> None:
+    prepare(seeded_engine)
+    app = create_app(
+        Settings(base_url="http://kjzs.test", secret_keys=["d" * 32]),
+        clock=FixedClock(datetime(2023, 4, 3, 2, 0, tzinfo=UTC)),
+        engine=seeded_engine,
+    )
+    with run_uvicorn(app, lifespan="off") as url:
+        client = sign_in(url)
+        try:
+            page = "/admin/reports/bimonthly?period=2023-03%2F04"
+            token = form_token(client, page)
+            common = {"csrf_token": token, "period": "2023-03/04", "unit": "rugao"}
+            assert client.post("/admin/reviews/note", data={**common, "text": "进度偏慢<b>"}).status_code == 303
+            assert client.post("/admin/reviews/items", data={**common, "text": "补报成效"}).status_code == 303
+            too_long = client.post("/admin/reviews/items", data={**common, "text": "长" * 2001})
+            assert too_long.status_code == 400 and "过长" in too_long.text
+            shown = client.get(page).text
+            assert "进度偏慢&lt;b&gt;" in shown and "补报成效" in shown
+            later = client.get("/admin/reports/bimonthly", params={"period": "2023-05/06"}).text
+            assert "补报成效" in later  # still open: carried over
+            quarterly = {"csrf_token": token, "period": "2023Q1"}
+            added = client.post(
+                "/admin/assessments/adjustments",
+                data={**quarterly, "unit": "haian", "points": "-1.5", "reason": "迟报"},
+            )
+            assert added.status_code == 303
+            assert client.post("/admin/assessments/issue", data=quarterly).status_code == 303
+            issued = client.get("/admin/reports/quarterly", params={"period": "2023Q1"}).text
+            assert "发布并冻结" in issued and "由 office 发布" in issued and "-1.50" in issued
+            again = client.post("/admin/assessments/issue", data=quarterly)
+            assert again.status_code == 409 and "不能重复发布" in again.text
+            late = client.post(
+                "/admin/assessments/adjustments", data={**quarterly, "unit": "haian", "points": "3", "reason": "补"}
+            )
+            assert late.status_code == 409
+        finally:
+            client.close()

@@ -1,0 +1,52 @@
+"""Browsers get Chinese error pages that say what and where; programs keep JSON; nothing stored changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+
+from scheduler.auth import create_user
+from scheduler.clock import FixedClock
+from scheduler.config import Settings
+from scheduler.db import session_scope
+from scheduler.web.app import create_app
+from tests.conftest import NOTICE_DATE
+from tests.support.dbstate import dump_database
+from tests.support.servers import run_uvicorn
+
+HTML = {"accept": "text/html,application/xhtml+xml"}
+
+
+@pytest.fixture
+def client(seeded_engine: Engine, tmp_path: Path) -> Iterator[httpx.Client]:
+    with session_scope(seeded_engine, write=True) as session:
+        create_user(session=session, username="office", password="correct horse battery", display_name="",
+                    now=NOTICE_DATE)
+    app = create_app(Settings(var_dir=tmp_path, secret_keys=["e" * 32]), clock=FixedClock(NOTICE_DATE),
+                     engine=seeded_engine)
+    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=10) as c:
+        yield c
+
+
+def test_unknown_event_is_a_page_for_browsers_and_json_for_programs(client: httpx.Client) -> None:
+    page = client.get("/events/999", headers=HTML)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "页面不存在" in page.text and "计划中没有序号为 999 的活动" in page.text
+    api = client.get("/events/999", headers={"accept": "application/json"})
+    assert api.status_code == 404 and api.json() == {"detail": "计划中没有序号为 999 的活动"}
+
+
+def test_a_bad_form_value_names_the_field_and_keeps_the_data(client: httpx.Client, seeded_engine: Engine) -> None:
+    login = client.get("/login", headers=HTML).text
+    token = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    before = dump_database(seeded_engine)
+    # a username longer than the form allows: FastAPI refuses it before the route runs
+    response = client.post("/login", headers=HTML, data={"csrf_token": token, "username": "x" * 65, "password": "p"})
+    assert response.status_code == 422 and "输入有误" in response.text
+    assert "表单字段 username：过长" in response.text
+    assert dump_database(seeded_engine) == before
+    assert "<script>" not in client.get("/events/%3Cscript%3E", headers=HTML).text  # echoed input is escaped

@@ -1,0 +1,85 @@
+"""What must stay private: the mailbox off loopback, tokens in logs, unsubscribe links across key rotation."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+
+from scheduler.clock import FixedClock
+from scheduler.config import Settings
+from scheduler.mail.compose import unsubscribe_serializer
+from scheduler.web.app import create_app
+from scheduler.web.logredact import RedactTokens, redact
+from scheduler.web.mailbox import is_local_demo
+from tests.conftest import NOTICE_DATE
+from tests.support.servers import run_uvicorn
+
+NEW, OLD = "n" * 32, "o" * 32
+
+
+@pytest.mark.parametrize(
+    ("base_url", "local"),
+    [
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost:8000", True),
+        ("http://[::1]:8000", True),
+        ("https://kjzs.example.org", False),
+        ("http://10.0.0.5:8000", False),
+    ],
+)
+def test_only_a_loopback_service_counts_as_the_local_demo(base_url: str, local: bool) -> None:
+    assert is_local_demo(base_url) is local
+
+
+@pytest.mark.parametrize(("base_url", "status"), [("http://127.0.0.1:8000", 200), ("https://kjzs.example.org", 303)])
+def test_mailbox_needs_sign_in_on_a_published_service(
+    engine: Engine, tmp_path: Path, base_url: str, status: int
+) -> None:
+    settings = Settings(var_dir=tmp_path, secret_keys=[NEW], mail_sink=True, base_url=base_url)
+    app = create_app(settings, clock=FixedClock(NOTICE_DATE), engine=engine)
+    with run_uvicorn(app, lifespan="off") as url:
+        response = httpx.get(f"{url}/mail", follow_redirects=False, timeout=10)
+    assert response.status_code == status
+    if status == 200:
+        assert response.headers["referrer-policy"] == "no-referrer" and response.headers["cache-control"] == "no-store"
+    else:
+        assert response.headers["location"].startswith("/login?next=/mail")
+
+
+def test_every_kind_of_token_is_redacted_from_log_lines() -> None:
+    line = (
+        '127.0.0.1 - "GET /o/outcome.eyJ0Ijo1fQ.sig?x=1 HTTP/1.1" 200 · "GET /feeds/private/gbP84V4n-U.ics HTTP/1.1"'
+        ' · "POST /mail/unsubscribe/ImFAZXhhbXBsZS5vcmci.abc HTTP/1.1"'
+    )
+    out = redact(line)
+    assert "eyJ0" not in out and "gbP84" not in out and "ImFAZ" not in out
+    assert out.count("[redacted]") == 3 and "/feeds/private/[redacted]" in out
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s"',
+        ("127.0.0.1", "GET", "/feeds/private/secret.ics"),
+        None,
+    )
+    RedactTokens().filter(record)
+    assert "secret" not in record.getMessage()
+
+
+def test_unsubscribe_links_survive_retiring_the_old_key(tmp_path: Path) -> None:
+    during = unsubscribe_serializer(Settings(var_dir=tmp_path, secret_keys=[NEW, OLD]))
+    token = during.dumps("a@example.org")
+    after = unsubscribe_serializer(Settings(var_dir=tmp_path, secret_keys=[NEW]))
+    assert after.loads(token) == "a@example.org"  # signed with the newest key during the rotation
+
+
+def test_no_swagger_page_with_third_party_assets(engine: Engine, tmp_path: Path) -> None:
+    app = create_app(Settings(var_dir=tmp_path, secret_keys=[NEW]), clock=FixedClock(NOTICE_DATE), engine=engine)
+    with run_uvicorn(app, lifespan="off") as url:
+        assert httpx.get(f"{url}/api/docs", timeout=10).status_code == 404
+        assert httpx.get(f"{url}/api/openapi.json", timeout=10).status_code == 200
