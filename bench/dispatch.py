@@ -28,7 +28,8 @@ from scheduler.db import make_engine, session_scope
 from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import dispatch_due
 from scheduler.mail.mailer import SMTPMailer
-from scheduler.mail.outbox import OutboxMessage, Recipient, enqueue
+from scheduler.mail.models import OutboxMessage
+from scheduler.mail.outbox import Recipient, enqueue
 from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
 from scheduler.plan.importer import import_plan
 from scheduler.plan.models import Occurrence

@@ -21,8 +21,7 @@ import scheduler.metadata  # noqa: F401
 from scheduler.config import DEFAULT_SEED
 from scheduler.db import make_engine, session_scope
 from scheduler.followups.models import NegotiationCheckin
-from scheduler.outcomes.lead_models import Lead
-from scheduler.outcomes.models import OutcomeReport, ProjectRow
+from scheduler.outcomes.models import Lead, OutcomeReport, ProjectRow
 from scheduler.plan.importer import import_plan
 from scheduler.plan.models import Occurrence
 from scheduler.plan.seed import read_plan_file

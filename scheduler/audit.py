@@ -1,12 +1,12 @@
-"""Who changed what: the audit log and every form submission kept as a numbered revision per task."""
+"""Who changed what: the audit log (form submissions are kept as numbered revisions in followups.models)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Text, UniqueConstraint, func
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, Session, SQLModel
 
 from scheduler.db import utc_column
 
@@ -35,26 +35,6 @@ class AuditEntry(SQLModel, table=True):
     user_agent: str | None = Field(default=None, max_length=400)
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-
-
-class FormRevision(SQLModel, table=True):
-    """Every accepted form POST on a task, numbered 1, 2, … (a second POST is an edit, kept)."""
-
-    __tablename__ = "form_revision"
-    __table_args__ = (UniqueConstraint("task_id", "number", name="uq_form_revision_task_number"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    task_id: int = Field(foreign_key="task.id", index=True)
-    action: str = Field(max_length=32)  # links.LinkAction
-    number: int
-    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # the cleaned form, as stored
-    actor: str = Field(max_length=320)
-    actor_kind: str = Field(max_length=16)
-    on_behalf_of: str | None = Field(default=None, max_length=320)
-    link_nonce: str | None = Field(default=None, sa_column=Column(String(32)))
-    ip: str | None = Field(default=None, max_length=64)
-    user_agent: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime = Field(sa_column=utc_column(nullable=False))
 
 
 def jsonable(value: Any) -> Any:
@@ -86,7 +66,3 @@ def audit(
     return entry
 
 
-def next_revision_number(*, session: Session, task_id: int) -> int:
-    """Return the number the next revision of a task gets (the unique constraint guards races)."""
-    current = session.exec(select(func.max(FormRevision.number)).where(FormRevision.task_id == task_id)).one()
-    return int(current or 0) + 1

@@ -48,7 +48,6 @@ class Settings(BaseSettings):
     recover_interval: float = 60.0
     reminder_rules: dict[str, dict[str, Any]] = Field(default_factory=dict)  # JSON: {"district": {...}}
     seed_file: Path = DEFAULT_SEED
-    timezone: str = "Asia/Shanghai"
     feed_recheck_seconds: float = 2.0  # how stale a served feed may be before the data version is checked
 
     @field_validator("secret_keys", mode="before")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, TypeDecorator, event
+from sqlalchemy import JSON, Column, DateTime, TypeDecorator, event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -75,9 +75,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def is_postgres(engine: Engine) -> bool:
-    """Tell whether the engine talks to PostgreSQL."""
-    return engine.dialect.name == "postgresql"
+def advisory_lock(session: Session, lock_id: int) -> None:
+    """Serialize writers of one kind across processes on PostgreSQL until the transaction ends.
+
+    SQLite needs nothing here: its writers already hold the database lock from BEGIN IMMEDIATE.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
 
 
 @contextmanager

@@ -23,7 +23,8 @@ from scheduler.followups.tasks import note_mail_sent
 from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import RetryPolicy, dispatch_due, worker_id
 from scheduler.mail.mailer import Mailer
-from scheduler.mail.outbox import OutboxMessage, OutboxState, next_due
+from scheduler.mail.models import OutboxMessage, OutboxState
+from scheduler.mail.outbox import next_due
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
 

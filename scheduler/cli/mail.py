@@ -84,7 +84,8 @@ def outbox_list(
     """列出发件箱中的邮件（按计划发送时间倒序）。"""
     from scheduler.db import session_scope
     from scheduler.mail.kinds import KIND_LABELS
-    from scheduler.mail.outbox import STATE_LABELS, OutboxState, count_by_state, list_rows
+    from scheduler.mail.models import STATE_LABELS, OutboxState
+    from scheduler.mail.outbox import count_by_state, list_rows
 
     if state is not None and state not in {str(s) for s in OutboxState}:
         raise fail(f"未知状态 {state!r}（可选：{'、'.join(str(s) for s in OutboxState)}）")

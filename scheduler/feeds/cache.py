@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from scheduler.clock import SHANGHAI
+from scheduler.clock import local_date
 from scheduler.feeds.filters import FeedNotFound, FeedSpec, resolve_spec
 from scheduler.feeds.render import RenderedFeed, VEventKey, render_feed, render_single
 from scheduler.feeds.snapshot import PlanSnapshot, load_snapshot, update_snapshot
@@ -110,7 +110,7 @@ class FeedCache:
     def peek(self, spec: FeedSpec, now: datetime) -> RenderedFeed | None:
         """Return the rendered feed if it is current for today, without rendering."""
         hit = self._feeds.get(spec)
-        if hit is not None and hit[0] == now.astimezone(SHANGHAI).date():
+        if hit is not None and hit[0] == local_date(now):
             return hit[1]
         return None
 
@@ -122,7 +122,7 @@ class FeedCache:
             if hit is not None:
                 return hit
             rendered = render_feed(snap, spec, now=now, base_url=self.base_url, vevent_cache=self.vevents)
-            self._feeds[spec] = (now.astimezone(SHANGHAI).date(), rendered)
+            self._feeds[spec] = (local_date(now), rendered)
             self.renders += 1
             return rendered
 

@@ -14,7 +14,7 @@ from typing import cast
 from icalendar import Event as IcsEvent
 from sqlmodel import Session, select
 
-from scheduler.clock import SHANGHAI
+from scheduler.clock import SHANGHAI, local_date
 from scheduler.feeds.filters import FeedSpec, event_matcher, spec_label
 from scheduler.feeds.ics import CALENDAR_END, calendar_head, component_bytes, ics_text
 from scheduler.feeds.snapshot import EventRec, OccRec, OrgRec, PlanSnapshot, load_snapshot
@@ -70,7 +70,7 @@ def is_year_round(occ: OccRec) -> bool:
 def last_day(occ: OccRec) -> date:
     """Return the last Shanghai day the occurrence covers."""
     if occ.start_at is not None:
-        return (occ.end_at or occ.start_at).astimezone(SHANGHAI).date()
+        return local_date(occ.end_at or occ.start_at)
     return occ.window_end
 
 
@@ -194,7 +194,7 @@ def render_feed(
 ) -> RenderedFeed:
     """Render one feed; VEVENT bytes are reused from `vevent_cache` when their record is unchanged."""
     keeps = event_matcher(spec, snap)
-    today = now.astimezone(SHANGHAI).date()
+    today = local_date(now)
     context = (spec.private, base_url, snap.version[:4])  # plan and organization rows appear in every VEVENT
     modified = [snap.plan_updated_at]
     chunks: list[bytes] = []

@@ -7,25 +7,11 @@ import re
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Column, String
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
-from scheduler.db import utc_column
+from scheduler.feeds.models import FeedToken
 
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-
-
-class FeedToken(SQLModel, table=True):
-    """One subscriber's key to the internal feed (contacts, internal notes, 定档 status)."""
-
-    __tablename__ = "feed_token"
-
-    id: int | None = Field(default=None, primary_key=True)
-    label: str = Field(max_length=200)
-    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
-    filters: str = Field(default="", max_length=500)
-    created_at: datetime = Field(sa_column=utc_column(nullable=False))
-    revoked_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
 def hash_token(token: str) -> str:

@@ -10,11 +10,11 @@ from sqlmodel import Session, col, select
 from scheduler.clock import Clock, at_local
 from scheduler.contacts import Contact
 from scheduler.db import session_scope
-from scheduler.followups.links import IssuedLink, LinkAction, LinkSigner
+from scheduler.followups.links import LinkAction, LinkSigner
+from scheduler.followups.models import IssuedLink, Task, TaskKind
 from scheduler.followups.planner import LINK_RENEWAL, TASK_NUDGE, TASK_REQUEST
-from scheduler.followups.tasks import Task, TaskKind
 from scheduler.mail.compose import Composer
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.mail.models import OutboxMessage
 from scheduler.plan.catalog import expand_members, get_organizations, occurrence_org_keys
 from scheduler.plan.models import Role
 from scheduler.reminders.planner import FIX_NUDGE, FIX_REQUEST

@@ -9,13 +9,15 @@ from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from scheduler.outcomes.lead_models import EXIT_STAGES, LEAD_STAGE_LABELS, LeadStage
 from scheduler.outcomes.models import (
     COUNT_FIELDS,
+    EXIT_STAGES,
+    LEAD_STAGE_LABELS,
     PROJECT_CATEGORIES,
     REPORT_STATUS_LABELS,
     SIGN_FORMS,
     TALENT_LEVELS,
+    LeadStage,
     ReportStatus,
 )
 

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Column, String
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Session, select
 
-from scheduler.db import utc_column
+from scheduler.followups.models import IssuedLink
 
 
 class LinkAction(enum.StrEnum):
@@ -23,21 +22,6 @@ class LinkAction(enum.StrEnum):
     NEGOTIATION = "negotiation"
     LEAD_CHECKIN = "lead_checkin"
     CHECKLIST = "checklist"
-
-
-class IssuedLink(SQLModel, table=True):
-    """Every token ever issued (by nonce), so a link can be revoked and its use audited."""
-
-    __tablename__ = "issued_link"
-
-    id: int | None = Field(default=None, primary_key=True)
-    nonce: str = Field(sa_column=Column(String(32), unique=True, nullable=False))
-    action: str = Field(max_length=32)
-    task_id: int = Field(foreign_key="task.id", index=True)
-    recipient: str = Field(max_length=320)
-    expires_at: datetime = Field(sa_column=utc_column(nullable=False))
-    created_at: datetime = Field(sa_column=utc_column(nullable=False))
-    revoked_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
 class LinkRefused(Exception):

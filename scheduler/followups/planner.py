@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from scheduler.clock import SHANGHAI, at_local, week_start
+from scheduler.clock import at_local, local_date, week_start
 from scheduler.followups.checklists import ChecklistItem, items_for
-from scheduler.followups.tasks import TASK_KIND_LABELS, Task, TaskKind, TaskStatus
+from scheduler.followups.models import TASK_KIND_LABELS, Task, TaskKind, TaskStatus
 from scheduler.mail.kinds import MailKind
 from scheduler.mail.outbox import Recipient, WantedMail
 from scheduler.plan.catalog import EventView, expand_members
@@ -49,22 +49,17 @@ class WantedTask:
     period_start: date | None = None
 
 
-def local_day(moment: datetime) -> date:
-    """Return the Shanghai calendar date of an instant."""
-    return moment.astimezone(SHANGHAI).date()
-
-
 def occurrence_day(occ: Occurrence) -> date | None:
     """Return the event day once fixed, else None."""
-    return local_day(occ.start_at) if occ.start_at is not None else None
+    return local_date(occ.start_at) if occ.start_at is not None else None
 
 
 def occurrence_end_day(occ: Occurrence) -> date:
     """Return the day the occurrence ends: its fixed end (or start) day, else the window's last day."""
     if occ.end_at is not None:
-        return local_day(occ.end_at)
+        return local_date(occ.end_at)
     if occ.start_at is not None:
-        return local_day(occ.start_at)
+        return local_date(occ.start_at)
     return occ.window_end
 
 
@@ -129,7 +124,7 @@ def plan_tasks(
     stored: Mapping[str, Task], lead_orgs: set[str], first_week: date, now: datetime,
 ) -> dict[str, WantedTask]:
     """Return every task wanted open at `now` by key (stored tasks not listed are cancelled or closed by sync)."""
-    today = local_day(now)
+    today = local_date(now)
     wanted: dict[str, WantedTask] = {}
     for view in views:
         if view.event.withdrawn:
@@ -177,7 +172,7 @@ def plan_task_mail(
     occ_contexts: Mapping[int, Mapping[str, Any]], now: datetime,
 ) -> tuple[list[WantedMail], set[str]]:
     """Return the request, nudge and digest rows wanted at `now` for open tasks (定档 mail is the reminders')."""
-    today = local_day(now)
+    today = local_date(now)
     missing: set[str] = set()
     wanted: list[WantedMail] = []
     overdue_by_monday: list[Task] = []

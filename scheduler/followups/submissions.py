@@ -6,17 +6,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from scheduler.audit import FormRevision, audit, jsonable, next_revision_number
-from scheduler.clock import SHANGHAI
+from scheduler.audit import audit, jsonable
+from scheduler.clock import SHANGHAI, local_date
 from scheduler.followups.links import LinkAction
-from scheduler.followups.models import NegotiationCheckin
-from scheduler.followups.tasks import Task, TaskStatus, complete_task
+from scheduler.followups.models import FormRevision, NegotiationCheckin, Task, TaskStatus
+from scheduler.followups.tasks import complete_task
 from scheduler.outcomes.filing import get_report, snapshot, store_report
-from scheduler.outcomes.lead_models import Lead
 from scheduler.outcomes.leads import change_stage
-from scheduler.outcomes.models import ReportStatus
+from scheduler.outcomes.models import Lead, ReportStatus
 from scheduler.plan.models import Occurrence
 from scheduler.plan.occurrences import (
     OccurrenceEditError,
@@ -98,7 +98,7 @@ def outcome_date_errors(occ: Occurrence, data: dict[str, Any], today: date) -> d
         errors["actual_date"] = f"实际举办日期 {actual} 晚于今天（{today}），不能登记尚未发生的活动"
     if data.get("status") != ReportStatus.HELD:
         return errors
-    planned = min(occ.window_start, occ.start_at.astimezone(SHANGHAI).date()) if occ.start_at else occ.window_start
+    planned = min(occ.window_start, local_date(occ.start_at)) if occ.start_at else occ.window_start
     if today < planned:
         errors["status"] = f"活动计划于 {planned} 起举办，尚未开始，不能登记为“已举办”"
     earliest = planned - ACTUAL_DATE_TOLERANCE
@@ -112,7 +112,7 @@ def _apply_outcome(session: Session, task: Task, data: dict[str, Any], actor: Ac
                    ) -> tuple[str, int | None, Any, Any, bool]:
     occ = _occurrence(session, task)
     assert occ.id is not None
-    date_errors = outcome_date_errors(occ, data, now.astimezone(SHANGHAI).date())
+    date_errors = outcome_date_errors(occ, data, local_date(now))
     if date_errors:
         raise SubmissionRejected(date_errors)
     before = {"report": snapshot(session=session, report=get_report(session=session, occurrence_id=occ.id)),
@@ -155,7 +155,7 @@ def _apply_negotiation(session: Session, task: Task, data: dict[str, Any], actor
 def _apply_leads(session: Session, task: Task, data: dict[str, Any], actor: Actor, now: datetime
                  ) -> tuple[str, int | None, Any, Any, bool]:
     before, after = {}, {}
-    today = now.astimezone(SHANGHAI).date()
+    today = local_date(now)
     for row in data["leads"]:
         lead = session.get(Lead, row["lead_id"])
         if lead is None or lead.bankuai_key != task.organization_key:
@@ -200,3 +200,9 @@ def submit(*, session: Session, task: Task, action: LinkAction, data: dict[str, 
           after={"data": after, "task": {"status": task.status, "done_by": task.done_by}, "revision": number})
     session.flush()
     return revision
+
+
+def next_revision_number(*, session: Session, task_id: int) -> int:
+    """Return the number the next revision of a task gets (the unique constraint guards races)."""
+    current = session.exec(select(func.max(FormRevision.number)).where(FormRevision.task_id == task_id)).one()
+    return int(current or 0) + 1

@@ -6,17 +6,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from scheduler.audit import ActorKind, audit
-from scheduler.clock import first_full_week
+from scheduler.clock import first_full_week, local_date
 from scheduler.contacts import contacts_by_org
+from scheduler.db import advisory_lock
 from scheduler.followups.checklists import ChecklistItem
-from scheduler.followups.planner import ORIGIN, WantedTask, local_day, plan_task_mail, plan_tasks
-from scheduler.followups.tasks import Task, TaskKind, TaskStatus
+from scheduler.followups.models import Task, TaskKind, TaskStatus
+from scheduler.followups.planner import ORIGIN, WantedTask, plan_task_mail, plan_tasks
 from scheduler.mail.outbox import sync_outbox
-from scheduler.outcomes.lead_models import EXIT_STAGES, Lead, LeadStage
+from scheduler.outcomes.models import EXIT_STAGES, Lead, LeadStage
 from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
 from scheduler.plan.models import OccurrenceStatus
 from scheduler.reminders.planner import PersonRef, occurrence_context
@@ -118,15 +119,14 @@ def followups_fingerprint(*, session: Session, now: datetime) -> tuple[Any, ...]
     parts = list(planning_fingerprint(session=session))
     parts += list(session.exec(select(func.count(), func.max(Task.updated_at))).one())
     parts += list(session.exec(select(func.count(), func.max(Lead.updated_at))).one())
-    parts.append(local_day(now))
+    parts.append(local_date(now))
     return tuple(parts)
 
 
 def plan_followups(*, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime
                    ) -> FollowupReport:
     """Sync tasks, then their mail (origin "followups"); the caller commits."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SYNC_LOCK_ID})
+    advisory_lock(session, SYNC_LOCK_ID)
     report, tasks, contexts = sync_tasks(session=session, templates=templates, now=now)
     orgs = get_organizations(session=session)
     contacts = {k: [PersonRef(c.name, c.email) for c in v] for k, v in contacts_by_org(session=session).items()}

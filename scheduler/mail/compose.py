@@ -22,7 +22,7 @@ from scheduler.clock import SHANGHAI
 from scheduler.config import PROJECT_ROOT, Settings
 from scheduler.feeds.cache import FeedCalendars
 from scheduler.mail.kinds import KIND_LABELS, MailKind
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.mail.models import OutboxMessage
 from scheduler.plan.models import Occurrence
 
 EMAIL_TEMPLATES = PROJECT_ROOT / "templates" / "email"

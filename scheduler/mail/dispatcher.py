@@ -20,7 +20,8 @@ from scheduler.config import Settings
 from scheduler.db import session_scope
 from scheduler.mail.compose import Composer
 from scheduler.mail.mailer import Mailer, MailError
-from scheduler.mail.outbox import OutboxMessage, Outcome, claim_due, record_outcomes, recover_stuck
+from scheduler.mail.models import OutboxMessage
+from scheduler.mail.outbox import Outcome, claim_due, record_outcomes, recover_stuck
 from scheduler.plan.models import Occurrence
 
 # Told, inside the transaction that records them, which (kind, subject) the server accepted: the job passes in

@@ -11,12 +11,13 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from scheduler.outcomes.lead_models import Lead, LeadStageChange
 from scheduler.outcomes.leads import credit, lead_for_row, normalized
 from scheduler.outcomes.models import (
     COUNT_FIELDS,
     SIGNED_FORMS,
     TALENT_LEVELS,
+    Lead,
+    LeadStageChange,
     OutcomeReport,
     ProjectRow,
     TalentRow,

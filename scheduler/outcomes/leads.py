@@ -9,15 +9,15 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from scheduler.outcomes.lead_models import (
+from scheduler.outcomes.models import (
     EXIT_STAGES,
     PROGRESS_STAGES,
+    SIGNED_FORMS,
     STALE_AFTER_DAYS,
     Lead,
     LeadStage,
     LeadStageChange,
 )
-from scheduler.outcomes.models import SIGNED_FORMS
 from scheduler.plan.catalog import occurrence_org_keys
 
 STAGE_FOR_FORM = {"合同": LeadStage.SIGNED, "协议": LeadStage.SIGNED, "在谈": LeadStage.NEGOTIATING,

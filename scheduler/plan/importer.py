@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlmodel import Session, select
 
+from scheduler.db import advisory_lock
 from scheduler.plan.models import (
     MATERIAL_OCCURRENCE_FIELDS,
     Event,
@@ -81,8 +81,7 @@ def _upsert(
 
 def import_plan(*, session: Session, doc: PlanFile, now: datetime) -> ImportReport:
     """Upsert the plan, organizations, events and occurrences of `doc`; never delete, only withdraw."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": IMPORT_LOCK_ID})
+    advisory_lock(session, IMPORT_LOCK_ID)
     report = ImportReport()
     header = doc.plan
     plan = session.exec(select(Plan).where(Plan.key == header.id)).first()

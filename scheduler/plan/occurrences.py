@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from scheduler.clock import SHANGHAI
+from scheduler.clock import local_date
 from scheduler.plan.models import MATERIAL_OCCURRENCE_FIELDS, Occurrence, OccurrenceStatus, Precision
 from scheduler.plan.windows import month_end
 
@@ -66,7 +66,7 @@ def fix_occurrence(
     """Fix the exact time (定档) inside the planned window; return whether anything changed."""
     _refuse_cancelled(occurrence, "定档")
     _check_times(occurrence, start_at, end_at)
-    day = start_at.astimezone(SHANGHAI).date()
+    day = local_date(start_at)
     if not occurrence.window_start <= day <= occurrence.window_end:
         raise OccurrenceEditError(
             f"场次 {occurrence.key}：{day} 不在计划窗口 {occurrence.window_start}–{occurrence.window_end} 之内，"
@@ -105,7 +105,7 @@ def move_occurrence(
     values: dict[str, Any] = {"status": str(OccurrenceStatus.POSTPONED)}
     if start_at is not None:
         _check_times(occurrence, start_at, end_at)
-        day = start_at.astimezone(SHANGHAI).date()
+        day = local_date(start_at)
         values |= {"start_at": start_at, "end_at": end_at}
         if not occurrence.window_start <= day <= occurrence.window_end:
             # A new date outside the old window makes that day the window (what the plan now says).

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from scheduler.clock import local_date
 from scheduler.plan.models import EventType, OrgKind, Precision
 from scheduler.plan.windows import (
     DateTextError,
@@ -377,7 +378,7 @@ def _check_window(sess: SessionIn, path: str, year: int) -> list[PlanError]:
     if sess.start_at is not None:
         if sess.end_at is not None and sess.end_at < sess.start_at:
             errors.append(PlanError(f"{path}.end_at", f"结束时间 {sess.end_at} 早于开始时间 {sess.start_at}"))
-        local_day = sess.start_at.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        local_day = local_date(sess.start_at)
         if not sess.start <= local_day <= sess.end:
             errors.append(
                 PlanError(f"{path}.start_at", f"开始时间 {sess.start_at} 不在窗口 {sess.start}–{sess.end} 之内")

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from scheduler.clock import SHANGHAI, at_local
+from scheduler.clock import at_local, local_date
 from scheduler.mail.kinds import MailKind
 from scheduler.mail.outbox import Recipient, WantedMail
 from scheduler.plan.catalog import EventView, expand_members
@@ -205,7 +205,7 @@ def _rows_for(
     if occ.start_at is None:
         yield from _fix_rows(occ, r, hosts, orgs, contacts, plan)
         return
-    start_day = occ.start_at.astimezone(SHANGHAI).date()
+    start_day = local_date(occ.start_at)
     dues = [(days, at_local(start_day - timedelta(days=days), r.send_at)) for days in sorted(set(r.remind_days_before),
                                                                                            reverse=True)]
     dues = [(days, due) for days, due in dues if due < occ.start_at]
@@ -232,11 +232,11 @@ def _fix_rows(
     yield FIX_REQUEST, f"request:{window}", host_rcpts, request_due, closes, extra
     if r.nudge_every_days > 0:
         step = timedelta(days=r.nudge_every_days)
-        first_day = request_due.astimezone(SHANGHAI).date() + step
+        first_day = local_date(request_due) + step
         due = at_local(first_day, r.send_at)
         while due < escalation_due:
             nxt = min(due + step, escalation_due)
-            yield FIX_NUDGE, f"nudge:{due.astimezone(SHANGHAI).date().isoformat()}", host_rcpts, due, nxt, extra
+            yield FIX_NUDGE, f"nudge:{local_date(due).isoformat()}", host_rcpts, due, nxt, extra
             due += step
     if r.escalate_to:
         office = _dedupe(_recipients(r.escalate_to, "escalation", orgs, contacts, plan))

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from scheduler.config import Settings
 from scheduler.contacts import contacts_by_org
 from scheduler.mail.compose import Composer, Content, OutgoingMessage
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.mail.models import OutboxMessage
 from scheduler.plan.catalog import get_plan, list_event_views
 from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import ORIGIN, REMINDER_KINDS, occurrence_context

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from scheduler.contacts import Contact, MailOptOut, contacts_by_org, opted_out
-from scheduler.mail.outbox import OutboxMessage, OutboxState, SyncReport, WantedMail, sync_outbox
+from scheduler.db import advisory_lock
+from scheduler.mail.models import OutboxMessage, OutboxState
+from scheduler.mail.outbox import SyncReport, WantedMail, sync_outbox
 from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
 from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization
 from scheduler.reminders.planner import CHANGE_NOTICE, ORIGIN, PersonRef, RuleBook, plan_mail
@@ -67,9 +69,8 @@ def _with_previous(session: Session, wanted: list[WantedMail]) -> list[WantedMai
 
 def plan_and_sync(*, session: Session, rules: RuleBook, now: datetime) -> SyncReport:
     """Plan at `now` and make the outbox match (the caller commits)."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Several workers may plan at once: one at a time, so none trips over the other's new rows.
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SYNC_LOCK_ID})
+    # Several workers may plan at once: one at a time, so none trips over the other's new rows.
+    advisory_lock(session, SYNC_LOCK_ID)
     wanted, missing = wanted_mail(session=session, rules=rules, now=now)
     report = sync_outbox(session=session, origin=ORIGIN, wanted=wanted, now=now)
     report.missing_contacts = sorted(missing)

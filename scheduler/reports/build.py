@@ -7,10 +7,11 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
+from scheduler.clock import local_date
 from scheduler.reports.bimonthly import ReviewInputs, bimonthly_report
 from scheduler.reports.cadence import compute_cadence
 from scheduler.reports.cadence_report import cadence_report
-from scheduler.reports.facts import Facts, load_facts, shanghai_date
+from scheduler.reports.facts import Facts, load_facts
 from scheduler.reports.goals import goals_report, list_entries
 from scheduler.reports.models import AssessmentAdjustment, RectificationItem, ReviewNote
 from scheduler.reports.monthly import monthly_report
@@ -84,7 +85,7 @@ def build_report(
 ) -> Report:
     """Build one report; an issued quarterly assessment comes from its frozen snapshot unless `live`."""
     check_kind(kind)
-    today = shanghai_date(now)
+    today = local_date(now)
     if kind == "quarterly" and not live:
         snap = get_snapshot(session=session, kind=kind, period=period.strip().upper())
         if snap is not None:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from scheduler.clock import SHANGHAI
-from scheduler.followups.models import NegotiationCheckin
-from scheduler.followups.tasks import Task, TaskKind
-from scheduler.outcomes.lead_models import Lead
-from scheduler.outcomes.models import SIGNED_FORMS, OutcomeReport, ProjectRow, TalentRow
+from scheduler.clock import local_date
+from scheduler.followups.models import NegotiationCheckin, Task, TaskKind
+from scheduler.outcomes.models import SIGNED_FORMS, Lead, OutcomeReport, ProjectRow, TalentRow
 from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
 from scheduler.plan.models import BANKUAI_KINDS, EventType, Organization
 
@@ -131,11 +129,6 @@ class Facts:
         return next((o for o in self.occurrences if o.id == occ_id), None)
 
 
-def shanghai_date(moment: datetime) -> date:
-    """Return the calendar date of an aware instant in Asia/Shanghai."""
-    return moment.astimezone(SHANGHAI).date()
-
-
 def _bankuai_of(org: Organization, orgs: dict[str, Organization]) -> str | None:
     """Return the 板块 an organization is or belongs to (海门区科技局 → 海门区)."""
     if org.kind in BANKUAI_KINDS:
@@ -173,7 +166,7 @@ def load_facts(*, session: Session) -> Facts | None:
         city = any(o.kind not in BANKUAI_KINDS and _bankuai_of(o, orgs) is None for o in view.hosts)
         for occ in view.occurrences:
             report = reports.get(occ.id or 0)
-            start_on = shanghai_date(occ.start_at) if occ.start_at else None
+            start_on = local_date(occ.start_at) if occ.start_at else None
             if report is not None and report.actual_date is not None and report.status == "held":
                 start_on = report.actual_date
             occ_hosts[occ.id or 0] = hosts
@@ -250,7 +243,7 @@ def load_facts(*, session: Session) -> Facts | None:
             col(Lead.last_update_at),
         )
     ):
-        facts.leads.append(LeadFact(lead_id or 0, name, bankuai, stage, shanghai_date(created), shanghai_date(updated)))
+        facts.leads.append(LeadFact(lead_id or 0, name, bankuai, stage, local_date(created), local_date(updated)))
     for occ_id, org, opens, due, status, done in session.execute(
         sa_select(
             col(Task.occurrence_id),
@@ -261,7 +254,7 @@ def load_facts(*, session: Session) -> Facts | None:
             col(Task.done_at),
         ).where(col(Task.kind) == TaskKind.OUTCOME)
     ):
-        facts.report_tasks.append(ReportTask(occ_id, org, opens, due, status, shanghai_date(done) if done else None))
+        facts.report_tasks.append(ReportTask(occ_id, org, opens, due, status, local_date(done) if done else None))
     for org, week, count in session.exec(
         select(
             col(NegotiationCheckin.organization_key), col(NegotiationCheckin.week_start), col(NegotiationCheckin.count)

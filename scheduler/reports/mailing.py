@@ -7,14 +7,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from scheduler.clock import SHANGHAI
+from scheduler.clock import SHANGHAI, local_date
 from scheduler.contacts import contacts_by_org
 from scheduler.mail.kinds import MailKind
 from scheduler.mail.outbox import Recipient, SyncReport, WantedMail, sync_outbox
 from scheduler.plan.catalog import get_plan
 from scheduler.reports.build import build_report
 from scheduler.reports.export import display
-from scheduler.reports.facts import shanghai_date
 from scheduler.reports.periods import make_period
 
 ORIGIN = "reports"
@@ -27,7 +26,7 @@ SUMMARY_KEYS = ("unit", "held", "signed", "signed_ytd", "target", "rate", "pace"
 def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> list[WantedMail]:
     """Return the report mail due by `now`: one per office contact, for the plan's last finished month."""
     plan = get_plan(session=session)
-    today = shanghai_date(now)
+    today = local_date(now)
     if plan is None or today < date(plan.year, 2, 1):
         return []
     month = 12 if today.year > plan.year else today.month - 1

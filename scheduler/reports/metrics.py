@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from scheduler.outcomes.lead_models import STALE_AFTER_DAYS
+from scheduler.outcomes.models import STALE_AFTER_DAYS
 from scheduler.reports.cadence import week_mondays, week_state
 from scheduler.reports.facts import Facts, LeadFact, OccFact, ReportTask
 

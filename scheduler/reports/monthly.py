@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from scheduler.outcomes.lead_models import LEAD_STAGE_LABELS
+from scheduler.outcomes.models import LEAD_STAGE_LABELS
 from scheduler.reports.facts import Facts
 from scheduler.reports.metrics import (
     Span,

@@ -18,10 +18,10 @@ from scheduler.web.admin import auth as admin_auth
 from scheduler.web.admin import reports as admin_reports
 from scheduler.web.admin import targets as admin_targets
 from scheduler.web.admin import tasks as admin_tasks
-from scheduler.web.deps import make_templates
 from scheduler.web.errors import install_error_pages
 from scheduler.web.logredact import install_redaction
 from scheduler.web.security import SESSION_COOKIE, SESSION_MAX_AGE, LoginRequired
+from scheduler.web.templates import make_templates
 
 
 def create_app(

@@ -10,19 +10,21 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
-from scheduler.audit import AuditEntry, FormRevision
-from scheduler.clock import SHANGHAI
-from scheduler.followups.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus, list_tasks
-from scheduler.mail.outbox import STATE_LABELS, OutboxMessage, OutboxState
+from scheduler.audit import AuditEntry
+from scheduler.clock import SHANGHAI, local_date
+from scheduler.followups.models import TASK_KIND_LABELS, TASK_STATUS_LABELS, FormRevision, Task, TaskKind, TaskStatus
+from scheduler.followups.tasks import list_tasks
+from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState
 from scheduler.outcomes.models import REPORT_STATUS_LABELS, OutcomeReport, ProjectRow, ReportStatus, TalentRow
 from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
 from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, OccurrenceStatus
 from scheduler.plan.rows import occurrence_when
 from scheduler.reports.cadence import closing_windows, compute_cadence
-from scheduler.reports.facts import Facts, load_facts, shanghai_date
+from scheduler.reports.facts import Facts, load_facts
 from scheduler.web.admin.outbox import GENERIC_KIND, mail_kind_label
-from scheduler.web.deps import SessionDep, render
+from scheduler.web.deps import SessionDep
 from scheduler.web.security import AdminDep, OptionalAdminDep
+from scheduler.web.templates import render
 
 router = APIRouter()
 WEEKDAYS = "一二三四五六日"
@@ -93,7 +95,7 @@ def month_calendar(*, session: Session, year: int, month: int, admin: bool) -> d
                 "href": f"/admin/events/{view.event.seq}" if admin else f"/events/{view.event.seq}",
             }
             if occ.start_at is not None:
-                day = shanghai_date(occ.start_at)
+                day = local_date(occ.start_at)
                 if first <= day <= last:
                     by_day.setdefault(day, []).append(item)
             elif occ.window_start <= last and occ.window_end >= first and occ.precision != "year":
@@ -138,7 +140,7 @@ def _month_arg(value: str | None, today: date, plan_year: int | None) -> tuple[i
 def home(request: Request, session: SessionDep, admin: OptionalAdminDep, month: str | None = None) -> HTMLResponse:
     """Show the month calendar; administrators also see what needs attention."""
     runtime = request.app.state.runtime
-    today = shanghai_date(runtime.clock.now())
+    today = local_date(runtime.clock.now())
     facts = load_facts(session=session)
     y, m = _month_arg(month, today, facts.year if facts else None)
     ctx: dict[str, Any] = {

@@ -1,45 +1,47 @@
-"""Request-scoped dependencies: the runtime, a database session, templates."""
+"""What every route gets from one set of dependencies: the runtime, its `now`, and read or write sessions."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
-from scheduler.config import PROJECT_ROOT
+from scheduler.db import session_scope
 from scheduler.runtime import Runtime
 
 
-def make_templates() -> Jinja2Templates:
-    """Build the Jinja2 environment for web pages (autoescaped)."""
-    templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates" / "web"))
-    return templates
-
-
 def get_runtime(request: Request) -> Runtime:
+    """Return the runtime the app was built with."""
     return request.app.state.runtime
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """Yield a session; routes commit what they change."""
-    with Session(request.app.state.runtime.engine, expire_on_commit=False) as session:
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_now(runtime: RuntimeDep) -> datetime:
+    """Return the runtime clock's now, read once per request."""
+    return runtime.clock.now()
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """Yield a session for reading; nothing it changes is committed."""
+    with Session(runtime.engine, expire_on_commit=False) as session:
         yield session
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+def get_write_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """Yield a write session, committed once the route returns and before the response is sent.
+
+    The route raising rolls everything back. On SQLite the write lock is taken at BEGIN (BEGIN IMMEDIATE).
+    """
+    with session_scope(runtime.engine, write=True) as session:
+        yield session
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
 SessionDep = Annotated[Session, Depends(get_session)]
-
-
-def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Any:
-    """Render a page with the context every page needs (clock banner)."""
-    runtime: Runtime = request.app.state.runtime
-    signed_in = "session" in request.scope and request.session.get("admin_id") is not None
-    base: dict[str, Any] = {"clock_text": runtime.clock.describe(), "now": runtime.clock.now(), "signed_in": signed_in}
-    if signed_in:
-        from scheduler.web.security import csrf_token  # security builds on deps
-
-        base["logout_csrf"] = csrf_token(request)
-    return request.app.state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+# scope="function": the commit happens before the response, so a client never sees success for a failed commit.
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]

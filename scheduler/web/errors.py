@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from scheduler.plan.seed import PYDANTIC_MESSAGES
-from scheduler.web.deps import render
+from scheduler.web.templates import render
 
 TITLES = {
     400: "输入有误",

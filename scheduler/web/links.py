@@ -21,15 +21,17 @@ from scheduler.db import session_scope
 from scheduler.followups import forms
 from scheduler.followups.action_links import ACTIONS, link_recipients
 from scheduler.followups.links import Grant, LinkAction, LinkExpired, LinkRefused, LinkSigner
+from scheduler.followups.models import Task, TaskKind, TaskStatus
 from scheduler.followups.planner import LINK_RENEWAL, task_context
 from scheduler.followups.submissions import Actor, SubmissionRejected, submit
-from scheduler.followups.tasks import Task, TaskKind, TaskStatus, task_subject
+from scheduler.followups.tasks import task_subject
 from scheduler.mail.outbox import Recipient, enqueue
 from scheduler.outcomes.filing import get_report, report_rows, report_totals
 from scheduler.plan.catalog import get_organizations
 from scheduler.runtime import Runtime
-from scheduler.web.deps import SessionDep, render
+from scheduler.web.deps import SessionDep
 from scheduler.web.taskforms import MAX_BODY_BYTES, MAX_FORM_FIELDS, form_context, parse
+from scheduler.web.templates import render
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)

@@ -16,8 +16,9 @@ from scheduler.contacts import opt_out
 from scheduler.mail.compose import unsubscribe_serializer
 from scheduler.mail.kinds import KIND_LABELS
 from scheduler.mail.sink import list_mail, mail_parts, read_mail
-from scheduler.web.deps import RuntimeDep, SessionDep, render
+from scheduler.web.deps import RuntimeDep, SessionDep
 from scheduler.web.security import LoginRequired, OptionalAdminDep
+from scheduler.web.templates import render
 
 router = APIRouter()
 PAGE_SIZE = 100

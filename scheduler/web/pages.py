@@ -7,9 +7,10 @@ from itertools import groupby
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from scheduler.clock import SHANGHAI
+from scheduler.clock import local_date
 from scheduler.plan.rows import plan_rows
-from scheduler.web.deps import SessionDep, render
+from scheduler.web.deps import SessionDep
+from scheduler.web.templates import render
 
 router = APIRouter()
 QUARTER_NAMES = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
@@ -23,5 +24,5 @@ def plan_page(request: Request, session: SessionDep) -> HTMLResponse:
         {"number": q, "name": QUARTER_NAMES[q], "rows": list(items)}
         for q, items in groupby(rows, key=lambda r: r["quarter"])
     ]
-    today = request.app.state.runtime.clock.now().astimezone(SHANGHAI).date()  # a passed window is judged by it
+    today = local_date(request.app.state.runtime.clock.now())  # a passed window is judged by it
     return render(request, "plan.html", {"quarters": quarters, "has_plan": bool(rows), "today": today})

@@ -16,8 +16,9 @@ from scheduler.feeds.render import is_cancelled, is_year_round, summary, when_te
 from scheduler.feeds.snapshot import PlanSnapshot
 from scheduler.plan.models import BANKUAI_KINDS, EVENT_TYPE_LABELS, EventType, OrgKind
 from scheduler.plan.windows import QUARTER_WORDS
-from scheduler.web.deps import RuntimeDep, render
+from scheduler.web.deps import RuntimeDep
 from scheduler.web.feeds import feed_cache
+from scheduler.web.templates import render
 
 router = APIRouter()
 

@@ -7,14 +7,21 @@ from typing import Any
 
 from sqlmodel import Session
 
-from scheduler.clock import SHANGHAI
+from scheduler.clock import SHANGHAI, local_date
 from scheduler.followups import forms
 from scheduler.followups.links import LinkAction
+from scheduler.followups.models import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus
 from scheduler.followups.submissions import latest_revision
-from scheduler.followups.tasks import TASK_KIND_LABELS, TASK_STATUS_LABELS, Task, TaskKind, TaskStatus
-from scheduler.outcomes.lead_models import LEAD_STAGE_LABELS, STALE_AFTER_DAYS
 from scheduler.outcomes.leads import leads_of, occurrence_leads
-from scheduler.outcomes.models import COUNT_FIELDS, PROJECT_CATEGORIES, REPORT_STATUS_LABELS, SIGN_FORMS, TALENT_LEVELS
+from scheduler.outcomes.models import (
+    COUNT_FIELDS,
+    LEAD_STAGE_LABELS,
+    PROJECT_CATEGORIES,
+    REPORT_STATUS_LABELS,
+    SIGN_FORMS,
+    STALE_AFTER_DAYS,
+    TALENT_LEVELS,
+)
 from scheduler.plan.catalog import get_organizations
 from scheduler.plan.models import Event, Occurrence
 from scheduler.plan.rows import occurrence_when
@@ -82,7 +89,7 @@ def form_context(
         if action == LinkAction.OUTCOME and occ is not None and not values:
             values = {"actual_place": occ.location, "status": "held"}
             if occ.start_at is not None:
-                values["actual_date"] = occ.start_at.astimezone(SHANGHAI).date().isoformat()
+                values["actual_date"] = local_date(occ.start_at).isoformat()
     orgs = get_organizations(session=session)
     projects = forms.row_count(values, "p", forms.PROJECT_FIELDS)
     talents = forms.row_count(values, "t", forms.TALENT_FIELDS)
@@ -107,7 +114,7 @@ def form_context(
         "entry_rows": max(entries + (extra_rows and 3), entries + 1, 3),
         "leads": leads,
         "stale_ids": {lead.id for lead in leads if task.period_start is not None and
-                      (task.period_start - lead.last_update_at.astimezone(SHANGHAI).date()).days >= STALE_AFTER_DAYS},
+                      (task.period_start - local_date(lead.last_update_at)).days >= STALE_AFTER_DAYS},
         "lead_choices": occurrence_leads(session=session, occurrence_id=task.occurrence_id or 0)
         if action == LinkAction.OUTCOME else [],
         "stage_labels": {str(k): v for k, v in LEAD_STAGE_LABELS.items()},

@@ -16,7 +16,7 @@ from scheduler.cli import app
 from scheduler.clock import FixedClock
 from scheduler.config import Settings
 from scheduler.db import session_scope
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.mail.models import OutboxMessage
 from scheduler.reminders.planner import REMINDER_KINDS
 from scheduler.runtime import Runtime
 from tests.conftest import NOTICE_DATE

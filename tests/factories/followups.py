@@ -15,8 +15,8 @@ from scheduler.db import session_scope
 from scheduler.followups.action_links import link_expiry
 from scheduler.followups.checklists import read_checklists
 from scheduler.followups.links import LinkAction, LinkSigner
+from scheduler.followups.models import Task
 from scheduler.followups.sync import plan_followups
-from scheduler.followups.tasks import Task
 
 KEYS = ["k" * 32]
 RECIPIENT = "rugao.lianluo@example.org"
@@ -45,7 +45,7 @@ def issue(engine: Engine, key: str, now: datetime, *, action: LinkAction | None 
           recipient: str | None = None, expires_at: datetime | None = None) -> str:
     """Issue a token for the task `key` (its own action unless told; RECIPIENT, else a current contact of it)."""
     from scheduler.followups.action_links import ACTIONS, link_recipients
-    from scheduler.followups.tasks import TaskKind
+    from scheduler.followups.models import TaskKind
 
     with session_scope(engine, write=True) as session:
         task = session.exec(select(Task).where(Task.key == key)).one()

@@ -11,10 +11,8 @@ from sqlmodel import select
 
 from scheduler.clock import SHANGHAI
 from scheduler.db import session_scope
-from scheduler.followups.models import NegotiationCheckin
-from scheduler.followups.tasks import Task
-from scheduler.outcomes.lead_models import Lead
-from scheduler.outcomes.models import OutcomeReport, ProjectRow, TalentRow
+from scheduler.followups.models import NegotiationCheckin, Task
+from scheduler.outcomes.models import Lead, OutcomeReport, ProjectRow, TalentRow
 from scheduler.plan.models import Occurrence
 
 T0 = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)

@@ -18,13 +18,13 @@ from sqlmodel import select
 from scheduler.clock import FixedClock
 from scheduler.db import session_scope
 from scheduler.followups.action_links import register_followup_mail
-from scheduler.followups.links import IssuedLink
+from scheduler.followups.models import IssuedLink, Task
 from scheduler.followups.planner import LINK_RENEWAL, TASK_NUDGE, TASK_REQUEST
-from scheduler.followups.tasks import Task, note_mail_sent
+from scheduler.followups.tasks import note_mail_sent
 from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import RetryPolicy, dispatch_due
 from scheduler.mail.mailer import SMTPMailer
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.mail.models import OutboxMessage
 from scheduler.outcomes.exports import outcomes_csv, outcomes_xlsx
 from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import FIX_NUDGE, FIX_REQUEST, RuleBook

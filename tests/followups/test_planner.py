@@ -9,8 +9,8 @@ import pytest
 from scheduler.clock import week_start
 from scheduler.config import Settings
 from scheduler.followups.checklists import ChecklistInvalid, ChecklistItem, parse_checklists, read_checklists
+from scheduler.followups.models import Task, TaskKind
 from scheduler.followups.planner import TASK_DIGEST, TASK_NUDGE, TASK_REQUEST, plan_task_mail, plan_tasks
-from scheduler.followups.tasks import Task, TaskKind
 from scheduler.reminders.planner import PersonRef
 from scheduler.workdays import add_workdays, is_workday
 from tests.factories.mail import occurrence, org, view

@@ -20,11 +20,11 @@ from scheduler.db import session_scope
 from scheduler.followups.action_links import register_followup_mail
 from scheduler.followups.checklists import ChecklistItem
 from scheduler.followups.links import LinkSigner
-from scheduler.followups.tasks import Task
+from scheduler.followups.models import Task
 from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import RetryPolicy
 from scheduler.mail.mailer import SMTPMailer
-from scheduler.outcomes.lead_models import Lead
+from scheduler.outcomes.models import Lead
 from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import RuleBook
 from scheduler.replay import replay

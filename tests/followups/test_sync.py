@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from scheduler.cli import app
 from scheduler.clock import FixedClock
 from scheduler.db import session_scope
-from scheduler.followups.tasks import Task
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.followups.models import Task
+from scheduler.mail.models import OutboxMessage
 from scheduler.plan.models import Occurrence
 from scheduler.plan.occurrences import cancel_occurrence, move_occurrence
 from scheduler.runtime import Runtime

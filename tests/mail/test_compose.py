@@ -11,7 +11,7 @@ import pytest
 
 from scheduler.config import Settings
 from scheduler.mail.compose import Composer
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.mail.models import OutboxMessage
 from scheduler.reminders.planner import CHANGE_NOTICE
 from tests.factories.mail import occurrence
 

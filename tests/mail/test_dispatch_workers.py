@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from scheduler.db import session_scope
-from scheduler.mail.outbox import OutboxMessage, Recipient, enqueue
+from scheduler.mail.models import OutboxMessage
+from scheduler.mail.outbox import Recipient, enqueue
 from scheduler.plan.catalog import get_plan, list_event_views
 from scheduler.reminders.planner import FIX_REQUEST, occurrence_context
 from tests.conftest import NOTICE_DATE

@@ -10,10 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from scheduler.db import session_scope
+from scheduler.mail.models import CANCELLED_BY_PLANNER, OutboxMessage, OutboxState
 from scheduler.mail.outbox import (
-    CANCELLED_BY_PLANNER,
-    OutboxMessage,
-    OutboxState,
     Outcome,
     Recipient,
     cancel_row,

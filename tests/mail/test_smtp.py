@@ -22,7 +22,7 @@ from scheduler.db import session_scope
 from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import RetryPolicy, dispatch_due
 from scheduler.mail.mailer import SMTPMailer
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.mail.models import OutboxMessage
 from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import CHANGE_NOTICE, FIX_ESCALATION, FIX_NUDGE, FIX_REQUEST, REMINDER, RuleBook
 from scheduler.reminders.sync import plan_and_sync, wanted_mail

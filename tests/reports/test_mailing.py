@@ -15,7 +15,7 @@ from scheduler.config import Settings
 from scheduler.db import session_scope
 from scheduler.jobs import MailJobs
 from scheduler.mail.mailer import SMTPMailer
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.mail.models import OutboxMessage
 from scheduler.runtime import Runtime
 from tests.factories.mail import Recorder, start_smtp
 

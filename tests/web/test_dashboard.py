@@ -14,7 +14,7 @@ from scheduler.auth import create_user
 from scheduler.clock import FixedClock
 from scheduler.config import Settings
 from scheduler.db import session_scope
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.mail.models import OutboxMessage
 from scheduler.web.app import create_app
 from tests.factories.reports import at, hold, outcome_task
 from tests.support.servers import run_uvicorn

@@ -11,14 +11,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from scheduler.audit import AuditEntry, FormRevision
+from scheduler.audit import AuditEntry
 from scheduler.clock import FixedClock
 from scheduler.db import session_scope
 from scheduler.followups.links import LinkAction, LinkSigner
-from scheduler.followups.tasks import Task, TaskStatus
-from scheduler.mail.outbox import OutboxMessage
-from scheduler.outcomes.lead_models import Lead
-from scheduler.outcomes.models import OutcomeReport, ProjectRow
+from scheduler.followups.models import FormRevision, Task, TaskStatus
+from scheduler.mail.models import OutboxMessage
+from scheduler.outcomes.models import Lead, OutcomeReport, ProjectRow
 from scheduler.plan.models import Occurrence
 from scheduler.web.app import create_app
 from tests.factories.followups import RECIPIENT, T_MARCH, issue, outcome_form, plan, post_form, settings, task_by_key

@@ -15,15 +15,12 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from scheduler.audit import FormRevision
 from scheduler.clock import FixedClock
 from scheduler.contacts import Contact
 from scheduler.db import session_scope
-from scheduler.followups.links import IssuedLink
-from scheduler.followups.tasks import Task, TaskStatus
-from scheduler.mail.outbox import OutboxMessage
-from scheduler.outcomes.lead_models import Lead
-from scheduler.outcomes.models import OutcomeReport
+from scheduler.followups.models import FormRevision, IssuedLink, Task, TaskStatus
+from scheduler.mail.models import OutboxMessage
+from scheduler.outcomes.models import Lead, OutcomeReport
 from scheduler.web.app import create_app
 from tests.factories.followups import (
     KEYS,

@@ -22,7 +22,7 @@ from scheduler.db import session_scope
 from scheduler.mail.compose import Composer, Content, unsubscribe_serializer
 from scheduler.mail.dispatcher import dispatch_due
 from scheduler.mail.mailer import SMTPMailer
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.mail.models import OutboxMessage
 from scheduler.mail.sink import StoreHandler
 from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import CHANGE_NOTICE, REMINDER, RuleBook

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from scheduler.auth import AdminUser, authenticate, end_sessions
-from scheduler.web.deps import RuntimeDep, SessionDep, render
+from scheduler.web.deps import RuntimeDep, SessionDep
 from scheduler.web.security import CsrfDep, OptionalAdminDep, csrf_token, start_session
+from scheduler.web.templates import render
 
 router = APIRouter()
 

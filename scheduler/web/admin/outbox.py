@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from scheduler.followups.tasks import Task
+from scheduler.followups.models import Task
 from scheduler.mail.kinds import KIND_LABELS
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.mail.models import OutboxMessage
 from scheduler.plan.models import Event, Occurrence
 
 GENERIC_KIND = "邮件"  # never show a raw kind code to office staff

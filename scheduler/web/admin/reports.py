@@ -11,17 +11,19 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
 
+from scheduler.clock import local_date
 from scheduler.reports.build import ReportUnavailable, build_report, issue_quarterly
 from scheduler.reports.cadence import compute_cadence
 from scheduler.reports.cadence_report import cadence_report
 from scheduler.reports.export import FORMATS, display, export
-from scheduler.reports.facts import load_facts, shanghai_date
+from scheduler.reports.facts import load_facts
 from scheduler.reports.models import AssessmentAdjustment, RectificationItem, ReviewNote
 from scheduler.reports.periods import REPORT_KIND_LABELS, PeriodInvalid, parse_period
 from scheduler.reports.snapshots import SnapshotExists, get_snapshot
 from scheduler.reports.targets import bankuai_units
-from scheduler.web.deps import SessionDep, render
+from scheduler.web.deps import SessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
+from scheduler.web.templates import render
 
 router = APIRouter(prefix="/admin")
 TEXT_LIMIT = 2000
@@ -49,7 +51,7 @@ def cadence_page(request: Request, session: SessionDep, admin: AdminDep) -> HTML
     facts = load_facts(session=session)
     if facts is None:
         raise HTTPException(status_code=404, detail="还没有导入活动计划")
-    report = cadence_report(compute_cadence(facts, shanghai_date(_now(request))), str(facts.year))
+    report = cadence_report(compute_cadence(facts, local_date(_now(request))), str(facts.year))
     return render(
         request,
         "report_page.html",
@@ -60,7 +62,7 @@ def cadence_page(request: Request, session: SessionDep, admin: AdminDep) -> HTML
 def _index_context(request: Request, session: Session, error: str | None) -> dict:
     """Return what the report index needs: kinds, default periods, and the choices of each period picker."""
     facts = load_facts(session=session)
-    today = shanghai_date(_now(request))
+    today = local_date(_now(request))
     year = facts.year if facts else today.year
     return {
         "kinds": REPORT_KIND_LABELS,

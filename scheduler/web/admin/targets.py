@@ -10,16 +10,17 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import col, func, select
 
-from scheduler.clock import SHANGHAI
-from scheduler.mail.outbox import STATE_LABELS, OutboxMessage, OutboxState
+from scheduler.clock import SHANGHAI, local_date
+from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState
 from scheduler.reports.build import build_report
 from scheduler.reports.export import FORMATS, display, display_quantity
-from scheduler.reports.facts import load_facts, shanghai_date
+from scheduler.reports.facts import load_facts
 from scheduler.reports.goals import GOALS, add_entry
 from scheduler.reports.targets import METRICS, bankuai_units, load_targets, set_target
 from scheduler.web.admin.outbox import mail_kind_label, mail_topics
-from scheduler.web.deps import SessionDep, render
+from scheduler.web.deps import SessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
+from scheduler.web.templates import render
 
 router = APIRouter(prefix="/admin")
 PAGE_SIZE = 100
@@ -40,7 +41,7 @@ def targets_page(request: Request, session: SessionDep, admin: AdminDep) -> HTML
     """Show the 2025 goals chart and table, the annual targets per 板块, and the entry forms."""
     now = request.app.state.runtime.clock.now()
     facts = load_facts(session=session)
-    year = facts.year if facts else shanghai_date(now).year
+    year = facts.year if facts else local_date(now).year
     report = build_report(session=session, kind="targets", period=str(year), now=now) if facts else None
     return render(
         request,

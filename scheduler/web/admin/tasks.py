@@ -9,32 +9,26 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
 from scheduler.audit import ActorKind, AuditEntry, audit
-from scheduler.clock import SHANGHAI
+from scheduler.clock import SHANGHAI, local_date
 from scheduler.contacts import contacts_by_org
 from scheduler.db import session_scope
 from scheduler.followups.action_links import ACTIONS
-from scheduler.followups.links import IssuedLink, LinkSigner
-from scheduler.followups.planner import TASK_REQUEST, local_day, task_context
+from scheduler.followups.links import LinkSigner
+from scheduler.followups.models import TASK_KIND_LABELS, TASK_STATUS_LABELS, IssuedLink, Task, TaskKind, TaskStatus
+from scheduler.followups.planner import TASK_REQUEST, task_context
 from scheduler.followups.submissions import Actor, list_revisions
-from scheduler.followups.tasks import (
-    TASK_KIND_LABELS,
-    TASK_STATUS_LABELS,
-    Task,
-    TaskKind,
-    TaskStatus,
-    list_tasks,
-    task_subject,
-)
+from scheduler.followups.tasks import list_tasks, task_subject
 from scheduler.mail.outbox import Recipient, enqueue
 from scheduler.outcomes.exports import outcomes_csv, outcomes_xlsx
-from scheduler.outcomes.lead_models import LEAD_STAGE_LABELS, Lead
 from scheduler.outcomes.leads import count_by_stage, stale_leads
+from scheduler.outcomes.models import LEAD_STAGE_LABELS, Lead
 from scheduler.plan.catalog import get_organizations
 from scheduler.runtime import Runtime
-from scheduler.web.deps import SessionDep, render
+from scheduler.web.deps import SessionDep
 from scheduler.web.links import more_rows, outcome_page, page, problem, read_form, record, record_check
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token, verify_csrf
 from scheduler.web.taskforms import form_context
+from scheduler.web.templates import render
 
 router = APIRouter(include_in_schema=False)
 FILTERS = {"overdue": "逾期", "open": "待办", "done": "已完成", "cancelled": "已取消", "all": "全部"}
@@ -45,7 +39,7 @@ def task_list(request: Request, session: SessionDep, user: AdminDep, filter: str
               kind: str = "") -> Response:
     """List tasks: overdue / open / done / cancelled / all, per organization and kind."""
     runtime: Runtime = request.app.state.runtime
-    today = local_day(runtime.clock.now())
+    today = local_date(runtime.clock.now())
     status = filter if filter in ("open", "done", "cancelled") else None
     tasks = list_tasks(session=session, status=status, organization_key=org or None, kind=kind or None,
                        overdue_on=today if filter == "overdue" else None)

@@ -11,15 +11,13 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from scheduler.audit import AuditEntry, FormRevision
+from scheduler.audit import AuditEntry
 from scheduler.clock import FixedClock
 from scheduler.db import session_scope
-from scheduler.followups.links import IssuedLink
-from scheduler.followups.models import NegotiationCheckin
-from scheduler.followups.tasks import Task
-from scheduler.mail.outbox import OutboxMessage
-from scheduler.outcomes.lead_models import Lead, LeadStageChange
+from scheduler.followups.models import FormRevision, IssuedLink, NegotiationCheckin, Task
+from scheduler.mail.models import OutboxMessage
 from scheduler.outcomes.leads import stale_leads
+from scheduler.outcomes.models import Lead, LeadStageChange
 from scheduler.web.app import create_app
 from scheduler.web.logredact import RedactTokens
 from tests.factories.followups import T_MARCH, issue, outcome_form, plan, post_form, settings, task_by_key

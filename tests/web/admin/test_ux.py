@@ -16,7 +16,7 @@ from scheduler.clock import FixedClock
 from scheduler.config import Settings
 from scheduler.db import session_scope
 from scheduler.followups.tasks import list_tasks
-from scheduler.mail.outbox import OutboxMessage
+from scheduler.mail.models import OutboxMessage
 from scheduler.plan.models import Occurrence
 from scheduler.web.app import create_app
 from scheduler.web.subscribe import where_text
