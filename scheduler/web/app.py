@@ -15,6 +15,7 @@ from scheduler.config import Settings
 from scheduler.runtime import Runtime
 from scheduler.web import dashboard, feeds, health, links, mailbox, pages, subscribe
 from scheduler.web.admin import auth as admin_auth
+from scheduler.web.admin import outbox as admin_outbox
 from scheduler.web.admin import reports as admin_reports
 from scheduler.web.admin import targets as admin_targets
 from scheduler.web.admin import tasks as admin_tasks
@@ -59,6 +60,7 @@ def create_app(
     app.include_router(dashboard.router)
     app.include_router(admin_reports.router)
     app.include_router(admin_targets.router)
+    app.include_router(admin_outbox.router)
     app.state.login_throttle = LoginThrottle()  # per (username, address)
     app.state.address_throttle = LoginThrottle(limit=20)  # per address, whatever the usernames
     app.add_middleware(
