@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
-from scheduler.auth import LoginThrottle
+from scheduler.auth import SignInGuard
 from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
@@ -61,8 +61,7 @@ def create_app(
     app.include_router(admin_reports.router)
     app.include_router(admin_targets.router)
     app.include_router(admin_outbox.router)
-    app.state.login_throttle = LoginThrottle()  # per (username, address)
-    app.state.address_throttle = LoginThrottle(limit=20)  # per address, whatever the usernames
+    app.state.sign_in_guard = SignInGuard()  # failed sign-ins per (username, address) and per address
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.signing_keys()[0],
