@@ -12,6 +12,7 @@ from scheduler.cli.mail import contacts_app, mail_app, outbox_app
 from scheduler.cli.plan import db_app, plan_app
 from scheduler.cli.report import report, targets_app
 from scheduler.cli.user import user_app
+from scheduler.cli.workdays import workdays_app
 
 app = typer.Typer(help="科技招商活动排期与联络服务", no_args_is_help=True, add_completion=False)
 app.add_typer(db_app, name="db")
@@ -28,6 +29,7 @@ app.add_typer(feed_app, name="feed")
 app.add_typer(user_app, name="user")
 app.command("report")(report)
 app.add_typer(targets_app, name="targets")
+app.add_typer(workdays_app, name="workdays")
 
 
 def main() -> None:

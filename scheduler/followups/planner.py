@@ -15,7 +15,7 @@ from scheduler.mail.outbox import Recipient, WantedMail
 from scheduler.plan.catalog import EventView, expand_members
 from scheduler.plan.models import Occurrence, Organization
 from scheduler.reminders.planner import PersonRef
-from scheduler.workdays import add_workdays
+from scheduler.workdays import WorkCalendar
 
 ORIGIN = "followups"
 TASK_REQUEST = MailKind.TASK_REQUEST
@@ -71,6 +71,7 @@ def _host_key(view: EventView, orgs: Mapping[str, Organization]) -> str | None:
 def _occurrence_tasks(
     view: EventView, occ: Occurrence, orgs: Mapping[str, Organization],
     templates: Mapping[str, tuple[ChecklistItem, ...]], stored: Mapping[str, Task], today: date,
+    calendar: WorkCalendar,
 ) -> Iterable[WantedTask]:
     host = _host_key(view, orgs)
     if host is None or not occ.is_active:
@@ -82,7 +83,7 @@ def _occurrence_tasks(
                          occ.window_start - timedelta(days=FIX_REQUEST_DAYS), occ.window_end, occ.id, "host")
     end_day = occurrence_end_day(occ)
     yield WantedTask(f"outcome:occ:{occ.id}", TaskKind.OUTCOME, f"成效填报：{label}", host, end_day,
-                     add_workdays(end_day, OUTCOME_DUE_WORKDAYS), occ.id, "host")
+                     calendar.add_workdays(end_day, OUTCOME_DUE_WORKDAYS), occ.id, "host")
     day = occurrence_day(occ)
     if day is None:
         return
@@ -100,7 +101,7 @@ def _occurrence_tasks(
 
 
 def _period_tasks(
-    bankuai: Sequence[Organization], lead_orgs: set[str], first_week: date, today: date,
+    bankuai: Sequence[Organization], lead_orgs: set[str], first_week: date, today: date, calendar: WorkCalendar,
 ) -> Iterable[WantedTask]:
     # Next week's (and next month's) task exists a week ahead, so its request mail is already queued.
     horizon = today + timedelta(days=7)
@@ -109,7 +110,7 @@ def _period_tasks(
         while monday <= horizon:
             yield WantedTask(f"negotiation:{org.key}:{monday.isoformat()}", TaskKind.NEGOTIATION,
                              f"本周洽谈填报（{monday.month}月{monday.day}日当周）：{org.short_name}", org.key, monday,
-                             add_workdays(monday + timedelta(days=6), 1), assignee_role="bankuai",
+                             calendar.add_workdays(monday + timedelta(days=6), 1), assignee_role="bankuai",
                              period_start=monday)
             monday += timedelta(days=7)
         if org.key in lead_orgs:
@@ -121,7 +122,7 @@ def _period_tasks(
 
 def plan_tasks(
     views: Sequence[EventView], orgs: Mapping[str, Organization], templates: Mapping[str, tuple[ChecklistItem, ...]],
-    stored: Mapping[str, Task], lead_orgs: set[str], first_week: date, now: datetime,
+    stored: Mapping[str, Task], lead_orgs: set[str], first_week: date, now: datetime, *, calendar: WorkCalendar,
 ) -> dict[str, WantedTask]:
     """Return every task wanted open at `now` by key (stored tasks not listed are cancelled or closed by sync)."""
     today = local_date(now)
@@ -130,11 +131,11 @@ def plan_tasks(
         if view.event.withdrawn:
             continue
         for occ in view.occurrences:
-            for w in _occurrence_tasks(view, occ, orgs, templates, stored, today):
+            for w in _occurrence_tasks(view, occ, orgs, templates, stored, today, calendar):
                 wanted[w.key] = w
     bankuai = sorted((o for o in orgs.values() if o.is_bankuai and not o.withdrawn and not o.members),
                      key=lambda o: o.key)
-    for w in _period_tasks(bankuai, lead_orgs, week_start(first_week), today):
+    for w in _period_tasks(bankuai, lead_orgs, week_start(first_week), today, calendar):
         wanted[w.key] = w
     # Period tasks already stored stay wanted (a past week is never cancelled, only left overdue).
     for key, task in stored.items():

@@ -21,6 +21,7 @@ from scheduler.outcomes.models import EXIT_STAGES, Lead, LeadStage
 from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
 from scheduler.plan.models import OccurrenceStatus
 from scheduler.reminders.planner import PersonRef, occurrence_context
+from scheduler.workdays import calendar_fingerprint, load_calendar
 
 SYNC_LOCK_ID = 0x6B6A6675  # "kjfu"
 SYSTEM = "system"
@@ -70,7 +71,8 @@ def sync_tasks(
     lead_orgs = set(session.exec(select(Lead.bankuai_key).where(
         col(Lead.stage).not_in([*EXIT_STAGES, LeadStage.FULL]), col(Lead.bankuai_key).is_not(None))).all())
     first_week = first_full_week(plan.published)  # the notice came out on a Sunday: weekly check-ins start after it
-    wanted = plan_tasks(views, orgs, templates, stored, {k for k in lead_orgs if k}, first_week, now)
+    wanted = plan_tasks(views, orgs, templates, stored, {k for k in lead_orgs if k}, first_week, now,
+                        calendar=load_calendar(session=session))
     occs = {o.id: (v, o) for v in views for o in v.occurrences}
     for key, w in wanted.items():
         task = stored.get(key)
@@ -119,6 +121,7 @@ def followups_fingerprint(*, session: Session, now: datetime) -> tuple[Any, ...]
     parts = list(planning_fingerprint(session=session))
     parts += list(session.exec(select(func.count(), func.max(Task.updated_at))).one())
     parts += list(session.exec(select(func.count(), func.max(Lead.updated_at))).one())
+    parts += calendar_fingerprint(session=session)  # due dates move when the office edits working days
     parts.append(local_date(now))
     return tuple(parts)
 

@@ -12,7 +12,7 @@ from scheduler.followups.checklists import ChecklistInvalid, ChecklistItem, pars
 from scheduler.followups.models import Task, TaskKind
 from scheduler.followups.planner import TASK_DIGEST, TASK_NUDGE, TASK_REQUEST, plan_task_mail, plan_tasks
 from scheduler.reminders.planner import PersonRef
-from scheduler.workdays import add_workdays, is_workday
+from scheduler.workdays import WorkCalendar
 from tests.factories.mail import occurrence, org, view
 
 HOST, CO = org("rugao", short="如皋市"), org("jrj", kind="city_department", short="市金融局")
@@ -29,13 +29,7 @@ def sh(month: int, day: int, hour: int = 9) -> datetime:
 
 def wanted(occs, now=NOW, stored=None, lead_orgs=frozenset()):
     return plan_tasks([view(occs, hosts=[HOST], cos=[CO])], ORGS, TEMPLATES, stored or {}, set(lead_orgs),
-                      date(2023, 1, 20), now)
-
-
-def test_workdays_follow_the_2023_holiday_calendar() -> None:
-    assert not is_workday(date(2023, 10, 2)) and is_workday(date(2023, 10, 7)) and is_workday(date(2023, 1, 28))
-    assert add_workdays(date(2023, 9, 28), 5) == date(2023, 10, 11)  # 国庆: 10-07 and 10-08 are working days
-    assert add_workdays(date(2023, 3, 9), 5) == date(2023, 3, 16)
+                      date(2023, 1, 20), now, calendar=WorkCalendar())
 
 
 def test_a_window_occurrence_has_a_fix_task_and_an_outcome_task_due_five_working_days_after_the_window() -> None:
