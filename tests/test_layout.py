@@ -290,8 +290,7 @@ def test_the_checker_keeps_mail_away_from_its_clients_and_places_every_module(tm
     )
     one_layer = (frozenset({"scheduler", "clock"}), frozenset({"mail", "followups"}))  # same layer, still refused
     assert layout_problems(tmp_path, layers=one_layer) == [
-        "scheduler/mail/kinds.py:1 scheduler.mail.kinds -> scheduler.followups.tasks  (mail must not import"
-        " followups)",
+        "scheduler/mail/kinds.py:1 scheduler.mail.kinds -> scheduler.followups.tasks  (mail must not import followups)",
         "scheduler/stray.py:1 scheduler.stray -> scheduler.clock  (not in the layer table: stray)",
         "cycle scheduler.followups.tasks -> scheduler.mail.kinds -> scheduler.followups.tasks:\n"
         "    scheduler/followups/tasks.py:1 scheduler.followups.tasks -> scheduler.mail.kinds\n"
