@@ -1,26 +1,31 @@
-"""Shared fixtures: a fresh database per test (SQLite file, or a fresh PostgreSQL schema), fixed instants."""
+"""Shared fixtures: a fresh database per test (SQLite file, or a fresh PostgreSQL schema), settings with a real
+secret key, the application at the notice instant and a client talking to it over real HTTP."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import scheduler.metadata  # noqa: F401
-from scheduler.config import DEFAULT_SEED
+from scheduler.clock import FixedClock
+from scheduler.config import DEFAULT_SEED, Settings
 from scheduler.db import make_engine, session_scope
 from scheduler.plan.importer import import_plan
 from scheduler.plan.seed import PlanFile, read_plan_file
+from scheduler.web.app import create_app
+from tests.support.instants import NOTICE_DATE
+from tests.support.servers import run_uvicorn
 
 PG_URL = os.environ.get("SCHEDULER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-NOTICE_DATE = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)  # 09:00 Asia/Shanghai on the day of the notice
 DB_FIXTURES = {"engine", "db_url", "seeded_engine"}
 pytest_plugins = ("tests.factories.mail",)  # mail test factories and the `mail_engine` fixture
 
@@ -110,3 +115,30 @@ def seeded_engine(engine: Engine, seed_doc: PlanFile) -> Engine:
     with session_scope(engine, write=True) as session:
         import_plan(session=session, doc=seed_doc, now=NOTICE_DATE)
     return engine
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings on a scratch var dir with a secret key generated the way a fresh install generates one."""
+    fresh = Settings(var_dir=tmp_path)
+    fresh.signing_keys()  # writes var/secret_key and uses it, as the service does when none is configured
+    return fresh
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock standing at the notice instant; tests may move it."""
+    return FixedClock(NOTICE_DATE)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FixedClock, engine: Engine) -> FastAPI:
+    """The web application on the test database, at the notice instant, without the mail ticker."""
+    return create_app(settings, clock=clock, engine=engine)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[httpx.Client]:
+    """A client of `app` served by a real uvicorn on 127.0.0.1."""
+    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=10) as http:
+        yield http

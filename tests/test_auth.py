@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,54 +11,22 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from scheduler.auth import AccountError, AdminUser, LoginThrottle, authenticate, create_user, set_password
-from scheduler.clock import FixedClock
-from scheduler.config import Settings
 from scheduler.db import session_scope
-from scheduler.web.app import create_app
 from scheduler.web.security import AdminDep
-from tests.conftest import NOTICE_DATE
-from tests.support.servers import run_uvicorn
-
-PASSWORD = "correct horse battery"
-
-
-def add_admin(engine: Engine, username: str = "office", password: str = PASSWORD) -> None:
-    with session_scope(engine, write=True) as session:
-        create_user(session=session, username=username, password=password, display_name="办公室", now=NOTICE_DATE)
+from tests.support.admin import PASSWORD, add_admin, csrf_of, sign_in
+from tests.support.instants import NOTICE_DATE
 
 
 @pytest.fixture
-def app(engine: Engine, tmp_path: Path) -> FastAPI:
+def app(app: FastAPI, engine: Engine) -> FastAPI:
+    """The shared app with an administrator and a page only administrators may see."""
     add_admin(engine)
-    app = create_app(Settings(var_dir=tmp_path, secret_keys=["s" * 32]), clock=FixedClock(NOTICE_DATE), engine=engine)
 
     @app.get("/admin-only-probe")
     def probe(user: AdminDep) -> dict[str, str]:
         return {"user": user.username}
 
     return app
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[httpx.Client]:
-    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=10) as c:
-        yield c
-
-
-def csrf_of(page: str) -> str:
-    return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-
-
-def sign_in(
-    client: httpx.Client,
-    username: str = "office",
-    password: str = PASSWORD,
-    next_path: str = "/",
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    token = csrf_of(client.get("/login").text)
-    data = {"csrf_token": token, "username": username, "password": password, "next": next_path}
-    return client.post("/login", data=data, headers=headers)
 
 
 def test_passwords_are_hashed_and_checked(engine: Engine) -> None:

@@ -122,7 +122,7 @@ def test_cli_import_refuses_a_bad_file_and_keeps_the_stored_contacts(seeded_engi
 
 
 def test_reimport_replaces_contacts(seeded_engine: Engine) -> None:
-    from tests.conftest import NOTICE_DATE
+    from tests.support.instants import NOTICE_DATE
 
     known = orgs(seeded_engine)
     first = parse_contacts(GOOD_TOML.encode(), source="c.toml", organizations=known)

@@ -15,14 +15,15 @@ from scheduler.config import DEFAULT_SEED, PROJECT_ROOT, Settings
 from scheduler.jobs import JOB_IDS, MailJobs
 from scheduler.mail.mailer import MemoryMailer
 from scheduler.runtime import Runtime
-from tests.factories.mail import Recorder, free_port, start_smtp
+from tests.factories.mail import Recorder, start_smtp
+from tests.support.servers import free_port
 
 EXAMPLE = PROJECT_ROOT / "seeds" / "contacts.example.toml"
 FAST_CLOCK = "simulated:2023-01-22@172800"  # two simulated days per second
 
 
-def test_ticker_has_fixed_jobs_that_never_pile_up(tmp_path: Path) -> None:
-    jobs = MailJobs(Runtime(Settings(var_dir=tmp_path, secret_keys=["j" * 32])), mailer=MemoryMailer())
+def test_ticker_has_fixed_jobs_that_never_pile_up(settings: Settings) -> None:
+    jobs = MailJobs(Runtime(settings), mailer=MemoryMailer())
     sched = jobs.ticker()
     got = {j.id: j for j in sched.get_jobs()}
     assert set(got) == set(JOB_IDS)

@@ -11,21 +11,24 @@ from sqlalchemy.engine import Engine
 from scheduler.clock import FixedClock
 from scheduler.config import PROJECT_ROOT, Settings
 from scheduler.web.app import create_app
-from tests.browser.test_subscribe import ARGS, CHROMIUM
+from tests.factories.reports import DASHBOARD_NOW, prepare_dashboard
+from tests.support.admin import PASSWORD
+from tests.support.browser import ARGS, CHROMIUM
 from tests.support.servers import run_uvicorn
-from tests.web.test_dashboard import NOW, PASSWORD, prepare
 
 SHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
 
 
 @pytest.mark.browser
-def test_dashboard_in_chromium(seeded_engine: Engine, tmp_path: Path) -> None:
+def test_dashboard_in_chromium(seeded_engine: Engine, tmp_path: Path, settings: Settings) -> None:
     from playwright.sync_api import sync_playwright
 
-    prepare(seeded_engine)
+    prepare_dashboard(seeded_engine)
     SHOTS.mkdir(parents=True, exist_ok=True)
     app = create_app(
-        Settings(base_url="http://kjzs.test", secret_keys=["b" * 32]), clock=FixedClock(NOW), engine=seeded_engine
+        settings.model_copy(update={"base_url": "http://kjzs.test"}),
+        clock=FixedClock(DASHBOARD_NOW),
+        engine=seeded_engine,
     )
     problems: list[str] = []
     with run_uvicorn(app, lifespan="off") as url, sync_playwright() as pw:

@@ -16,8 +16,8 @@ from scheduler.config import PROJECT_ROOT
 from scheduler.db import session_scope
 from scheduler.outcomes.models import ProjectRow
 from scheduler.web.app import create_app
-from tests.browser.test_subscribe import ARGS, CHROMIUM
 from tests.factories.followups import T_MARCH, issue, outcome_form, plan, post_form, settings
+from tests.support.browser import ARGS, CHROMIUM
 from tests.support.servers import run_uvicorn
 
 SHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"

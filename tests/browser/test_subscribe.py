@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy.engine import Engine
 
 from scheduler.clock import FixedClock
 from scheduler.config import Settings
 from scheduler.web.app import create_app
-from tests.conftest import NOTICE_DATE
+from tests.support.browser import ARGS, CHROMIUM
+from tests.support.instants import NOTICE_DATE
 from tests.support.servers import run_uvicorn
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
 
 @pytest.mark.browser
-def test_subscribe_page_in_chromium(seeded_engine: Engine) -> None:
+def test_subscribe_page_in_chromium(seeded_engine: Engine, settings: Settings) -> None:
     from playwright.sync_api import sync_playwright
 
-    app = create_app(Settings(base_url="https://kjzs.example.org"), clock=FixedClock(NOTICE_DATE), engine=seeded_engine)
+    settings = settings.model_copy(update={"base_url": "https://kjzs.example.org"})
+    app = create_app(settings, clock=FixedClock(NOTICE_DATE), engine=seeded_engine)
     with run_uvicorn(app, lifespan="off") as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page()

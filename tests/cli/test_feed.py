@@ -14,7 +14,7 @@ from scheduler.cli import app
 from scheduler.clock import FixedClock
 from scheduler.config import Settings
 from scheduler.web.app import create_app
-from tests.conftest import NOTICE_DATE
+from tests.support.instants import NOTICE_DATE
 from tests.support.servers import run_uvicorn
 
 BASE = "https://kjzs.example.org"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from email import message_from_string, policy
-from pathlib import Path
 
 import icalendar
 import pytest
@@ -19,15 +18,15 @@ from scheduler.db import session_scope
 from scheduler.mail.models import OutboxMessage
 from scheduler.reminders.planner import REMINDER_KINDS
 from scheduler.runtime import Runtime
-from tests.conftest import NOTICE_DATE
 from tests.factories.mail import EXAMPLE_CONTACTS, Recorder, start_smtp
+from tests.support.instants import NOTICE_DATE
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def rt(mail_engine: Engine, tmp_path: Path) -> Runtime:
-    settings = Settings(var_dir=tmp_path, secret_keys=["c" * 32], contacts_file=EXAMPLE_CONTACTS, smtp_timeout=5)
+def rt(mail_engine: Engine, settings: Settings) -> Runtime:
+    settings = settings.model_copy(update={"contacts_file": EXAMPLE_CONTACTS, "smtp_timeout": 5})
     return Runtime(settings, engine=mail_engine, clock=FixedClock(NOTICE_DATE))
 
 

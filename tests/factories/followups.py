@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,14 +19,14 @@ from scheduler.followups.links import LinkAction, LinkSigner
 from scheduler.followups.models import Task
 from scheduler.followups.sync import plan_followups
 
-KEYS = ["k" * 32]
+KEYS = [secrets.token_urlsafe(32)]  # generated once per run, like a real install's key
 RECIPIENT = "rugao.lianluo@example.org"
 T_MARCH = datetime(2023, 3, 10, 2, 0, tzinfo=UTC)  # 10:00 Shanghai, 10 March 2023
 PAYLOADS = ("<script>alert(1)</script>", "=cmd|' /C calc'!A0", "+1", "@SUM(1+1)*cmd|' /C calc'!A0", "-2+3")
 
 
 def settings(tmp_path: Any, **over: Any) -> Settings:
-    """Settings with a fixed key and a scratch var dir."""
+    """Settings with the run's generated key and a scratch var dir."""
     return Settings(var_dir=tmp_path, secret_keys=KEYS, base_url="http://127.0.0.1:8000", **over)
 
 

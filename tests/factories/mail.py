@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -19,9 +19,10 @@ from scheduler.contacts import read_contacts_file, replace_contacts
 from scheduler.db import session_scope
 from scheduler.plan.catalog import EventView, get_organizations
 from scheduler.plan.models import Event, Occurrence, Organization
+from tests.support.instants import NOTICE_DATE
 from tests.support.servers import free_port
 
-T0 = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)  # the notice date, 09:00 Shanghai
+T0 = NOTICE_DATE  # the notice date, 09:00 Shanghai
 EXAMPLE_CONTACTS = PROJECT_ROOT / "seeds" / "contacts.example.toml"
 
 

@@ -1,4 +1,5 @@
-"""Plain factories for report tests: outcome reports, check-ins, tasks and leads written straight to the tables."""
+"""Plain factories for report tests: outcome reports, check-ins, tasks and leads written straight to the tables,
+and the office's dashboard on 20 March 2023."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from scheduler.auth import create_user
 from scheduler.clock import SHANGHAI
 from scheduler.db import session_scope
 from scheduler.followups.models import NegotiationCheckin, Task
+from scheduler.mail.models import OutboxMessage
 from scheduler.outcomes.models import Lead, OutcomeReport, ProjectRow, TalentRow
 from scheduler.plan.models import Occurrence
+from tests.support.admin import PASSWORD
+from tests.support.instants import NOTICE_DATE
 
-T0 = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)
+T0 = NOTICE_DATE
+DASHBOARD_NOW = datetime(2023, 3, 20, 2, 0, tzinfo=UTC)  # 10:00 on 20 March in Shanghai
 
 
 def at(day: date, hour: int = 10) -> datetime:
@@ -121,5 +127,52 @@ def lead(engine: Engine, name: str, unit: str, created: date, updated: date, sta
                 last_update_at=at(updated),
                 created_at=at(created),
                 updated_at=at(updated),
+            )
+        )
+
+
+def prepare_dashboard(engine: Engine) -> None:
+    """An administrator, a held and reported event, an overdue outcome report, a failed mail."""
+    now = DASHBOARD_NOW
+    with session_scope(engine, write=True) as session:
+        create_user(session=session, username="office", password=PASSWORD, display_name="办公室", now=now)
+        session.add(
+            OutboxMessage(
+                origin="reminders",
+                kind="reminder",
+                subject="occurrence:1",
+                rule="r",
+                recipient="bad@example.org",
+                recipient_name="坏地址",
+                state="failed",
+                due_at=now,
+                next_attempt_at=now,
+                attempts=1,
+                last_error="550 用户不存在",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    occ_id = hold(
+        engine, "04-1", date(2023, 3, 6), projects=[{"name": "校企项目<script>", "amount": 300, "unit": "rugao"}]
+    )
+    outcome_task(engine, "04-1", "rugao", date(2023, 3, 6), date(2023, 3, 13), done=date(2023, 3, 10))
+    outcome_task(engine, "07-1", "chongchuan", date(2023, 2, 20), date(2023, 2, 27))  # overdue
+    with session_scope(engine, write=True) as session:
+        session.add(
+            OutboxMessage(
+                origin="reminders",
+                kind="reminder",
+                subject=f"occurrence:{occ_id}",
+                rule="7d",
+                occurrence_id=occ_id,
+                recipient="rugao@example.org",
+                recipient_name="如皋联络员",
+                state="sent",
+                due_at=at(date(2023, 2, 27)),
+                next_attempt_at=at(date(2023, 2, 27)),
+                sent_at=at(date(2023, 2, 27)),
+                created_at=now,
+                updated_at=now,
             )
         )

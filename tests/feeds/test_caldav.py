@@ -20,7 +20,7 @@ from scheduler.clock import SHANGHAI
 from scheduler.db import session_scope
 from scheduler.feeds.cache import FeedCache
 from scheduler.plan.occurrences import fix_occurrence, get_occurrence
-from tests.conftest import NOTICE_DATE
+from tests.support.instants import NOTICE_DATE
 from tests.support.servers import free_port
 
 

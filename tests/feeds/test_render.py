@@ -16,8 +16,8 @@ from scheduler.feeds.cache import FeedCache
 from scheduler.feeds.render import occurrence_calendar
 from scheduler.plan.occurrences import cancel_occurrence, fix_occurrence, get_occurrence, move_occurrence
 from scheduler.web.subscribe import feed_groups
-from tests.conftest import NOTICE_DATE
 from tests.support.feedparse import months, parse_four_ways
+from tests.support.instants import NOTICE_DATE
 
 BASE = "https://kjzs.example.org"
 GOLDEN = Path(__file__).parent.parent / "golden"

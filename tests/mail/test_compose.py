@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,8 +35,8 @@ def fake_calendar(uid: str) -> bytes:
 
 
 @pytest.fixture
-def composer(tmp_path: Path) -> Composer:
-    return Composer(Settings(var_dir=tmp_path, secret_keys=["r" * 32]), calendars=fake_calendar)
+def composer(settings: Settings) -> Composer:
+    return Composer(settings, calendars=fake_calendar)
 
 
 @pytest.mark.parametrize(("context", "subject", "says", "html_says"), [

@@ -20,8 +20,8 @@ from scheduler.mail.models import OutboxMessage
 from scheduler.mail.outbox import Recipient, enqueue
 from scheduler.plan.catalog import get_plan, list_event_views
 from scheduler.reminders.planner import FIX_REQUEST, occurrence_context
-from tests.conftest import NOTICE_DATE
 from tests.factories.mail import Recorder, start_smtp
+from tests.support.instants import NOTICE_DATE
 
 DEADLINE = 60.0
 

@@ -14,7 +14,7 @@ from scheduler.feeds.cache import FeedCache, FeedCalendars
 from scheduler.feeds.filters import FeedSpec
 from scheduler.plan.models import Occurrence
 from scheduler.plan.occurrences import cancel_occurrence, fix_occurrence, get_occurrence
-from tests.conftest import NOTICE_DATE
+from tests.support.instants import NOTICE_DATE
 
 BASE = "https://kjzs.example.org"
 

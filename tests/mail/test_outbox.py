@@ -25,8 +25,8 @@ from scheduler.mail.outbox import (
 from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import CHANGE_NOTICE, FIX_REQUEST, REMINDER, RuleBook
 from scheduler.reminders.sync import plan_and_sync
-from tests.conftest import NOTICE_DATE
 from tests.factories.mail import edit_occurrence
+from tests.support.instants import NOTICE_DATE
 
 SH = timedelta(hours=8)
 

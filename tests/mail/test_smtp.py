@@ -27,8 +27,9 @@ from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import CHANGE_NOTICE, FIX_ESCALATION, FIX_NUDGE, FIX_REQUEST, REMINDER, RuleBook
 from scheduler.reminders.sync import plan_and_sync, wanted_mail
 from scheduler.replay import replay
-from tests.conftest import NOTICE_DATE
-from tests.factories.mail import Recorder, edit_occurrence, free_port, start_smtp
+from tests.factories.mail import Recorder, edit_occurrence, start_smtp
+from tests.support.instants import NOTICE_DATE
+from tests.support.servers import free_port
 
 KEY = "k" * 32
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -24,8 +23,8 @@ CONTEXTS = {
 
 
 @pytest.mark.parametrize("kind", sorted(CONTEXTS))
-def test_text_body_starts_with_the_greeting(tmp_path: Path, kind: str) -> None:
-    composer = Composer(Settings(var_dir=tmp_path, secret_keys=["t" * 32]), calendars=lambda uid: b"")
+def test_text_body_starts_with_the_greeting(settings: Settings, kind: str) -> None:
+    composer = Composer(settings, calendars=lambda uid: b"")
     template = composer.env.get_template(f"{kind}.txt")
     try:
         text = template.render(CONTEXTS[kind])

@@ -17,7 +17,7 @@ from scheduler.plan.occurrences import (
     get_occurrence,
     move_occurrence,
 )
-from tests.conftest import NOTICE_DATE
+from tests.support.instants import NOTICE_DATE
 
 LATER = NOTICE_DATE + timedelta(days=5)
 START = datetime(2023, 5, 10, 14, 0, tzinfo=SHANGHAI)

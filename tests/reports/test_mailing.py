@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
-from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -27,11 +26,11 @@ async def dispatch_and_close(jobs: MailJobs) -> dict:
         await jobs.mailer.close()
 
 
-def test_monthly_report_is_mailed_to_the_office_once(mail_engine: Engine, tmp_path: Path) -> None:
+def test_monthly_report_is_mailed_to_the_office_once(mail_engine: Engine, settings: Settings) -> None:
     recorder = Recorder()
     smtp = start_smtp(recorder)
     try:
-        settings = Settings(var_dir=tmp_path, secret_keys=["r" * 32], smtp_port=smtp.port)
+        settings = settings.model_copy(update={"smtp_port": smtp.port})
         steps = [  # (instant, rows added, rows claimed)
             (datetime(2023, 3, 31, 16, 30, tzinfo=UTC), 2, 0),  # 00:30 on 1 April in Shanghai: queued for 09:00
             (datetime(2023, 4, 1, 2, 0, tzinfo=UTC), 0, 2),  # 10:00: sent

@@ -4,87 +4,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from scheduler.auth import create_user
 from scheduler.clock import FixedClock
 from scheduler.config import Settings
-from scheduler.db import session_scope
-from scheduler.mail.models import OutboxMessage
 from scheduler.web.app import create_app
-from tests.factories.reports import at, hold, outcome_task
+from tests.factories.reports import DASHBOARD_NOW, prepare_dashboard
+from tests.support.admin import signed_in_client
 from tests.support.servers import run_uvicorn
-
-NOW = datetime(2023, 3, 20, 2, 0, tzinfo=UTC)  # 10:00 on 20 March in Shanghai
-PASSWORD = "correct horse battery staple"
-
-
-def prepare(engine: Engine) -> None:
-    """An administrator, a held and reported event, an overdue outcome report, a failed mail."""
-    with session_scope(engine, write=True) as session:
-        create_user(session=session, username="office", password=PASSWORD, display_name="办公室", now=NOW)
-        session.add(
-            OutboxMessage(
-                origin="reminders",
-                kind="reminder",
-                subject="occurrence:1",
-                rule="r",
-                recipient="bad@example.org",
-                recipient_name="坏地址",
-                state="failed",
-                due_at=NOW,
-                next_attempt_at=NOW,
-                attempts=1,
-                last_error="550 用户不存在",
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
-    occ_id = hold(
-        engine, "04-1", date(2023, 3, 6), projects=[{"name": "校企项目<script>", "amount": 300, "unit": "rugao"}]
-    )
-    outcome_task(engine, "04-1", "rugao", date(2023, 3, 6), date(2023, 3, 13), done=date(2023, 3, 10))
-    outcome_task(engine, "07-1", "chongchuan", date(2023, 2, 20), date(2023, 2, 27))  # overdue
-    with session_scope(engine, write=True) as session:
-        session.add(
-            OutboxMessage(
-                origin="reminders",
-                kind="reminder",
-                subject=f"occurrence:{occ_id}",
-                rule="7d",
-                occurrence_id=occ_id,
-                recipient="rugao@example.org",
-                recipient_name="如皋联络员",
-                state="sent",
-                due_at=at(date(2023, 2, 27)),
-                next_attempt_at=at(date(2023, 2, 27)),
-                sent_at=at(date(2023, 2, 27)),
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
 
 
 @pytest.fixture
-def site(seeded_engine: Engine) -> Iterator[str]:
-    prepare(seeded_engine)
+def site(seeded_engine: Engine, settings: Settings) -> Iterator[str]:
+    prepare_dashboard(seeded_engine)
     app = create_app(
-        Settings(base_url="http://kjzs.test", secret_keys=["d" * 32]), clock=FixedClock(NOW), engine=seeded_engine
+        settings.model_copy(update={"base_url": "http://kjzs.test"}),
+        clock=FixedClock(DASHBOARD_NOW),
+        engine=seeded_engine,
     )
     with run_uvicorn(app, lifespan="off") as url:
         yield url
-
-
-def sign_in(url: str) -> httpx.Client:
-    client = httpx.Client(base_url=url, timeout=10)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
-    done = client.post("/login", data={"csrf_token": token, "username": "office", "password": PASSWORD, "next": "/"})
-    assert done.status_code == 303
-    return client
 
 
 def test_public_and_admin_views(site: str) -> None:
@@ -94,7 +37,7 @@ def test_public_and_admin_views(site: str) -> None:
     for path in ("/admin/cadence", "/admin/reports", "/admin/events/4", "/admin/targets", "/admin/outbox"):
         answer = httpx.get(f"{site}{path}", timeout=10)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/login?next=")
-    client = sign_in(site)
+    client = signed_in_client(site)
     try:
         home = client.get("/").text
         assert "窗口将关闭" in home and "东部中心 南通重点产业链科技成果对接洽谈会" in home  # Q1 theme closes 03-31
@@ -129,15 +72,15 @@ def form_token(client: httpx.Client, path: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)  # type: ignore[union-attr]
 
 
-def test_office_forms_record_notes_items_and_issue_once(seeded_engine: Engine) -> None:
-    prepare(seeded_engine)
+def test_office_forms_record_notes_items_and_issue_once(seeded_engine: Engine, settings: Settings) -> None:
+    prepare_dashboard(seeded_engine)
     app = create_app(
-        Settings(base_url="http://kjzs.test", secret_keys=["d" * 32]),
+        settings.model_copy(update={"base_url": "http://kjzs.test"}),
         clock=FixedClock(datetime(2023, 4, 3, 2, 0, tzinfo=UTC)),
         engine=seeded_engine,
     )
     with run_uvicorn(app, lifespan="off") as url:
-        client = sign_in(url)
+        client = signed_in_client(url)
         try:
             page = "/admin/reports/bimonthly?period=2023-03%2F04"
             token = form_token(client, page)

@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
 from scheduler.auth import create_user
-from scheduler.clock import FixedClock
-from scheduler.config import Settings
 from scheduler.db import session_scope
-from scheduler.web.app import create_app
-from tests.conftest import NOTICE_DATE
 from tests.support.dbstate import dump_database
-from tests.support.servers import run_uvicorn
+from tests.support.instants import NOTICE_DATE
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 
 
 @pytest.fixture
-def client(seeded_engine: Engine, tmp_path: Path) -> Iterator[httpx.Client]:
+def client(seeded_engine: Engine, client: httpx.Client) -> httpx.Client:
+    """The shared client, on the 2023 plan, with an administrator."""
     with session_scope(seeded_engine, write=True) as session:
         create_user(session=session, username="office", password="correct horse battery", display_name="",
                     now=NOTICE_DATE)
-    app = create_app(Settings(var_dir=tmp_path, secret_keys=["e" * 32]), clock=FixedClock(NOTICE_DATE),
-                     engine=seeded_engine)
-    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=10) as c:
-        yield c
+    return client
 
 
 def test_unknown_event_is_a_page_for_browsers_and_json_for_programs(client: httpx.Client) -> None:

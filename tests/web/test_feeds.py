@@ -18,8 +18,8 @@ from scheduler.db import session_scope
 from scheduler.feeds.tokens import create_feed_token, revoke_feed_token
 from scheduler.plan.occurrences import cancel_occurrence, get_occurrence
 from scheduler.web.app import create_app
-from tests.conftest import NOTICE_DATE
 from tests.support.feedparse import parse_four_ways
+from tests.support.instants import NOTICE_DATE
 from tests.support.servers import run_uvicorn
 
 BASE = "https://kjzs.example.org"

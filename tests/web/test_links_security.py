@@ -33,9 +33,9 @@ from tests.factories.followups import (
     post_form,
     settings,
 )
+from tests.support.admin import add_admin, csrf_of, sign_in
 from tests.support.dbstate import dump_database
 from tests.support.servers import run_uvicorn
-from tests.test_auth import add_admin, csrf_of, sign_in
 
 Served = tuple[httpx.Client, FixedClock, Engine]
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 import icalendar
 import pytest
 from aiosmtpd.controller import Controller
@@ -28,17 +29,17 @@ from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import CHANGE_NOTICE, REMINDER, RuleBook
 from scheduler.reminders.sync import plan_and_sync
 from scheduler.web.app import create_app
-from tests.conftest import NOTICE_DATE
-from tests.factories.mail import free_port
+from tests.support.instants import NOTICE_DATE
+from tests.support.servers import free_port
 
 
 @pytest.fixture
-def sink(tmp_path: Path) -> Iterator[tuple[Settings, Path]]:
+def sink(settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, Path]]:
     """The real sink handler on 127.0.0.1, storing under tmp_path/mail."""
     port = free_port()
     controller = Controller(StoreHandler(tmp_path / "mail"), hostname="127.0.0.1", port=port)
     controller.start()
-    yield Settings(var_dir=tmp_path, smtp_port=port, secret_keys=["m" * 32], mail_sink=True), tmp_path / "mail"
+    yield settings.model_copy(update={"smtp_port": port, "mail_sink": True}), tmp_path / "mail"
     controller.stop()
 
 
@@ -78,14 +79,14 @@ def test_mailbox_lists_and_shows_what_the_sink_stored(mail_engine: Engine, sink)
         assert client.get(f"/mail/{bad}").status_code == 404
 
 
-def test_mailbox_escapes_what_it_shows(mail_engine: Engine, tmp_path: Path) -> None:
+def test_mailbox_escapes_what_it_shows(mail_engine: Engine, settings: Settings, tmp_path: Path) -> None:
     directory = tmp_path / "mail"
     directory.mkdir()
     (directory / "1700000000000000000-deadbeef.eml").write_bytes(
         b"From: x@example.org\r\nTo: y@example.org\r\nSubject: <script>alert(1)</script>\r\n"
         b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
         b"<img src=x onerror=alert(2)>\r\n--b\r\nContent-Type: text/html\r\n\r\n<script>alert(3)</script>\r\n--b--\r\n")
-    settings = Settings(var_dir=tmp_path, secret_keys=["m" * 32], mail_sink=True)
+    settings = settings.model_copy(update={"mail_sink": True})
     client = TestClient(create_app(settings, engine=mail_engine, clock=FixedClock(NOTICE_DATE)))
     listing = client.get("/mail").text
     assert "<script>alert(1)" not in listing and "&lt;script&gt;alert(1)" in listing
@@ -99,8 +100,7 @@ def test_mailbox_escapes_what_it_shows(mail_engine: Engine, tmp_path: Path) -> N
     assert closed.get("/mail/1700000000000000000-deadbeef.eml").status_code == 404
 
 
-def test_one_click_unsubscribe_stops_routine_reminders_only(mail_engine: Engine, tmp_path: Path) -> None:
-    settings = Settings(var_dir=tmp_path, secret_keys=["m" * 32])
+def test_one_click_unsubscribe_stops_routine_reminders_only(mail_engine: Engine, settings: Settings) -> None:
     fixed_at = NOTICE_DATE + timedelta(hours=1)
     with session_scope(mail_engine, write=True) as session:
         occ = session.exec(select(Occurrence).where(Occurrence.key == "15-1")).one()
@@ -123,8 +123,7 @@ def test_one_click_unsubscribe_stops_routine_reminders_only(mail_engine: Engine,
     assert CHANGE_NOTICE in kinds and REMINDER not in kinds
 
 
-def test_reminders_carry_list_unsubscribe_headers(mail_engine: Engine, tmp_path: Path) -> None:
-    settings = Settings(var_dir=tmp_path, secret_keys=["m" * 32])
+def test_reminders_carry_list_unsubscribe_headers(mail_engine: Engine, settings: Settings) -> None:
     row = OutboxMessage(id=7, origin="reminders", kind=REMINDER, subject="occurrence:1", rule="remind-7d:x",
                         recipient="a@example.org", recipient_name="甲", context={}, due_at=NOTICE_DATE,
                         next_attempt_at=NOTICE_DATE, created_at=NOTICE_DATE, updated_at=NOTICE_DATE)
@@ -137,10 +136,8 @@ def test_reminders_carry_list_unsubscribe_headers(mail_engine: Engine, tmp_path:
     assert unsubscribe_serializer(settings).loads(url.rsplit("/", 1)[1]) == "a@example.org"
 
 
-def test_healthz_reports_outbox_counts(mail_engine: Engine, tmp_path: Path) -> None:
+def test_healthz_reports_outbox_counts(mail_engine: Engine, client: httpx.Client) -> None:
     with session_scope(mail_engine, write=True) as session:
         report = plan_and_sync(session=session, rules=RuleBook(), now=NOTICE_DATE)
-    client = TestClient(create_app(Settings(var_dir=tmp_path, secret_keys=["m" * 32]), engine=mail_engine,
-                                   clock=FixedClock(NOTICE_DATE)))
     body = client.get("/healthz").json()
     assert body["outbox"] == {"pending": report.added, "sending": 0, "sent": 0, "failed": 0, "cancelled": 0}

@@ -15,7 +15,6 @@ from scheduler.mail.compose import unsubscribe_serializer
 from scheduler.web.app import create_app
 from scheduler.web.logredact import RedactTokens, redact
 from scheduler.web.mailbox import is_local_demo
-from tests.conftest import NOTICE_DATE
 from tests.support.servers import run_uvicorn
 
 NEW, OLD = "n" * 32, "o" * 32
@@ -37,10 +36,9 @@ def test_only_a_loopback_service_counts_as_the_local_demo(base_url: str, local: 
 
 @pytest.mark.parametrize(("base_url", "status"), [("http://127.0.0.1:8000", 200), ("https://kjzs.example.org", 303)])
 def test_mailbox_needs_sign_in_on_a_published_service(
-    engine: Engine, tmp_path: Path, base_url: str, status: int
+    engine: Engine, settings: Settings, clock: FixedClock, base_url: str, status: int
 ) -> None:
-    settings = Settings(var_dir=tmp_path, secret_keys=[NEW], mail_sink=True, base_url=base_url)
-    app = create_app(settings, clock=FixedClock(NOTICE_DATE), engine=engine)
+    app = create_app(settings.model_copy(update={"mail_sink": True, "base_url": base_url}), clock=clock, engine=engine)
     with run_uvicorn(app, lifespan="off") as url:
         response = httpx.get(f"{url}/mail", follow_redirects=False, timeout=10)
     assert response.status_code == status
@@ -78,8 +76,6 @@ def test_unsubscribe_links_survive_retiring_the_old_key(tmp_path: Path) -> None:
     assert after.loads(token) == "a@example.org"  # signed with the newest key during the rotation
 
 
-def test_no_swagger_page_with_third_party_assets(engine: Engine, tmp_path: Path) -> None:
-    app = create_app(Settings(var_dir=tmp_path, secret_keys=[NEW]), clock=FixedClock(NOTICE_DATE), engine=engine)
-    with run_uvicorn(app, lifespan="off") as url:
-        assert httpx.get(f"{url}/api/docs", timeout=10).status_code == 404
-        assert httpx.get(f"{url}/api/openapi.json", timeout=10).status_code == 200
+def test_no_swagger_page_with_third_party_assets(client: httpx.Client) -> None:
+    assert client.get("/api/docs").status_code == 404
+    assert client.get("/api/openapi.json").status_code == 200

@@ -21,8 +21,8 @@ from scheduler.outcomes.models import Lead, LeadStageChange
 from scheduler.web.app import create_app
 from scheduler.web.logredact import RedactTokens
 from tests.factories.followups import T_MARCH, issue, outcome_form, plan, post_form, settings, task_by_key
+from tests.support.admin import add_admin, csrf_of, sign_in
 from tests.support.servers import run_uvicorn
-from tests.test_auth import add_admin, csrf_of, sign_in
 
 
 def test_admin_lists_files_on_behalf_and_resends(mail_engine: Engine, tmp_path: Path) -> None:

@@ -20,9 +20,9 @@ from scheduler.mail.models import OutboxMessage
 from scheduler.plan.models import Occurrence
 from scheduler.web.app import create_app
 from scheduler.web.subscribe import where_text
-from tests.factories.reports import at
+from tests.factories.reports import DASHBOARD_NOW, at, prepare_dashboard
+from tests.support.admin import signed_in_client
 from tests.support.servers import run_uvicorn
-from tests.web.test_dashboard import NOW, prepare, sign_in
 
 ADMIN_PAGES = (
     "/",
@@ -48,21 +48,24 @@ def pending_mail(engine: Engine) -> None:
                 OutboxMessage(
                     origin="reminders", kind=kind, subject=f"occurrence:{occ.id}", rule=f"r{days}",
                     occurrence_id=occ.id, recipient=f"p{days}@example.org", recipient_name="联络员",
-                    state="pending", due_at=due, next_attempt_at=due, created_at=NOW, updated_at=NOW,
+                    state="pending", due_at=due, next_attempt_at=due,
+                    created_at=DASHBOARD_NOW, updated_at=DASHBOARD_NOW,
                 )
             )
 
 
 @pytest.fixture
-def office(seeded_engine: Engine) -> Iterator[tuple[httpx.Client, Engine]]:
-    prepare(seeded_engine)
+def office(seeded_engine: Engine, settings: Settings) -> Iterator[tuple[httpx.Client, Engine]]:
+    prepare_dashboard(seeded_engine)
     pending_mail(seeded_engine)
     app = create_app(
-        Settings(base_url="http://kjzs.test", secret_keys=["u" * 32]), clock=FixedClock(NOW), engine=seeded_engine
+        settings.model_copy(update={"base_url": "http://kjzs.test"}),
+        clock=FixedClock(DASHBOARD_NOW),
+        engine=seeded_engine,
     )
     with run_uvicorn(app, lifespan="off") as url:
         assert httpx.get(f"{url}/plan", timeout=10).status_code == 200
-        client = sign_in(url)
+        client = signed_in_client(url)
         try:
             yield client, seeded_engine
         finally:
