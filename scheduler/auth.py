@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Column, String
+from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
-from scheduler.db import utc_column
+from scheduler.db import session_scope, utc_column
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
@@ -73,6 +74,20 @@ def end_sessions(user: AdminUser) -> None:
     user.session_version += 1
 
 
+def get_user(*, session: Session, user_id: int) -> AdminUser | None:
+    """Return the administrator with this id, if any."""
+    return session.get(AdminUser, user_id)
+
+
+def sign_out_everywhere(*, session: Session, user_id: int) -> None:
+    """End every session of the administrator with this id (nothing happens for an unknown id)."""
+    user = session.get(AdminUser, user_id)
+    if user is not None:
+        end_sessions(user)
+        session.add(user)
+        session.flush()
+
+
 def authenticate(*, session: Session, username: str, password: str, now: datetime) -> AdminUser | None:
     """Return the enabled user whose password matches, else None (constant work either way)."""
     user = session.exec(select(AdminUser).where(AdminUser.username == username)).first()
@@ -114,3 +129,34 @@ class LoginThrottle:
     def reset(self, key: str) -> None:
         """Forget the failures of `key` after a successful sign-in."""
         self._failures.pop(key, None)
+
+
+class SignInGuard:
+    """Sign-in with throttling, per (username, address) and per address; the failure counts live in this object."""
+
+    def __init__(self) -> None:
+        self.per_account = LoginThrottle()  # a stranger's guesses cannot lock the owner out elsewhere
+        self.per_address = LoginThrottle(limit=20)  # one address spraying usernames
+
+    def blocked(self, *, username: str, address: str, now: datetime) -> bool:
+        """Tell whether sign-in from `address` as `username` is refused for now (too many failures)."""
+        return self.per_account.blocked(self._key(username, address), now) or self.per_address.blocked(address, now)
+
+    def sign_in(self, *, engine: Engine, username: str, password: str, address: str, now: datetime) -> AdminUser | None:
+        """Check the credentials in a transaction of its own; count a failure, forget them on success.
+
+        The sign-in stamp (and a password rehash) is committed here, not by the caller: it opens its own write
+        session so a request that fails after signing in never loses it, and no caller has to remember to commit.
+        """
+        with session_scope(engine, write=True) as session:
+            user = authenticate(session=session, username=username, password=password, now=now)
+        if user is None:
+            self.per_account.fail(self._key(username, address), now)
+            self.per_address.fail(address, now)
+            return None
+        self.per_account.reset(self._key(username, address))
+        return user
+
+    @staticmethod
+    def _key(username: str, address: str) -> str:
+        return f"{username.lower()}|{address}"

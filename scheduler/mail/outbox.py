@@ -284,6 +284,25 @@ def list_rows(*, session: Session, state: str | None = None, limit: int = 100) -
     return list(session.exec(query.limit(limit)).all())
 
 
+def _reading_order(state: str | None) -> tuple[Any, ...]:
+    """Pending mail by when it goes out (soonest first); sent and failed mail newest first."""
+    if state in (OutboxState.PENDING, OutboxState.SENDING):
+        return col(OutboxMessage.due_at).asc(), col(OutboxMessage.id).asc()
+    if state == OutboxState.SENT:
+        return col(OutboxMessage.sent_at).desc(), col(OutboxMessage.id).desc()
+    if state:
+        return col(OutboxMessage.updated_at).desc(), col(OutboxMessage.id).desc()
+    return col(OutboxMessage.due_at).desc(), col(OutboxMessage.id).desc()
+
+
+def list_page(*, session: Session, state: str | None, offset: int, limit: int) -> list[OutboxMessage]:
+    """Return one page of rows, optionally of one state, in the order people read the mail log."""
+    query = select(OutboxMessage)
+    if state:
+        query = query.where(OutboxMessage.state == state)
+    return list(session.exec(query.order_by(*_reading_order(state)).offset(offset).limit(limit)))
+
+
 def count_by_state(*, session: Session) -> dict[str, int]:
     """Return the number of rows in each state (every state present, zero included)."""
     counts = {str(s): 0 for s in OutboxState}

@@ -39,11 +39,17 @@ EVENT_TYPE_LABELS = {
 
 
 class Precision(enum.StrEnum):
-    DAY = "day"
-    MONTH = "month"
-    MONTH_RANGE = "month_range"
-    QUARTER = "quarter"
-    YEAR = "year"
+    """How a plan date text was written; stored as a string (at most 16 characters)."""
+
+    DAY = "day"  # 4月15日, 4月15-16日
+    DEKAD = "dekad"  # 3月上旬, 3月中下旬
+    MONTH = "month"  # 5月
+    MONTH_RANGE = "month_range"  # 2-3月, 12月-次年1月
+    QUARTER = "quarter"  # 二季度
+    QUARTER_RANGE = "quarter_range"  # 二、三季度
+    HALF_YEAR = "half_year"  # 上半年
+    DEADLINE = "deadline"  # 9月底前, 年底前: from the plan's start (or publication) to that month's end
+    YEAR = "year"  # 全年
 
 
 class OccurrenceStatus(enum.StrEnum):

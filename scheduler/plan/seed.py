@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections import Counter
 from datetime import date
@@ -17,10 +16,12 @@ from scheduler.clock import local_date
 from scheduler.plan.models import EventType, OrgKind, Precision
 from scheduler.plan.windows import (
     DateTextError,
+    Series,
     normalize_date_text,
+    parse_series,
     parse_window,
+    plan_year_spill,
     quarter_of,
-    series_interval,
 )
 from scheduler.validation import FileKind, InputInvalid, LocatedError, json_path, located_errors
 
@@ -131,7 +132,8 @@ def parse_plan_bytes(data: bytes, *, source: str = "<input>") -> PlanFile:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise _invalid(
-            source, f"不是 UTF-8 编码：第 {line} 行，字节偏移 {exc.start} 处的 {data[exc.start : exc.start + 1]!r}"
+            source,
+            f"不是 UTF-8 编码：第 {line} 行，字节偏移 {exc.start} 处的 {data[exc.start : exc.start + 1]!r}",
         ) from None
     try:
         raw = json.loads(text, object_pairs_hook=_keep_duplicate_keys)
@@ -222,7 +224,8 @@ def _check_organizations(doc: PlanFile) -> list[LocatedError]:
 def _check_events(doc: PlanFile) -> list[LocatedError]:
     errors: list[LocatedError] = []
     known = {o.id for o in doc.organizations}
-    year = doc.plan.year
+    year, published = doc.plan.year, doc.plan.published
+    rows_per_series = Counter(e.series for e in doc.events if e.series)
     dup_seq = _duplicates([str(e.seq) for e in doc.events])
     dup_keys = _duplicates([s.key for e in doc.events for s in e.sessions])
     themed = Counter(e.quarter for e in doc.events if e.type is EventType.QUARTERLY_THEME)
@@ -248,29 +251,16 @@ def _check_events(doc: PlanFile) -> list[LocatedError]:
         errors += _check_theme(ev, path, doc.plan.themes, themed)
         if not ev.sessions:
             errors.append(LocatedError(where=f"{path}.sessions", message="至少需要一个场次"))
-        interval = series_interval(ev.date_text)
-        if interval and not ev.series:
-            errors.append(
-                LocatedError(where=f"{path}.series", message=f"日期为 {ev.date_text!r} 的周期活动必须填写 series")
-            )
-        if ev.series and not interval:
-            errors.append(
-                LocatedError(where=f"{path}.date_text", message=f"系列活动的日期应为“每两月”，收到 {ev.date_text!r}")
-            )
+        series, series_errors = _event_series(ev, path, year)
+        errors += series_errors
+        several_rows = rows_per_series[ev.series or ""] > 1
         for k, sess in enumerate(ev.sessions):
             spath = f"{path}.sessions[{k}]"
             if sess.key in dup_keys:
                 errors.append(LocatedError(where=f"{spath}.key", message=f"场次 key {sess.key!r} 重复"))
-            errors += _check_window(sess, spath, year)
-            if interval:
-                if sess.precision is not Precision.MONTH or quarter_of(sess.start) != ev.quarter:
-                    errors.append(
-                        LocatedError(
-                            where=spath,
-                            message=f"每两月系列的场次应为第 {ev.quarter} 季度内的某一个月，"
-                            f"收到 {sess.start}–{sess.end}",
-                        )
-                    )
+            errors += _check_window(sess, spath, year, published)
+            if series:
+                errors += _check_series_session(ev, sess, spath, series, several_rows=several_rows)
             elif normalize_date_text(sess.date_text) not in normalize_date_text(ev.date_text):
                 errors.append(
                     LocatedError(
@@ -310,14 +300,60 @@ def _check_theme(ev: EventIn, path: str, themes: dict[str, str], themed: Counter
     return []
 
 
-def _check_window(sess: SessionIn, path: str, year: int) -> list[LocatedError]:
+def _event_series(ev: EventIn, path: str, year: int) -> tuple[Series | None, list[LocatedError]]:
+    """Read the row's date text as a series (每季度, 3、6、9月 …), if it is one; a rule needs a series key."""
+    try:
+        series = parse_series(ev.date_text, year=year)
+    except DateTextError as exc:
+        return None, [LocatedError(where=f"{path}.date_text", message=str(exc))]
+    if series and series.interval and not ev.series:
+        return series, [
+            LocatedError(where=f"{path}.series", message=f"日期为 {ev.date_text!r} 的周期活动必须填写 series")
+        ]
+    if ev.series and not series:
+        return None, [
+            LocatedError(
+                where=f"{path}.date_text",
+                message=f"系列活动的日期应为周期（每月、每两月、每季度、每半年）或月份列表（如 3、6、9月），"
+                f"收到 {ev.date_text!r}",
+            )
+        ]
+    return series, []
+
+
+def _check_series_session(
+    ev: EventIn, sess: SessionIn, path: str, series: Series, *, several_rows: bool
+) -> list[LocatedError]:
+    """A series session is one of the series' windows; a series over several rows keeps to each row's quarter."""
+    label = normalize_date_text(ev.date_text)
+    if (sess.start, sess.end, sess.precision) not in {(w.start, w.end, w.precision) for w in series.windows}:
+        return [
+            LocatedError(
+                where=path,
+                message=f"场次 {sess.start}–{sess.end}（{sess.precision}）不是“{label}”的一场"
+                f"（可为：{'、'.join(w.text for w in series.windows)}）",
+            )
+        ]
+    if several_rows and quarter_of(sess.start) != ev.quarter:
+        unit = "某一个月" if sess.precision is Precision.MONTH else "一场"
+        return [
+            LocatedError(
+                where=path, message=f"{label}系列的场次应为第 {ev.quarter} 季度内的{unit}，收到 {sess.start}–{sess.end}"
+            )
+        ]
+    return []
+
+
+def _check_window(sess: SessionIn, path: str, year: int, published: date | None = None) -> list[LocatedError]:
     errors = []
     if sess.end < sess.start:
         return [LocatedError(where=path, message=f"结束 {sess.end} 早于开始 {sess.start}")]
-    if sess.start.year != year or sess.end.year != year:
-        errors.append(LocatedError(where=path, message=f"窗口 {sess.start}–{sess.end} 超出计划年度 {year}"))
     try:
-        window = parse_window(sess.date_text, year=year)
+        plan_year_spill(sess.start, sess.end, year)  # a December kickoff or a run into January is allowed
+    except DateTextError as exc:
+        errors.append(LocatedError(where=path, message=str(exc)))
+    try:
+        window = parse_window(sess.date_text, year=year, published=published)
     except DateTextError as exc:
         errors.append(LocatedError(where=f"{path}.date_text", message=str(exc)))
     else:
@@ -347,41 +383,45 @@ def _check_window(sess: SessionIn, path: str, year: int) -> list[LocatedError]:
 
 
 def _check_series(doc: PlanFile) -> list[LocatedError]:
+    """Each series (rows sharing a series key, or one row listing months) has each of its sessions exactly once."""
     errors = []
-    by_series: dict[str, list[tuple[int, EventIn]]] = {}
+    groups: dict[str, list[tuple[int, EventIn]]] = {}
     for i, ev in enumerate(doc.events):
         if ev.series:
-            by_series.setdefault(ev.series, []).append((i, ev))
-    for name, rows in by_series.items():
+            groups.setdefault(f"系列 {ev.series!r}", []).append((i, ev))
+        elif _quiet_series(ev, doc.plan.year):
+            groups[f"events[{i}] 的“{normalize_date_text(ev.date_text)}”"] = [(i, ev)]
+    for name, rows in groups.items():
         first_i, first = rows[0]
-        months: dict[int, str] = {}
+        series = _quiet_series(first, doc.plan.year)
+        seen: dict[tuple[date, date], str] = {}
         for i, ev in rows:
             if ev.hosts != first.hosts or ev.type is not first.type or ev.title != first.title:
                 errors.append(
                     LocatedError(
-                        where=f"events[{i}]",
-                        message=f"系列 {name!r} 各行的名称、类型和主办单位应与 events[{first_i}] 一致",
+                        where=f"events[{i}]", message=f"{name} 各行的名称、类型和主办单位应与 events[{first_i}] 一致"
                     )
                 )
+            if normalize_date_text(ev.date_text) != normalize_date_text(first.date_text):
+                message = f"{name} 各行的日期应与 events[{first_i}] 一致：{first.date_text!r}"
+                errors.append(LocatedError(where=f"events[{i}].date_text", message=message))
             for k, sess in enumerate(ev.sessions):
                 where = f"events[{i}].sessions[{k}]"
-                if sess.start.month in months:
+                if (sess.start, sess.end) in seen:
+                    earlier = seen[sess.start, sess.end]
                     errors.append(
-                        LocatedError(
-                            where=where,
-                            message=f"系列 {name!r} 在 {sess.start.month} 月已有场次（{months[sess.start.month]}）",
-                        )
+                        LocatedError(where=where, message=f"{name} 在 {sess.start}–{sess.end} 已有场次（{earlier}）")
                     )
-                months.setdefault(sess.start.month, where)
-        interval = series_interval(first.date_text) or 2
-        ordered = sorted(months)
-        for a, b in itertools.pairwise(ordered):
-            if b - a != interval:
-                errors.append(
-                    LocatedError(
-                        where=f"events[{first_i}].series",
-                        message=f"系列 {name!r} 的场次月份 {ordered} 不是每 {interval} 个月一次",
-                    )
-                )
-                break
+                seen.setdefault((sess.start, sess.end), where)
+        missing = [w.text for w in series.windows if (w.start, w.end) not in seen] if series else []
+        if missing:
+            message = f"{name} 缺少场次：{'、'.join(missing)}（共应有 {len(series.windows) if series else 0} 场）"
+            errors.append(LocatedError(where=f"events[{first_i}].sessions", message=message))
     return errors
+
+
+def _quiet_series(ev: EventIn, year: int) -> Series | None:
+    try:
+        return parse_series(ev.date_text, year=year)
+    except DateTextError:
+        return None  # reported with the row

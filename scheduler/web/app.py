@@ -9,12 +9,13 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
-from scheduler.auth import LoginThrottle
+from scheduler.auth import SignInGuard
 from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
 from scheduler.web import dashboard, feeds, health, links, mailbox, pages, subscribe
 from scheduler.web.admin import auth as admin_auth
+from scheduler.web.admin import outbox as admin_outbox
 from scheduler.web.admin import reports as admin_reports
 from scheduler.web.admin import targets as admin_targets
 from scheduler.web.admin import tasks as admin_tasks
@@ -59,8 +60,8 @@ def create_app(
     app.include_router(dashboard.router)
     app.include_router(admin_reports.router)
     app.include_router(admin_targets.router)
-    app.state.login_throttle = LoginThrottle()  # per (username, address)
-    app.state.address_throttle = LoginThrottle(limit=20)  # per address, whatever the usernames
+    app.include_router(admin_outbox.router)
+    app.state.sign_in_guard = SignInGuard()  # failed sign-ins per (username, address) and per address
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.signing_keys()[0],

@@ -15,14 +15,16 @@ from scheduler.clock import SHANGHAI, local_date
 from scheduler.followups.models import TASK_KIND_LABELS, TASK_STATUS_LABELS, FormRevision, Task, TaskKind, TaskStatus
 from scheduler.followups.tasks import list_tasks
 from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState
-from scheduler.outcomes.models import REPORT_STATUS_LABELS, OutcomeReport, ProjectRow, ReportStatus, TalentRow
+from scheduler.mail.outbox import list_page
+from scheduler.outcomes.filing import get_report, report_rows
+from scheduler.outcomes.models import REPORT_STATUS_LABELS, ReportStatus
 from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
 from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, OccurrenceStatus
 from scheduler.plan.rows import occurrence_when
 from scheduler.reports.cadence import closing_windows, compute_cadence
 from scheduler.reports.facts import Facts, load_facts
 from scheduler.web.admin.outbox import GENERIC_KIND, mail_kind_label
-from scheduler.web.deps import SessionDep
+from scheduler.web.deps import NowDep, SessionDep
 from scheduler.web.security import AdminDep, OptionalAdminDep
 from scheduler.web.templates import render
 
@@ -55,14 +57,7 @@ def attention(*, session: Session, facts: Facts, today: date) -> dict[str, Any]:
                     "days": (today - t.due_on).days,
                 }
             )
-    failed = list(
-        session.exec(
-            select(OutboxMessage)
-            .where(OutboxMessage.state == OutboxState.FAILED)
-            .order_by(col(OutboxMessage.updated_at).desc())
-            .limit(20)
-        )
-    )
+    failed = list_page(session=session, state=OutboxState.FAILED, offset=0, limit=20)  # newest failure first
     cad = compute_cadence(facts, today)
     gaps = [g for g in cad.gaps if g.month is None or g.month >= today.month or today.year < facts.year]
     gaps.sort(key=lambda g: (g.month is not None, g.month or 0))  # theme windows first, then the nearest months
@@ -137,10 +132,11 @@ def _month_arg(value: str | None, today: date, plan_year: int | None) -> tuple[i
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep, admin: OptionalAdminDep, month: str | None = None) -> HTMLResponse:
+def home(
+    request: Request, session: SessionDep, now: NowDep, admin: OptionalAdminDep, month: str | None = None
+) -> HTMLResponse:
     """Show the month calendar; administrators also see what needs attention."""
-    runtime = request.app.state.runtime
-    today = local_date(runtime.clock.now())
+    today = local_date(now)
     facts = load_facts(session=session)
     y, m = _month_arg(month, today, facts.year if facts else None)
     ctx: dict[str, Any] = {
@@ -229,13 +225,10 @@ def occurrence_timeline(*, session: Session, occ: Any, org_names: dict[str, str]
     for a in session.exec(select(AuditEntry).where(AuditEntry.entity == "occurrence", AuditEntry.entity_id == occ.id)):
         items.append({"at": a.at, "what": f"变更·{a.action}", "detail": f"{a.actor} · {_changes(a.before, a.after)}"})
     items.sort(key=lambda i: i["at"])
-    report = session.exec(select(OutcomeReport).where(OutcomeReport.occurrence_id == occ.id)).first()
+    report = get_report(session=session, occurrence_id=occ.id)
     outcome = None
     if report is not None:
-        projects = list(
-            session.exec(select(ProjectRow).where(ProjectRow.report_id == report.id).order_by(col(ProjectRow.position)))
-        )
-        talents = list(session.exec(select(TalentRow).where(TalentRow.report_id == report.id)))
+        projects, talents = report_rows(session=session, report=report)
         outcome = {
             "report": report,
             "status_label": REPORT_STATUS_LABELS.get(ReportStatus(report.status), report.status),

@@ -16,7 +16,7 @@ from scheduler.contacts import opt_out
 from scheduler.mail.compose import unsubscribe_serializer
 from scheduler.mail.kinds import KIND_LABELS
 from scheduler.mail.sink import list_mail, mail_parts, read_mail
-from scheduler.web.deps import RuntimeDep, SessionDep
+from scheduler.web.deps import NowDep, RuntimeDep, WriteSessionDep
 from scheduler.web.security import LoginRequired, OptionalAdminDep
 from scheduler.web.templates import render
 
@@ -83,11 +83,12 @@ def unsubscribe_form(request: Request, runtime: RuntimeDep, token: str) -> HTMLR
 
 
 @router.post("/mail/unsubscribe/{token}", response_class=HTMLResponse)
-def unsubscribe(request: Request, runtime: RuntimeDep, session: SessionDep, token: str) -> HTMLResponse:
+def unsubscribe(
+    request: Request, runtime: RuntimeDep, now: NowDep, session: WriteSessionDep, token: str
+) -> HTMLResponse:
     """Stop routine reminders to the token's address (RFC 8058 one-click POST, or the confirmation form)."""
     email = _unsubscribe_address(runtime, token)
-    opt_out(session=session, email=email, now=runtime.clock.now())
-    session.commit()
+    opt_out(session=session, email=email, now=now)
     response = render(request, "unsubscribe.html", {"email": email, "token": token, "done": True})
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -8,9 +8,8 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Form, HTTPException, Request
-from sqlmodel import select
 
-from scheduler.auth import AdminUser
+from scheduler.auth import AdminUser, get_user
 from scheduler.web.deps import SessionDep
 
 SESSION_COOKIE = "kjzs_session"
@@ -46,7 +45,7 @@ def current_admin(request: Request, session: SessionDep) -> AdminUser | None:
     user_id = request.session.get("admin_id")
     if user_id is None:
         return None
-    user = session.exec(select(AdminUser).where(AdminUser.id == user_id)).first()
+    user = get_user(session=session, user_id=user_id)
     signed_in_at = request.session.get("iat", 0)
     if (
         user is None

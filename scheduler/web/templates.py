@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from scheduler.config import PROJECT_ROOT
-from scheduler.runtime import Runtime
+from scheduler.web.deps import get_runtime
 from scheduler.web.security import csrf_token
 
 
@@ -19,7 +19,7 @@ def make_templates() -> Jinja2Templates:
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Any:
     """Render a page with the context every page needs (clock banner, sign-out CSRF token)."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = get_runtime(request)
     signed_in = "session" in request.scope and request.session.get("admin_id") is not None
     base: dict[str, Any] = {"clock_text": runtime.clock.describe(), "now": runtime.clock.now(), "signed_in": signed_in}
     if signed_in:

@@ -311,3 +311,97 @@ def test_seed_file_keeps_the_documented_top_level_shape(raw: dict[str, Any]) -> 
         assert key in ev["sessions"][0]
     for key in ("id", "name", "short_name", "aliases", "kind", "duties"):
         assert key in raw["organizations"][0]
+
+
+# --- a 2027 plan in the wording offices use (issue 10, point 4) -----------------------------------------------------
+# Windows below are calendar dates worked out by hand for 2027 (published 2027-01-20), never parsed.
+
+P27 = date(2027, 1, 20)
+
+
+def sess(key: str, text: str, start: date, end: date, precision: str) -> dict[str, Any]:
+    return {"key": key, "title": "活动", "location": "南通", "date_text": text, "start": start.isoformat(),
+            "end": end.isoformat(), "precision": precision}
+
+
+def month27(key: str, month: int, text: str | None = None) -> dict[str, Any]:
+    start, end, _ = m(month)
+    return sess(key, text or f"2027年{month}月", start.replace(year=2027), end.replace(year=2027), "month")
+
+
+def row(seq: int, text: str, sessions: list[dict[str, Any]], series: str | None = None) -> dict[str, Any]:
+    return {"seq": seq, "quarter": 1, "type": "city_service", "title": f"活动{seq}", "content": "",
+            "locations": ["南通"], "date_text": text, "hosts": ["kjj"], "series": series, "sessions": sessions}
+
+
+QUARTERS_2027 = [(date(2027, 1, 1), date(2027, 3, 31)), (date(2027, 4, 1), date(2027, 6, 30)),
+                 (date(2027, 7, 1), date(2027, 9, 30)), (date(2027, 10, 1), date(2027, 12, 31))]
+
+
+def rows_2027() -> list[dict[str, Any]]:
+    return [
+        row(1, "每季度", [sess(f"01-{q}", f"{'一二三四'[q - 1]}季度", *QUARTERS_2027[q - 1], "quarter")
+                       for q in (1, 2, 3, 4)], series="salon"),
+        row(2, "全年（3、6、9、11月）", [month27(f"02-{i}", mo) for i, mo in enumerate((3, 6, 9, 11), 1)]),
+        row(3, "4月、5月", [month27("03-1", 4, "4月"), month27("03-2", 5, "5月")]),
+        row(4, "二、三季度", [sess("04-1", "二、三季度", date(2027, 4, 1), date(2027, 9, 30), "quarter_range")]),
+        row(5, "2026年12月", [sess("05-1", "2026年12月", date(2026, 12, 1), date(2026, 12, 31), "month")]),
+        row(6, "12月—次年1月", [sess("06-1", "12月—次年1月", date(2027, 12, 1), date(2028, 1, 31), "month_range")]),
+        row(7, "9月底前", [sess("07-1", "9月底前", P27, date(2027, 9, 30), "deadline")]),
+        row(8, "3月上旬", [sess("08-1", "3月上旬", date(2027, 3, 1), date(2027, 3, 10), "dekad")]),
+        row(9, "4月30日—5月2日", [sess("09-1", "4月30日—5月2日", date(2027, 4, 30), date(2027, 5, 2), "day")]),
+        row(10, "每月", [month27(f"10-{mo}", mo) for mo in range(1, 13)], series="monthly"),
+        row(11, "上半年", [sess("11-1", "上半年", date(2027, 1, 1), date(2027, 6, 30), "half_year")]),
+        row(12, "5月至6月", [sess("12-1", "5月至6月", date(2027, 5, 1), date(2027, 6, 30), "month_range")]),
+    ]
+
+
+def check_2027(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    from scheduler.plan.seed import check_plan
+
+    doc = {
+        "plan": {"id": "nantong-2027", "year": 2027, "title": "2027年科技招商活动安排表", "source": "测试",
+                 "published": P27.isoformat(), "timezone": "Asia/Shanghai",
+                 "themes": {"1": "科技成果", "2": "科创项目", "3": "平台载体", "4": "科技人才"}},
+        "organizations": [{"id": "kjj", "name": "南通市科学技术局", "short_name": "市科技局",
+                           "kind": "city_department"}],
+        "events": rows,
+    }
+    return [(e.path, e.message) for e in check_plan(PlanFile.model_validate(doc))]
+
+
+def test_a_2027_plan_in_office_wording_validates() -> None:
+    assert check_2027(rows_2027()) == []
+
+
+def broken(seq: int, change: Any) -> list[dict[str, Any]]:
+    rows = rows_2027()
+    change(rows[seq - 1])
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("rows", "path", "needle"),
+    [
+        (broken(1, lambda r: r["sessions"].pop()), "events[0].sessions", "缺少场次：2027年四季度（共应有 4 场）"),
+        (broken(10, lambda r: r["sessions"].pop(5)), "events[9].sessions", "缺少场次：2027年6月（共应有 12 场）"),
+        (broken(10, lambda r: r.update(series=None)), "events[9].series", "周期活动必须填写 series"),
+        (broken(3, lambda r: r["sessions"][1].update(month27("03-2", 7, "7月"))), "events[2].sessions[1]",
+         "不是“4月、5月”的一场（可为：2027年4月、2027年5月）"),
+        (broken(2, lambda r: r["sessions"][3].update(month27("02-4", 9))), "events[1].sessions[3]", "已有场次"),
+        (broken(5, lambda r: r["sessions"][0].update(
+            sess("05-1", "2026年11月", date(2026, 11, 1), date(2026, 11, 30), "month"))),
+         "events[4].sessions[0]", "超出计划年度 2027"),
+        (broken(6, lambda r: r["sessions"][0].update(
+            sess("06-1", "12月—次年2月", date(2027, 12, 1), date(2028, 2, 29), "month_range"))),
+         "events[5].sessions[0]", "超出计划年度 2027"),
+        (broken(7, lambda r: r["sessions"][0].update(start="2027-01-01")), "events[6].sessions[0]",
+         "对应 2027-01-20–2027-09-30"),
+        (broken(8, lambda r: r["sessions"][0].update(date_text="3月初")), "events[7].sessions[0].date_text",
+         "2027年3月上旬"),
+        (broken(4, lambda r: r.update(series="q23")), "events[3].date_text", "系列活动的日期应为周期"),
+    ],
+)
+def test_2027_date_mistakes_are_located(rows: list[dict[str, Any]], path: str, needle: str) -> None:
+    errors = check_2027(rows)
+    assert any(p == path and needle in msg for p, msg in errors), errors

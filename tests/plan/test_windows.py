@@ -1,21 +1,27 @@
-"""Fuzzy plan dates: examples from 附件4 and property tests (hypothesis)."""
+"""Fuzzy plan dates: examples from 附件4 and from later plans' wording, and property tests (hypothesis).
+
+Expected windows are calendar dates worked out by hand (2027: February has 28 days; 2024 is a leap year)."""
 
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+import itertools
+from datetime import date
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.plan.models import Precision
+from scheduler.plan.models import Occurrence, Precision
 from scheduler.plan.windows import (
+    SERIES_TEXTS,
     DateTextError,
     Window,
     format_window,
     normalize_date_text,
+    parse_series,
     parse_window,
+    plan_year_spill,
     quarter_of,
     quarter_window,
     series_interval,
@@ -55,6 +61,37 @@ def last_day(year: int, month: int) -> date:
         ("2023年3月30日-4月2日", None, date(2023, 3, 30), date(2023, 4, 2), Precision.DAY),
         ("3月15号", 2023, date(2023, 3, 15), date(2023, 3, 15), Precision.DAY),
         ("2023年3月15日至17日", None, date(2023, 3, 15), date(2023, 3, 17), Precision.DAY),
+        # 旬: days 1-10, 11-20, 21 to the month's end
+        ("3月上旬", 2027, date(2027, 3, 1), date(2027, 3, 10), Precision.DEKAD),
+        ("2027年3月中旬", None, date(2027, 3, 11), date(2027, 3, 20), Precision.DEKAD),
+        ("2月下旬", 2027, date(2027, 2, 21), date(2027, 2, 28), Precision.DEKAD),
+        ("2月下旬", 2024, date(2024, 2, 21), date(2024, 2, 29), Precision.DEKAD),
+        ("4月下旬", 2027, date(2027, 4, 21), date(2027, 4, 30), Precision.DEKAD),
+        ("10月中下旬", 2027, date(2027, 10, 11), date(2027, 10, 31), Precision.DEKAD),
+        ("上半年", 2027, date(2027, 1, 1), date(2027, 6, 30), Precision.HALF_YEAR),
+        ("2027年下半年", None, date(2027, 7, 1), date(2027, 12, 31), Precision.HALF_YEAR),
+        # adjacent quarters are one window
+        ("二、三季度", 2027, date(2027, 4, 1), date(2027, 9, 30), Precision.QUARTER_RANGE),
+        ("2027年第二、三季度", None, date(2027, 4, 1), date(2027, 9, 30), Precision.QUARTER_RANGE),
+        ("二至四季度", 2027, date(2027, 4, 1), date(2027, 12, 31), Precision.QUARTER_RANGE),
+        ("三季度、四季度", 2027, date(2027, 7, 1), date(2027, 12, 31), Precision.QUARTER_RANGE),
+        ("5月至6月", 2027, date(2027, 5, 1), date(2027, 6, 30), Precision.MONTH_RANGE),
+        ("5—6月", 2027, date(2027, 5, 1), date(2027, 6, 30), Precision.MONTH_RANGE),
+        ("2027年5月-6月", None, date(2027, 5, 1), date(2027, 6, 30), Precision.MONTH_RANGE),
+        ("4月15—16日", 2027, date(2027, 4, 15), date(2027, 4, 16), Precision.DAY),
+        ("4月15日—16日", 2027, date(2027, 4, 15), date(2027, 4, 16), Precision.DAY),
+        ("4月30日—5月2日", 2027, date(2027, 4, 30), date(2027, 5, 2), Precision.DAY),
+        # 底前: from the plan year's start (no publication date given here) to that month's end
+        ("年底前", 2027, date(2027, 1, 1), date(2027, 12, 31), Precision.DEADLINE),
+        ("2027年底前", None, date(2027, 1, 1), date(2027, 12, 31), Precision.DEADLINE),
+        ("9月底前", 2027, date(2027, 1, 1), date(2027, 9, 30), Precision.DEADLINE),
+        ("2027年6月底之前", None, date(2027, 1, 1), date(2027, 6, 30), Precision.DEADLINE),
+        # windows crossing the year: a kickoff the December before, a run into January
+        ("2026年12月", 2027, date(2026, 12, 1), date(2026, 12, 31), Precision.MONTH),
+        ("12月—次年1月", 2027, date(2027, 12, 1), date(2028, 1, 31), Precision.MONTH_RANGE),
+        ("2027年12月至2028年1月", None, date(2027, 12, 1), date(2028, 1, 31), Precision.MONTH_RANGE),
+        ("12月28日—次年1月3日", 2027, date(2027, 12, 28), date(2028, 1, 3), Precision.DAY),
+        ("2027年度", None, date(2027, 1, 1), date(2027, 12, 31), Precision.YEAR),
     ],
 )
 def test_examples(text: str, year: int | None, start: date, end: date, precision: Precision) -> None:
@@ -63,6 +100,143 @@ def test_examples(text: str, year: int | None, start: date, end: date, precision
 
 def test_year_in_text_wins_over_default() -> None:
     assert parse_window("2024年3月", year=2023).start == date(2024, 3, 1)
+
+
+def test_deadlines_start_at_publication_inside_the_year() -> None:
+    published = date(2027, 2, 3)
+    assert parse_window("9月底前", year=2027, published=published) == Window(published, date(2027, 9, 30),
+                                                                              Precision.DEADLINE)
+    # a plan published the December before still starts its deadlines on 1 January
+    assert parse_window("年底前", year=2027, published=date(2026, 12, 20)).start == date(2027, 1, 1)
+    with pytest.raises(DateTextError, match="发布日期 2027-10-08"):
+        parse_window("9月底前", year=2027, published=date(2027, 10, 8))
+
+
+def test_formats_of_the_new_precisions() -> None:
+    assert format_window(date(2027, 3, 1), date(2027, 3, 10), "dekad") == "2027年3月上旬"
+    assert format_window(date(2027, 2, 11), date(2027, 2, 28), "dekad") == "2027年2月中下旬"
+    assert format_window(date(2027, 4, 1), date(2027, 9, 30), "quarter_range") == "2027年二、三季度"
+    assert format_window(date(2027, 1, 1), date(2027, 9, 30), "quarter_range") == "2027年一、二、三季度"
+    assert format_window(date(2027, 7, 1), date(2027, 12, 31), "half_year") == "2027年下半年"
+    assert format_window(date(2027, 2, 3), date(2027, 9, 30), "deadline") == "2027年9月底前"
+    assert format_window(date(2027, 1, 1), date(2027, 12, 31), "deadline") == "2027年底前"
+    assert format_window(date(2027, 12, 1), date(2028, 1, 31), "month_range") == "2027年12月-次年1月"
+    assert format_window(date(2027, 12, 30), date(2028, 1, 2), "day") == "2027年12月30日-次年1月2日"
+    # dates that do not have the precision's shape are written out as days rather than misnamed
+    assert format_window(date(2027, 3, 2), date(2027, 3, 10), "dekad") == "2027年3月2-10日"
+    assert format_window(date(2027, 3, 5), date(2027, 4, 30), "month_range") == "2027年3月5日-4月30日"
+
+
+def test_every_precision_fits_the_stored_column() -> None:
+    length = Occurrence.__table__.c.precision.type.length  # type: ignore[attr-defined]
+    assert all(len(p.value) <= length for p in Precision)
+
+
+@pytest.mark.parametrize(
+    ("text", "interval", "firsts", "precision"),
+    [
+        ("每月", 1, list(range(1, 13)), Precision.MONTH),
+        ("全年每月", 1, list(range(1, 13)), Precision.MONTH),
+        ("每两月", 2, [2, 4, 6, 8, 10, 12], Precision.MONTH),
+        ("每季度", 3, [1, 4, 7, 10], Precision.QUARTER),
+        ("每季", 3, [1, 4, 7, 10], Precision.QUARTER),
+        ("每半年", 6, [1, 7], Precision.HALF_YEAR),
+        # a list of months in one row: one session per listed month
+        ("全年（3、6、9、11月）", None, [3, 6, 9, 11], Precision.MONTH),
+        ("全年(3,6,9,11月)", None, [3, 6, 9, 11], Precision.MONTH),
+        ("3、6、9月", None, [3, 6, 9], Precision.MONTH),
+        ("4月、5月", None, [4, 5], Precision.MONTH),
+        ("2027年4月、5月", None, [4, 5], Precision.MONTH),
+    ],
+)
+def test_series_examples(text: str, interval: int | None, firsts: list[int], precision: Precision) -> None:
+    series = parse_series(text, year=2027)
+    assert series is not None and series.interval == interval
+    assert [w.start for w in series.windows] == [date(2027, m, 1) for m in firsts]
+    assert {w.precision for w in series.windows} == {precision}
+    assert series_interval(text) == interval
+    with pytest.raises(DateTextError, match=f"共 {len(firsts)} 场"):
+        parse_window(text, year=2027)
+
+
+def test_quarterly_series_is_the_four_quarters() -> None:
+    series = parse_series("每季度", year=2027)
+    assert series is not None
+    assert [(w.start, w.end) for w in series.windows] == [
+        (date(2027, 1, 1), date(2027, 3, 31)), (date(2027, 4, 1), date(2027, 6, 30)),
+        (date(2027, 7, 1), date(2027, 9, 30)), (date(2027, 10, 1), date(2027, 12, 31)),
+    ]
+
+
+def test_single_windows_are_not_series() -> None:
+    for text in ("二、三季度", "2027年5月", "5月至6月", "全年", "9月底前"):
+        assert parse_series(text, year=2027) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [("6、3月", "从小到大"), ("3、3月", "不重复"), ("3、13月", "13"), ("3、6、9", "应以“月”结尾")],
+)
+def test_bad_month_lists(text: str, needle: str) -> None:
+    with pytest.raises(DateTextError, match=needle):
+        parse_series(text, year=2027)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("一、三季度", "不相连"),
+        ("三至二季度", "季度范围"),
+        ("2027年9-7月", "跨年请写 12月-次年1月"),
+        ("12月30日-次年2日", "写明月份"),
+        ("3月上下旬", "无法识别"),
+        ("13月底前", "13"),
+    ],
+)
+def test_refused_texts_say_why(text: str, needle: str) -> None:
+    with pytest.raises(DateTextError, match=needle):
+        parse_window(text, year=2027)
+
+
+def test_hints_quote_the_plans_own_year() -> None:
+    with pytest.raises(DateTextError) as info:
+        parse_window("明年春天", year=2027)
+    assert "2027年2-3月" in str(info.value) and "2027年9月底前" in str(info.value)
+    assert "2023" not in str(info.value)
+    with pytest.raises(DateTextError) as info:
+        parse_window("2026年春天")
+    assert "2026年2-3月" in str(info.value) and "2023" not in str(info.value)
+    with pytest.raises(DateTextError) as info:
+        parse_window("春天")  # no year anywhere: examples without one
+    assert "年2-3月" not in str(info.value) and "2-3月" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "flag"),
+    [
+        (date(2027, 1, 1), date(2027, 12, 31), None),
+        (date(2026, 12, 1), date(2026, 12, 31), "上一年（2026年）12月启动"),
+        (date(2026, 12, 15), date(2027, 2, 28), "上一年（2026年）12月启动"),
+        (date(2027, 12, 1), date(2028, 1, 31), "跨年延至2028年1月"),
+    ],
+)
+def test_allowed_spills_are_flagged(start: date, end: date, flag: str | None) -> None:
+    assert plan_year_spill(start, end, 2027) == flag
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (date(2026, 11, 1), date(2026, 11, 30)),  # two months early
+        (date(2026, 11, 30), date(2026, 12, 31)),
+        (date(2027, 12, 1), date(2028, 2, 29)),  # past January
+        (date(2028, 1, 1), date(2028, 1, 31)),  # wholly next year's
+        (date(2026, 12, 1), date(2028, 1, 31)),  # both ways
+    ],
+)
+def test_spills_beyond_one_month_are_refused(start: date, end: date) -> None:
+    with pytest.raises(DateTextError, match="超出计划年度 2027"):
+        plan_year_spill(start, end, 2027)
 
 
 @pytest.mark.parametrize(
@@ -111,15 +285,25 @@ years = st.integers(min_value=2000, max_value=2100)
 months = st.integers(min_value=1, max_value=12)
 
 
+DEKAD_DAYS = [(1, 10), (11, 20), (21, 31), (1, 20), (11, 31)]  # 上, 中, 下, 上中, 中下旬
+
+
 @st.composite
 def windows(draw: st.DrawFn) -> Window:
-    """Any window the plan can write, at any precision."""
+    """Any window the plan can write inside one year, at any precision."""
     year = draw(years)
     precision = draw(st.sampled_from(list(Precision)))
     if precision is Precision.YEAR:
         return Window(date(year, 1, 1), date(year, 12, 31), precision)
     if precision is Precision.QUARTER:
         return quarter_window(year, draw(st.integers(1, 4)))
+    if precision is Precision.QUARTER_RANGE:
+        first = draw(st.integers(1, 3))
+        last = draw(st.integers(first + 1, 4))
+        return Window(date(year, 3 * first - 2, 1), last_day(year, 3 * last), precision)
+    if precision is Precision.HALF_YEAR:
+        first = draw(st.sampled_from([1, 7]))
+        return Window(date(year, first, 1), last_day(year, first + 5), precision)
     if precision is Precision.MONTH:
         month = draw(months)
         return Window(date(year, month, 1), last_day(year, month), precision)
@@ -127,50 +311,129 @@ def windows(draw: st.DrawFn) -> Window:
         first = draw(st.integers(1, 11))
         last = draw(st.integers(first + 1, 12))
         return Window(date(year, first, 1), last_day(year, last), precision)
+    if precision is Precision.DEKAD:
+        month = draw(months)
+        first, final = draw(st.sampled_from(DEKAD_DAYS))
+        return Window(date(year, month, first), date(year, month, min(final, last_day(year, month).day)), precision)
+    if precision is Precision.DEADLINE:
+        end = last_day(year, draw(months))
+        return Window(draw(st.dates(min_value=date(year, 1, 1), max_value=end)), end, precision)
     start = draw(st.dates(min_value=date(year, 1, 1), max_value=date(year, 12, 31)))
     end = draw(st.dates(min_value=start, max_value=date(year, 12, 31)))
     return Window(start, end, Precision.DAY)
 
 
+@st.composite
+def year_end_crossings(draw: st.DrawFn) -> Window:
+    """A window of plan year `year` that runs on into January of the next: months or days."""
+    year = draw(st.integers(2000, 2099))
+    if draw(st.booleans()):
+        return Window(date(year, 12, 1), date(year + 1, 1, 31), Precision.MONTH_RANGE)
+    start = draw(st.dates(min_value=date(year, 12, 1), max_value=date(year, 12, 31)))
+    return Window(start, draw(st.dates(min_value=date(year + 1, 1, 1), max_value=date(year + 1, 1, 31))), Precision.DAY)
+
+
+def published_for(window: Window) -> date | None:
+    """The publication date a deadline window was read with (its start); None for every other precision."""
+    return window.start if window.precision is Precision.DEADLINE else None
+
+
+def without_year(window: Window) -> str:
+    """The text as a plan of that year writes it: '2027年三季度' → '三季度', '2027年底前' → '年底前'."""
+    text = window.text.removeprefix(f"{window.start.year}年")
+    return "年" + text if text.startswith("底") else text
+
+
 @FAST
-@given(windows())
+@given(st.one_of(windows(), year_end_crossings()))
 def test_format_then_parse_round_trips(window: Window) -> None:
     text = format_window(window.start, window.end, window.precision)
-    assert parse_window(text) == window
+    assert parse_window(text, published=published_for(window)) == window
     assert window.text == text
 
 
 @FAST
-@given(windows(), st.data())
+@given(st.one_of(windows(), year_end_crossings()), st.data())
 def test_white_space_and_full_width_digits_do_not_matter(window: Window, data: st.DataObject) -> None:
     text = window.text
+    published = published_for(window)
     spaced = "".join(ch + data.draw(st.sampled_from(["", " ", "\u3000", "\t", "  "])) for ch in text)
-    assert parse_window(spaced) == window
-    assert parse_window(text.translate(FULLWIDTH)) == window
+    assert parse_window(spaced, published=published) == window
+    assert parse_window(text.translate(FULLWIDTH), published=published) == window
     assert normalize_date_text(spaced.translate(FULLWIDTH)) == text
 
 
 @FAST
 @given(windows())
 def test_year_less_texts_fall_inside_the_given_year(window: Window) -> None:
-    text = window.text.split("年", 1)[1]  # "2023年三季度" → "三季度", "2023年全年" → "全年"
-    parsed = parse_window(text, year=window.start.year)
+    year = window.start.year
+    parsed = parse_window(without_year(window), year=year, published=published_for(window))
     assert parsed == window
-    assert parsed.start <= parsed.end
-    assert date(window.start.year, 1, 1) <= parsed.start and parsed.end <= date(window.start.year, 12, 31)
+    assert date(year, 1, 1) <= parsed.start <= parsed.end <= date(year, 12, 31)
+    assert plan_year_spill(parsed.start, parsed.end, year) is None
 
 
 @FAST
-@given(years, months, st.integers(0, 11))
-def test_month_ranges_cover_whole_months(year: int, first: int, span: int) -> None:
-    last = min(12, first + span)
-    window = parse_window(f"{year}年{first}-{last}月")
-    assert window.start == date(year, first, 1)
-    assert window.end == last_day(year, last)
-    assert (window.end + timedelta(days=1)).day == 1
+@given(year_end_crossings())
+def test_year_end_crossings_are_the_only_spill_a_year_less_text_makes(window: Window) -> None:
+    year = window.start.year
+    parsed = parse_window(without_year(window), year=year)
+    assert parsed == window
+    assert parsed.start.year == year and parsed.end <= date(year + 1, 1, 31)
+    assert plan_year_spill(parsed.start, parsed.end, year) == f"跨年延至{year + 1}年1月"
 
 
-DATE_ALPHABET = "0123456789０１２３４５６７８９年月日号季度第一二三四全上下半-－—~至到 Q每两个双"
+@FAST
+@given(st.integers(2001, 2100), st.integers(1, 12), st.integers(0, 13))
+def test_a_kickoff_is_allowed_in_the_december_before_only(year: int, month: int, span: int) -> None:
+    start = date(year - 1, month, 1)
+    end = last_day(year - 1 + (month + span - 1) // 12, (month + span - 1) % 12 + 1)
+    window = parse_window(format_window(start, end, "month" if span == 0 else "month_range"), year=year)
+    assert (window.start, window.end) == (start, end)
+    if month == 12 and end <= date(year, 12, 31):  # starts in the December before, ends within the plan year
+        assert plan_year_spill(window.start, window.end, year) == f"上一年（{year - 1}年）12月启动"
+    else:
+        with pytest.raises(DateTextError, match=f"超出计划年度 {year}"):
+            plan_year_spill(window.start, window.end, year)
+
+
+def months_between(a: date, b: date) -> int:
+    return (b.year - a.year) * 12 + b.month - a.month
+
+
+@FAST
+@given(years, st.sampled_from(sorted(SERIES_TEXTS)), st.booleans())
+def test_rule_series_are_evenly_spaced_inside_the_year(year: int, rule: str, with_year: bool) -> None:
+    series = parse_series(f"{year}年{rule}" if with_year else rule, year=None if with_year else year)
+    assert series is not None and series.interval == SERIES_TEXTS[rule]
+    assert len(series.windows) == 12 // series.interval
+    for w in series.windows:
+        assert date(year, 1, 1) <= w.start <= w.end <= date(year, 12, 31)
+        assert parse_window(w.text) == w  # each session reads back as a plain window
+    gaps = {months_between(a.start, b.start) for a, b in itertools.pairwise(series.windows)}
+    assert gaps == {series.interval}
+    assert series.windows[-1].end == date(year, 12, 31)  # the last session closes the year
+
+
+@FAST
+@given(years, st.lists(months, min_size=2, max_size=12, unique=True),
+       st.sampled_from(["3、6月", "3月、6月", "全年（3、6月）"]), st.booleans())
+def test_month_lists_are_one_session_per_listed_month(year: int, picked: list[int], style: str, with_year: bool
+                                                      ) -> None:
+    picked.sort()
+    if style == "3月、6月":
+        text = "、".join(f"{m}月" for m in picked)
+    else:
+        text = "、".join(str(m) for m in picked) + "月"
+        text = f"全年（{text}）" if style.startswith("全年") else text
+    series = parse_series(f"{year}年{text}" if with_year else text, year=None if with_year else year)
+    assert series is not None and series.interval is None
+    assert [(w.start, w.end, w.precision) for w in series.windows] == [
+        (date(year, m, 1), last_day(year, m), Precision.MONTH) for m in picked
+    ]
+
+
+DATE_ALPHABET = "0123456789０１２３４５６７８９年月日号季度第一二三四全上中下半旬底前次、，（）-－—~至到 Q每两个双"
 date_like = st.text(alphabet=DATE_ALPHABET, max_size=16)
 
 

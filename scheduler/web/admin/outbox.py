@@ -1,17 +1,26 @@
-"""How outbox rows read for people: a Chinese label for every mail kind and what each mail is about (活动/事项)."""
+"""The mail log page (/admin/outbox) and how outbox rows read for people: kind labels, what each mail is about."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
 
+from scheduler.clock import SHANGHAI
 from scheduler.followups.models import Task
 from scheduler.mail.kinds import KIND_LABELS
-from scheduler.mail.models import OutboxMessage
+from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState
+from scheduler.mail.outbox import count_by_state, list_page
 from scheduler.plan.models import Event, Occurrence
+from scheduler.web.deps import SessionDep
+from scheduler.web.security import AdminDep
+from scheduler.web.templates import render
 
+router = APIRouter(prefix="/admin")
 GENERIC_KIND = "邮件"  # never show a raw kind code to office staff
+PAGE_SIZE = 100
 
 
 def mail_kind_label(kind: str) -> str:
@@ -48,3 +57,27 @@ def mail_topics(*, session: Session, rows: Sequence[OutboxMessage]) -> dict[int,
         elif occ is not None:
             out[m.id or 0] = (occ[0], f"/admin/events/{occ[1]}")
     return out
+
+
+@router.get("/outbox", response_class=HTMLResponse)
+def outbox_page(request: Request, session: SessionDep, admin: AdminDep, state: str = "", page: int = 1) -> HTMLResponse:
+    """List outbox rows (pending: soonest first; otherwise newest first) with their state, subject and errors."""
+    if state and state not in STATE_LABELS:
+        raise HTTPException(status_code=400, detail=f"未知状态 {state!r}（可选：{'、'.join(STATE_LABELS)}）")
+    page = max(page, 1)
+    rows = list_page(session=session, state=state, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return render(
+        request,
+        "outbox.html",
+        {
+            "rows": rows,
+            "state": state,
+            "counts": count_by_state(session=session),
+            "page": page,
+            "state_labels": {OutboxState(k): v for k, v in STATE_LABELS.items()},
+            "kind_label": mail_kind_label,
+            "topics": mail_topics(session=session, rows=rows),
+            "page_size": PAGE_SIZE,
+            "tz": SHANGHAI,
+        },
+    )

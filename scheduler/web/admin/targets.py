@@ -1,4 +1,4 @@
-"""Administrator pages: 2025 goals and annual targets (view and enter), and the mail log (outbox states)."""
+"""Administrator pages: 2025 goals and annual targets (view and enter)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import col, func, select
 
-from scheduler.clock import SHANGHAI, local_date
-from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState
+from scheduler.clock import local_date
 from scheduler.reports.build import build_report
 from scheduler.reports.export import FORMATS, display, display_quantity
 from scheduler.reports.facts import load_facts
 from scheduler.reports.goals import GOALS, add_entry
 from scheduler.reports.targets import METRICS, bankuai_units, load_targets, set_target
-from scheduler.web.admin.outbox import mail_kind_label, mail_topics
-from scheduler.web.deps import SessionDep
+from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
 
 router = APIRouter(prefix="/admin")
-PAGE_SIZE = 100
 
 
 def _number(text: str, what: str) -> Decimal:
@@ -37,9 +33,8 @@ def _number(text: str, what: str) -> Decimal:
 
 
 @router.get("/targets", response_class=HTMLResponse)
-def targets_page(request: Request, session: SessionDep, admin: AdminDep) -> HTMLResponse:
+def targets_page(request: Request, session: SessionDep, now: NowDep, admin: AdminDep) -> HTMLResponse:
     """Show the 2025 goals chart and table, the annual targets per 板块, and the entry forms."""
-    now = request.app.state.runtime.clock.now()
     facts = load_facts(session=session)
     year = facts.year if facts else local_date(now).year
     report = build_report(session=session, kind="targets", period=str(year), now=now) if facts else None
@@ -64,8 +59,8 @@ def targets_page(request: Request, session: SessionDep, admin: AdminDep) -> HTML
 
 @router.post("/targets/goal", dependencies=[CsrfDep])
 def enter_goal(
-    request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
+    now: NowDep,
     admin: AdminDep,
     goal: Annotated[str, Form()],
     value: Annotated[str, Form()],
@@ -85,18 +80,17 @@ def enter_goal(
             value=_number(value, "数值"),
             source=source,
             by=f"admin:{admin.username}",
-            now=request.app.state.runtime.clock.now(),
+            now=now,
         )
     except ValueError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    session.commit()
     return RedirectResponse("/admin/targets", status_code=303)
 
 
 @router.post("/targets/annual", dependencies=[CsrfDep])
 def enter_annual(
-    request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
+    now: NowDep,
     admin: AdminDep,
     year: Annotated[int, Form()],
     unit: Annotated[str, Form()],
@@ -115,52 +109,6 @@ def enter_annual(
         metric=metric,
         value=_number(value, "目标值"),
         source=f"admin:{admin.username}",
-        now=request.app.state.runtime.clock.now(),
+        now=now,
     )
-    session.commit()
     return RedirectResponse("/admin/targets", status_code=303)
-
-
-def _outbox_order(state: str) -> tuple:
-    """Pending mail by when it goes out (soonest first); sent and failed mail newest first."""
-    if state in (OutboxState.PENDING, OutboxState.SENDING):
-        return col(OutboxMessage.due_at).asc(), col(OutboxMessage.id).asc()
-    if state == OutboxState.SENT:
-        return col(OutboxMessage.sent_at).desc(), col(OutboxMessage.id).desc()
-    if state:
-        return col(OutboxMessage.updated_at).desc(), col(OutboxMessage.id).desc()
-    return col(OutboxMessage.due_at).desc(), col(OutboxMessage.id).desc()
-
-
-@router.get("/outbox", response_class=HTMLResponse)
-def outbox_page(request: Request, session: SessionDep, admin: AdminDep, state: str = "", page: int = 1) -> HTMLResponse:
-    """List outbox rows (pending: soonest first; otherwise newest first) with their state, subject and errors."""
-    if state and state not in STATE_LABELS:
-        raise HTTPException(status_code=400, detail=f"未知状态 {state!r}（可选：{'、'.join(STATE_LABELS)}）")
-    query = select(OutboxMessage)
-    if state:
-        query = query.where(OutboxMessage.state == state)
-    counts = dict(session.exec(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all())
-    page = max(page, 1)
-    rows = list(
-        session.exec(
-            query.order_by(*_outbox_order(state))
-            .offset((page - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-        )
-    )
-    return render(
-        request,
-        "outbox.html",
-        {
-            "rows": rows,
-            "state": state,
-            "counts": counts,
-            "page": page,
-            "state_labels": {OutboxState(k): v for k, v in STATE_LABELS.items()},
-            "kind_label": mail_kind_label,
-            "topics": mail_topics(session=session, rows=rows),
-            "page_size": PAGE_SIZE,
-            "tz": SHANGHAI,
-        },
-    )
