@@ -7,6 +7,7 @@ import io
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from scheduler.db import utc_column
 from scheduler.plan.models import Organization, OrgKind
+from scheduler.validation import FileKind, InputInvalid, LocatedError
 
 MAX_CONTACTS_BYTES = 1024 * 1024
 DEFAULT_ROLE = "联络人"
@@ -71,24 +73,7 @@ class Person:
     role: str
 
 
-@dataclass(frozen=True)
-class ContactError:
-    """One problem in a contacts file: where and what."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
-
-
-class ContactsInvalid(Exception):
-    """A contacts file that cannot be loaded; carries every problem found."""
-
-    def __init__(self, source: str, errors: list[ContactError]) -> None:
-        self.source = source
-        self.errors = errors
-        super().__init__(f"{source}: {len(errors)} 处错误\n" + "\n".join(f"  {e}" for e in errors))
+_invalid = partial(InputInvalid, kind=FileKind.CONTACTS)
 
 
 def _raw_rows(data: bytes, source: str) -> list[tuple[str, dict[str, Any]]]:
@@ -96,64 +81,66 @@ def _raw_rows(data: bytes, source: str) -> list[tuple[str, dict[str, Any]]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ContactsInvalid(source, [ContactError("", f"不是 UTF-8 编码（字节偏移 {exc.start}）")]) from None
+        raise _invalid(source, f"不是 UTF-8 编码（字节偏移 {exc.start}）") from None
     if source.lower().endswith(".csv"):
         reader = csv.DictReader(io.StringIO(text))
         missing = [c for c in ("org", "email") if c not in (reader.fieldnames or [])]
         if missing:
-            problem = ContactError("第 1 行", f"缺少列 {'、'.join(missing)}（应为 org,name,email,role）")
-            raise ContactsInvalid(source, [problem])
+            problem = LocatedError(where="第 1 行", message=f"缺少列 {'、'.join(missing)}（应为 org,name,email,role）")
+            raise _invalid(source, [problem])
         return [(f"第 {i} 行", dict(row)) for i, row in enumerate(reader, start=2)]
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ContactsInvalid(source, [ContactError("", f"TOML 格式错误：{exc}")]) from None
+        raise _invalid(source, f"TOML 格式错误：{exc}") from None
     rows: list[tuple[str, dict[str, Any]]] = []
     for org, people in doc.items():
         if not isinstance(people, list) or not all(isinstance(p, dict) for p in people):
-            raise ContactsInvalid(source, [ContactError(org, "应为联系人表格数组，例如 [[kjj]] name=… email=…")])
+            raise _invalid(source, [LocatedError(where=org, message="应为联系人表格数组，例如 [[kjj]] name=… email=…")])
         rows += [(f"{org}[{i}]", {"org": org, **p}) for i, p in enumerate(people)]
     return rows
 
 
 def parse_contacts(data: bytes, *, source: str, organizations: dict[str, Organization]) -> list[Person]:
-    """Validate a whole contacts file against the stored organizations; raise ContactsInvalid listing every problem."""
+    """Validate a whole contacts file against the stored organizations; raise InputInvalid listing every problem."""
     if len(data) > MAX_CONTACTS_BYTES:
-        raise ContactsInvalid(source, [ContactError("", f"文件过大（上限 {MAX_CONTACTS_BYTES} 字节）")])
-    errors: list[ContactError] = []
+        raise _invalid(source, f"文件过大（上限 {MAX_CONTACTS_BYTES} 字节）")
+    errors: list[LocatedError] = []
     people: list[Person] = []
     seen: dict[tuple[str, str], str] = {}
     for where, raw in _raw_rows(data, source):
         org = str(raw.get("org") or "").strip()
         unknown = set(raw) - set(CSV_COLUMNS)
         if unknown:
-            errors.append(ContactError(where, f"未知字段 {'、'.join(sorted(unknown))}"))
+            errors.append(LocatedError(where=where, message=f"未知字段 {'、'.join(sorted(unknown))}"))
         known = organizations.get(org)
         if known is None or known.withdrawn:
-            errors.append(ContactError(f"{where}.org", f"未知单位 id {org!r}（先导入计划，再导入联系人）"))
+            message = f"未知单位 id {org!r}（先导入计划，再导入联系人）"
+            errors.append(LocatedError(where=f"{where}.org", message=message))
         elif known.kind == OrgKind.GROUP and known.members:
             message = f"{known.short_name} 是由成员单位组成的组合，请为成员单位填写联系人"
-            errors.append(ContactError(f"{where}.org", message))
+            errors.append(LocatedError(where=f"{where}.org", message=message))
         name = str(raw.get("name") or "").strip()
         role = str(raw.get("role") or "").strip() or DEFAULT_ROLE
         if not name:
-            errors.append(ContactError(f"{where}.name", "姓名不能为空"))
+            errors.append(LocatedError(where=f"{where}.name", message="姓名不能为空"))
         if len(name) > 100 or len(role) > 50:
-            errors.append(ContactError(where, "姓名或职务过长"))
+            errors.append(LocatedError(where=where, message="姓名或职务过长"))
         address = str(raw.get("email") or "").strip()
         try:
             email = validate_email(address, check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            errors.append(ContactError(f"{where}.email", f"邮箱地址 {address!r} 无效：{exc}"))
+            errors.append(LocatedError(where=f"{where}.email", message=f"邮箱地址 {address!r} 无效：{exc}"))
             continue
         key = (org, email.lower())
         if key in seen:
-            errors.append(ContactError(f"{where}.email", f"{email} 在 {org} 下重复（已见于 {seen[key]}）"))
+            message = f"{email} 在 {org} 下重复（已见于 {seen[key]}）"
+            errors.append(LocatedError(where=f"{where}.email", message=message))
             continue
         seen[key] = where
         people.append(Person(org=org, name=name, email=email, role=role))
     if errors:
-        raise ContactsInvalid(source, errors)
+        raise _invalid(source, errors)
     return people
 
 
@@ -162,7 +149,7 @@ def read_contacts_file(path: Path, *, organizations: dict[str, Organization]) ->
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ContactsInvalid(str(path), [ContactError("", f"无法读取文件：{exc.strerror}")]) from None
+        raise _invalid(str(path), f"无法读取文件：{exc.strerror}") from None
     return parse_contacts(data, source=str(path), organizations=organizations)
 
 

@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 
 from scheduler.cli import app
 from scheduler.config import PROJECT_ROOT, Settings
-from scheduler.contacts import ContactsInvalid, contacts_by_org, parse_contacts, read_contacts_file, replace_contacts
+from scheduler.contacts import contacts_by_org, parse_contacts, read_contacts_file, replace_contacts
 from scheduler.db import session_scope
 from scheduler.plan.catalog import get_organizations
 from scheduler.runtime import Runtime
+from scheduler.validation import InputInvalid
 
 EXAMPLE = PROJECT_ROOT / "seeds" / "contacts.example.toml"
 GOOD_TOML = """
@@ -71,9 +72,9 @@ name = ""
 email = "h@example.org"
 phone = "123"
 """
-    with pytest.raises(ContactsInvalid) as exc:
+    with pytest.raises(InputInvalid) as exc:
         parse_contacts(bad.encode(), source="bad.toml", organizations=orgs(seeded_engine))
-    got = {(e.path, e.message.split("（")[0].split("：")[0]) for e in exc.value.errors}
+    got = {(e.where, e.message.split("（")[0].split("：")[0]) for e in exc.value.errors}
     paths = {p for p, _ in got}
     assert paths == {"kjj[1].email", "nowhere[0].org", "rugao[0].email", "all-districts[0].org", "haian[0]",
                      "haian[0].name"}
@@ -82,11 +83,11 @@ phone = "123"
 
 
 def test_csv_errors_name_the_line(seeded_engine: Engine) -> None:
-    with pytest.raises(ContactsInvalid) as exc:
+    with pytest.raises(InputInvalid) as exc:
         parse_contacts(b"org,name,email\nkjj,A,a@example.org\nkjj,B,broken@\n", source="c.csv",
                        organizations=orgs(seeded_engine))
-    assert [e.path for e in exc.value.errors] == ["第 3 行.email"]
-    with pytest.raises(ContactsInvalid) as exc:
+    assert [e.where for e in exc.value.errors] == ["第 3 行.email"]
+    with pytest.raises(InputInvalid) as exc:
         parse_contacts(b"org,name\nkjj,A\n", source="c.csv", organizations=orgs(seeded_engine))
     assert "email" in exc.value.errors[0].message
 

@@ -1,13 +1,15 @@
-"""What every command shares: the runtime built once per command, Chinese failures, the --json flag."""
+"""What every command shares: the runtime built once per command, Chinese failures, refused files, the --json flag."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
 
 from scheduler.config import load_settings
 from scheduler.runtime import Runtime
+from scheduler.validation import InputInvalid
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="输出 JSON（供程序读取）")]
 
@@ -48,3 +50,12 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a Chinese error to stderr and return the exit to raise."""
     typer.echo(message, err=True)
     return typer.Exit(code)
+
+
+def refused(exc: InputInvalid, *, as_json: bool = False) -> typer.Exit:
+    """Print every located error of a refused file (stderr, or JSON on stdout with --json); return exit 2."""
+    if as_json:
+        typer.echo(json.dumps(exc.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(str(exc), err=True)
+    return typer.Exit(2)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from scheduler.cli.context import JsonFlag, fail, runtime
+from scheduler.cli.context import JsonFlag, fail, refused, runtime
 from scheduler.clock import SHANGHAI
 
 contacts_app = typer.Typer(help="联系人：各单位的收件人", no_args_is_help=True)
@@ -23,9 +23,10 @@ def contacts_import(
     as_json: JsonFlag = False,
 ) -> None:
     """导入联系人文件（整份校验；有错误时不写入任何数据，原有联系人保持不变）。"""
-    from scheduler.contacts import ContactsInvalid, read_contacts_file, replace_contacts
+    from scheduler.contacts import read_contacts_file, replace_contacts
     from scheduler.db import session_scope
     from scheduler.plan.catalog import get_organizations
+    from scheduler.validation import InputInvalid
 
     rt = runtime(ctx)
     path = path or rt.settings.contacts_file
@@ -34,16 +35,8 @@ def contacts_import(
     with session_scope(rt.engine, write=True) as session:
         try:
             people = read_contacts_file(path, organizations=get_organizations(session=session))
-        except ContactsInvalid as exc:
-            if as_json:
-                typer.echo(json.dumps({"ok": False, "source": exc.source,
-                                       "errors": [{"path": e.path, "message": e.message} for e in exc.errors]},
-                                      ensure_ascii=False, indent=2))
-            else:
-                typer.echo(f"联系人文件 {exc.source} 有 {len(exc.errors)} 处错误，未写入任何数据：", err=True)
-                for err in exc.errors:
-                    typer.echo(f"  {err}", err=True)
-            raise typer.Exit(2) from None
+        except InputInvalid as exc:
+            raise refused(exc, as_json=as_json) from None
         n = replace_contacts(session=session, people=people, now=rt.clock.now())
     orgs = len({p.org for p in people})
     if as_json:

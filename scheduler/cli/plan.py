@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from scheduler.cli.context import JsonFlag, fail, require_schema, runtime, unreachable
+from scheduler.cli.context import JsonFlag, fail, refused, require_schema, runtime, unreachable
+
+if TYPE_CHECKING:
+    from scheduler.plan.seed import PlanFile
 
 db_app = typer.Typer(help="数据库", no_args_is_help=True)
 plan_app = typer.Typer(help="活动计划：校验、导入、查看", no_args_is_help=True)
@@ -28,29 +32,14 @@ def db_upgrade(ctx: typer.Context) -> None:
     typer.echo("数据库已升级到最新版本。")
 
 
-def _load(path: Path, as_json: bool):
-    from scheduler.plan.seed import PlanInvalid, read_plan_file
+def _load(path: Path, as_json: bool) -> PlanFile:
+    from scheduler.plan.seed import read_plan_file
+    from scheduler.validation import InputInvalid
 
     try:
         return read_plan_file(path)
-    except PlanInvalid as exc:
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "ok": False,
-                        "source": exc.source,
-                        "errors": [{"path": e.path, "message": e.message} for e in exc.errors],
-                    },
-                    ensure_ascii=False,
-                    indent=2,
-                )
-            )
-        else:
-            typer.echo(f"计划文件 {exc.source} 有 {len(exc.errors)} 处错误，未写入任何数据：", err=True)
-            for err in exc.errors:
-                typer.echo(f"  {err}", err=True)
-        raise typer.Exit(2) from None
+    except InputInvalid as exc:
+        raise refused(exc, as_json=as_json) from None
 
 
 @plan_app.command("validate")

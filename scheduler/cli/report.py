@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from scheduler.cli.context import JsonFlag
 from scheduler.db import session_scope
 
 targets_app = typer.Typer(help="年度目标（各板块）与 2025 发展目标数据", no_args_is_help=True)
@@ -27,11 +29,12 @@ def report(
     by: Annotated[str, typer.Option("--by", help="发布人（与 --issue 一起使用）")] = "cli",
 ) -> None:
     """生成报表：月度跟踪、双月点评、季度考核、活动节奏、目标进度。"""
-    from scheduler.cli.context import fail, require_schema, runtime
+    from scheduler.cli.context import fail, refused, require_schema, runtime
     from scheduler.reports.build import ReportUnavailable, build_report, check_kind, issue_quarterly
     from scheduler.reports.export import FORMATS, export
-    from scheduler.reports.quarterly import Scoring, ScoringInvalid
+    from scheduler.reports.quarterly import Scoring
     from scheduler.reports.snapshots import SnapshotExists
+    from scheduler.validation import InputInvalid
 
     try:
         check_kind(kind)
@@ -47,13 +50,16 @@ def report(
     require_schema(rt)
     try:
         scoring = Scoring.from_file(weights) if weights else None
+    except InputInvalid as exc:
+        raise refused(exc) from None
+    try:
         now = rt.clock.now()
         with session_scope(rt.engine, write=issue) as session:
             if issue:
                 built = issue_quarterly(session=session, period=period, now=now, by=by, scoring=scoring)
             else:
                 built = build_report(session=session, kind=kind, period=period, now=now, scoring=scoring)
-    except (ReportUnavailable, ScoringInvalid, SnapshotExists) as exc:
+    except (ReportUnavailable, SnapshotExists) as exc:
         raise fail(str(exc)) from None
     data = export(built, fmt)
     if out is None:
@@ -64,10 +70,11 @@ def report(
 
 
 @targets_app.command("import")
-def targets_import(ctx: typer.Context, path: Path) -> None:
+def targets_import(ctx: typer.Context, path: Path, as_json: JsonFlag = False) -> None:
     """导入各板块年度目标 CSV（年度,板块,指标,目标值,来源；整份校验，出错不写入）。"""
-    from scheduler.cli.context import fail, require_schema, runtime
-    from scheduler.reports.targets import TargetsInvalid, import_targets
+    from scheduler.cli.context import fail, refused, require_schema, runtime
+    from scheduler.reports.targets import import_targets
+    from scheduler.validation import InputInvalid
 
     rt = runtime(ctx)
     require_schema(rt)
@@ -76,9 +83,12 @@ def targets_import(ctx: typer.Context, path: Path) -> None:
     try:
         with session_scope(rt.engine, write=True) as session:
             n = import_targets(session=session, path=path, now=rt.clock.now())
-    except TargetsInvalid as exc:
-        raise fail(str(exc)) from None
-    typer.echo(f"已导入 {n} 条年度目标。")
+    except InputInvalid as exc:
+        raise refused(exc, as_json=as_json) from None
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "targets": n}, ensure_ascii=False))
+    else:
+        typer.echo(f"已导入 {n} 条年度目标。")
 
 
 @targets_app.command("show")

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from scheduler.cli.context import JsonFlag, fail, runtime
+from scheduler.cli.context import JsonFlag, fail, refused, runtime
 from scheduler.clock import SHANGHAI
 from scheduler.runtime import Runtime
 
@@ -90,6 +90,7 @@ def replay_cmd(
 ) -> None:
     """在模拟时钟上尽快重放一段时间：经配置的 SMTP 服务器真实发送，输出各类邮件数量（使用临时数据库）。"""
     from scheduler.replay import ReplaySetupError, replay_in_scratch_db
+    from scheduler.validation import InputInvalid
 
     rt = runtime(ctx)
     try:
@@ -105,6 +106,8 @@ def replay_cmd(
                                           plan=plan, contacts=contacts)
         except ReplaySetupError as exc:
             raise fail(str(exc)) from None
+        except InputInvalid as exc:
+            raise refused(exc, as_json=as_json) from None
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
         return

@@ -6,9 +6,11 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from scheduler.plan.models import EventType
+from scheduler.validation import FileKind, InputInvalid, LocatedError
 
 KEY_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
 ASSIGNEES = ("host", "co_organizer")
@@ -24,8 +26,7 @@ class ChecklistItem:
     assignee: str
 
 
-class ChecklistInvalid(ValueError):
-    """A checklist file that cannot be used; the message lists every problem with its place (Chinese)."""
+_invalid = partial(InputInvalid, kind=FileKind.CHECKLISTS)
 
 
 def parse_checklists(text: str, *, source: str = "checklists.toml") -> dict[str, tuple[ChecklistItem, ...]]:
@@ -33,40 +34,45 @@ def parse_checklists(text: str, *, source: str = "checklists.toml") -> dict[str,
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ChecklistInvalid(f"{source}: TOML 格式错误：{exc}") from None
+        raise _invalid(source, f"TOML 格式错误：{exc}") from None
     known = {"default"} | {str(t) for t in EventType}
-    errors: list[str] = []
+    errors: list[LocatedError] = []
     out: dict[str, tuple[ChecklistItem, ...]] = {}
     for section, items in doc.items():
         if section not in known:
-            errors.append(f"{source}: 未知分组 {section!r}（可选：{'、'.join(sorted(known))}）")
+            message = f"未知分组 {section!r}（可选：{'、'.join(sorted(known))}）"
+            errors.append(LocatedError(where=section, message=message))
             continue
-        if not isinstance(items, list):
-            errors.append(f"{source}: {section} 应为 [[{section}]] 表格数组")
+        if not isinstance(items, list) or not all(isinstance(raw, dict) for raw in items):
+            errors.append(LocatedError(where=section, message=f"应为 [[{section}]] 表格数组"))
             continue
         parsed: list[ChecklistItem] = []
         for i, raw in enumerate(items):
-            where = f"{source}: {section}[{i}]"
+            where = f"{section}[{i}]"
             key, title = str(raw.get("key", "")), str(raw.get("title", "")).strip()
             offset, assignee = raw.get("offset_days"), raw.get("assignee", "host")
             if not KEY_RE.match(key):
-                errors.append(f"{where}.key: {key!r} 无效（1-32 位小写字母、数字、_ 或 -）")
+                errors.append(
+                    LocatedError(where=f"{where}.key", message=f"{key!r} 无效（1-32 位小写字母、数字、_ 或 -）")
+                )
             if not title or len(title) > 60:
-                errors.append(f"{where}.title: 标题不能为空且不超过 60 字")
+                errors.append(LocatedError(where=f"{where}.title", message="标题不能为空且不超过 60 字"))
             if not isinstance(offset, int) or isinstance(offset, bool) or not -180 <= offset <= 180:
-                errors.append(f"{where}.offset_days: 应为 -180 到 180 之间的整数天数")
+                errors.append(LocatedError(where=f"{where}.offset_days", message="应为 -180 到 180 之间的整数天数"))
             if assignee not in ASSIGNEES:
-                errors.append(f"{where}.assignee: {assignee!r} 无效（host 或 co_organizer）")
+                errors.append(
+                    LocatedError(where=f"{where}.assignee", message=f"{assignee!r} 无效（host 或 co_organizer）")
+                )
             unknown = set(raw) - {"key", "title", "offset_days", "assignee"}
             if unknown:
-                errors.append(f"{where}: 未知字段 {'、'.join(sorted(unknown))}")
+                errors.append(LocatedError(where=where, message=f"未知字段 {'、'.join(sorted(unknown))}"))
             if any(p.key == key for p in parsed):
-                errors.append(f"{where}.key: {key} 重复")
+                errors.append(LocatedError(where=f"{where}.key", message=f"{key} 重复"))
             if not errors:
                 parsed.append(ChecklistItem(key, title, int(offset), str(assignee)))
         out[section] = tuple(parsed)
     if errors:
-        raise ChecklistInvalid("\n".join(errors))
+        raise _invalid(source, errors)
     return out
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +23,7 @@ from scheduler.plan.windows import (
     plan_year_spill,
     quarter_of,
 )
+from scheduler.validation import FileKind, InputInvalid, LocatedError, json_path, located_errors
 
 MAX_SEED_BYTES = 5 * 1024 * 1024
 KNOWN_CHAINS = ("船舶海工", "新一代信息技术", "高端装备", "新材料", "新能源", "生物医药")
@@ -91,69 +92,7 @@ class PlanFile(_Strict):
     events: list[EventIn]
 
 
-@dataclass(frozen=True)
-class PlanError:
-    """One problem in a seed file: where (JSON path) and what."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
-
-
-class PlanInvalid(Exception):
-    """A seed file that cannot be imported; carries every problem found."""
-
-    def __init__(self, source: str, errors: list[PlanError]) -> None:
-        self.source = source
-        self.errors = errors
-        super().__init__(f"{source}: {len(errors)} 处错误\n" + "\n".join(f"  {e}" for e in errors))
-
-
-PYDANTIC_MESSAGES = {
-    "missing": "缺少必填字段",
-    "extra_forbidden": "未知字段",
-    "string_pattern_mismatch": "格式不符（只允许小写字母、数字和连字符）",
-    "string_too_short": "不能为空",
-    "string_too_long": "过长",
-    "enum": "取值无效",
-    "date_from_datetime_parsing": "不是 YYYY-MM-DD 日期",
-    "date_parsing": "不是 YYYY-MM-DD 日期",
-    "date_type": "不是日期",
-    "timezone_aware": "时间必须带时区（如 +08:00）",
-    "int_parsing": "不是整数",
-    "int_type": "不是整数",
-    "greater_than_equal": "过小",
-    "less_than_equal": "过大",
-    "list_type": "应为列表",
-    "dict_type": "应为对象",
-    "model_type": "应为对象",
-    "string_type": "应为字符串",
-}
-
-
-def json_path(loc: tuple[Any, ...]) -> str:
-    """Render a pydantic location as a JSON path: ('events', 3, 'sessions', 0) → events[3].sessions[0]."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _pydantic_errors(exc: ValidationError) -> list[PlanError]:
-    errors = []
-    for err in exc.errors(include_url=False):
-        message = PYDANTIC_MESSAGES.get(err["type"], err["msg"])
-        if err["type"] == "enum":
-            message += f"（可选：{err.get('ctx', {}).get('expected', '')}）"
-        if err["type"] != "missing":
-            message += f"，收到 {json.dumps(err.get('input'), ensure_ascii=False, default=str)[:120]}"
-        errors.append(PlanError(json_path(tuple(err["loc"])), message))
-    return errors
+_invalid = partial(InputInvalid, kind=FileKind.PLAN)
 
 
 class _KeyedObject(dict[str, Any]):
@@ -169,7 +108,7 @@ def _keep_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _duplicate_key_errors(root: Any) -> list[PlanError]:
+def _duplicate_key_errors(root: Any) -> list[LocatedError]:
     """Locate every object that repeats a key, as JSON paths (iteratively: nesting depth is the input's)."""
     errors = []
     stack: list[tuple[Any, tuple[Any, ...]]] = [(root, ())]
@@ -177,7 +116,7 @@ def _duplicate_key_errors(root: Any) -> list[PlanError]:
         value, loc = stack.pop()
         if isinstance(value, dict):
             for key in getattr(value, "repeated", ()):
-                errors.append(PlanError(json_path((*loc, key)), f"对象中重复的键 {key!r}"))
+                errors.append(LocatedError(where=json_path((*loc, key)), message=f"对象中重复的键 {key!r}"))
             stack.extend(reversed([(child, (*loc, key)) for key, child in value.items()]))
         elif isinstance(value, list):
             stack.extend(reversed([(child, (*loc, i)) for i, child in enumerate(value)]))
@@ -185,40 +124,34 @@ def _duplicate_key_errors(root: Any) -> list[PlanError]:
 
 
 def parse_plan_bytes(data: bytes, *, source: str = "<input>") -> PlanFile:
-    """Decode, parse and validate a whole seed file; raise PlanInvalid listing every problem."""
+    """Decode, parse and validate a whole seed file; raise InputInvalid listing every problem."""
     if len(data) > MAX_SEED_BYTES:
-        raise PlanInvalid(source, [PlanError("", f"文件过大（{len(data)} 字节，上限 {MAX_SEED_BYTES} 字节）")])
+        raise _invalid(source, f"文件过大（{len(data)} 字节，上限 {MAX_SEED_BYTES} 字节）")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise PlanInvalid(
+        raise _invalid(
             source,
-            [
-                PlanError(
-                    "", f"不是 UTF-8 编码：第 {line} 行，字节偏移 {exc.start} 处的 {data[exc.start : exc.start + 1]!r}"
-                )
-            ],
+            f"不是 UTF-8 编码：第 {line} 行，字节偏移 {exc.start} 处的 {data[exc.start : exc.start + 1]!r}",
         ) from None
     try:
         raw = json.loads(text, object_pairs_hook=_keep_duplicate_keys)
     except json.JSONDecodeError as exc:
-        raise PlanInvalid(
-            source, [PlanError("", f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}")]
-        ) from None
+        raise _invalid(source, f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}") from None
     except RecursionError:
-        raise PlanInvalid(source, [PlanError("", "JSON 嵌套过深")]) from None
+        raise _invalid(source, "JSON 嵌套过深") from None
     if duplicates := _duplicate_key_errors(raw):
-        raise PlanInvalid(source, duplicates)
+        raise _invalid(source, duplicates)
     if not isinstance(raw, dict):
-        raise PlanInvalid(source, [PlanError("", f"顶层应为对象，收到 {type(raw).__name__}")])
+        raise _invalid(source, f"顶层应为对象，收到 {type(raw).__name__}")
     try:
         doc = PlanFile.model_validate(raw)
     except ValidationError as exc:
-        raise PlanInvalid(source, _pydantic_errors(exc)) from None
+        raise _invalid(source, located_errors(exc.errors(include_url=False))) from None
     errors = check_plan(doc)
     if errors:
-        raise PlanInvalid(source, errors)
+        raise _invalid(source, errors)
     return doc
 
 
@@ -228,30 +161,30 @@ def read_plan_file(path: Path) -> PlanFile:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise PlanInvalid(source, [PlanError("", f"无法读取文件：{exc.strerror}")]) from None
+        raise _invalid(source, f"无法读取文件：{exc.strerror}") from None
     if size > MAX_SEED_BYTES:
-        raise PlanInvalid(source, [PlanError("", f"文件过大（{size} 字节，上限 {MAX_SEED_BYTES} 字节）")])
+        raise _invalid(source, f"文件过大（{size} 字节，上限 {MAX_SEED_BYTES} 字节）")
     return parse_plan_bytes(path.read_bytes(), source=source)
 
 
-def check_plan(doc: PlanFile) -> list[PlanError]:
+def check_plan(doc: PlanFile) -> list[LocatedError]:
     """Check what the schema cannot: references, uniqueness, windows, themes and series."""
-    errors: list[PlanError] = []
+    errors: list[LocatedError] = []
     errors += _check_header(doc)
     errors += _check_organizations(doc)
     errors += _check_events(doc)
     return errors
 
 
-def _check_header(doc: PlanFile) -> list[PlanError]:
+def _check_header(doc: PlanFile) -> list[LocatedError]:
     errors = []
     try:
         ZoneInfo(doc.plan.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        errors.append(PlanError("plan.timezone", f"未知时区 {doc.plan.timezone!r}"))
+        errors.append(LocatedError(where="plan.timezone", message=f"未知时区 {doc.plan.timezone!r}"))
     for key in doc.plan.themes:
         if key not in {"1", "2", "3", "4"}:
-            errors.append(PlanError(f"plan.themes.{key}", f"季度应为 1-4，收到 {key!r}"))
+            errors.append(LocatedError(where=f"plan.themes.{key}", message=f"季度应为 1-4，收到 {key!r}"))
     return errors
 
 
@@ -259,7 +192,7 @@ def _duplicates(values: list[str]) -> set[str]:
     return {v for v, n in Counter(values).items() if n > 1}
 
 
-def _check_organizations(doc: PlanFile) -> list[PlanError]:
+def _check_organizations(doc: PlanFile) -> list[LocatedError]:
     errors = []
     ids = [o.id for o in doc.organizations]
     known = set(ids)
@@ -268,24 +201,28 @@ def _check_organizations(doc: PlanFile) -> list[PlanError]:
     for i, org in enumerate(doc.organizations):
         path = f"organizations[{i}]"
         if org.id in dup_ids:
-            errors.append(PlanError(f"{path}.id", f"机构 id {org.id!r} 重复"))
+            errors.append(LocatedError(where=f"{path}.id", message=f"机构 id {org.id!r} 重复"))
         for j, member in enumerate(org.members):
             if member not in known:
-                errors.append(PlanError(f"{path}.members[{j}]", f"未知机构 id {member!r}"))
+                errors.append(LocatedError(where=f"{path}.members[{j}]", message=f"未知机构 id {member!r}"))
         if org.members and org.kind is not OrgKind.GROUP:
-            errors.append(PlanError(f"{path}.members", f"只有 group 类机构可以列出成员，{org.id!r} 是 {org.kind}"))
+            errors.append(
+                LocatedError(
+                    where=f"{path}.members", message=f"只有 group 类机构可以列出成员，{org.id!r} 是 {org.kind}"
+                )
+            )
         if org.parent is not None and org.parent not in known:
-            errors.append(PlanError(f"{path}.parent", f"未知机构 id {org.parent!r}"))
+            errors.append(LocatedError(where=f"{path}.parent", message=f"未知机构 id {org.parent!r}"))
         for j, name in enumerate([org.name, org.short_name, *org.aliases]):
             owner = names.setdefault(name, org.id)
             if owner != org.id:
                 field = ["name", "short_name"][j] if j < 2 else f"aliases[{j - 2}]"
-                errors.append(PlanError(f"{path}.{field}", f"名称 {name!r} 已属于机构 {owner!r}"))
+                errors.append(LocatedError(where=f"{path}.{field}", message=f"名称 {name!r} 已属于机构 {owner!r}"))
     return errors
 
 
-def _check_events(doc: PlanFile) -> list[PlanError]:
-    errors: list[PlanError] = []
+def _check_events(doc: PlanFile) -> list[LocatedError]:
+    errors: list[LocatedError] = []
     known = {o.id for o in doc.organizations}
     year, published = doc.plan.year, doc.plan.published
     rows_per_series = Counter(e.series for e in doc.events if e.series)
@@ -295,73 +232,89 @@ def _check_events(doc: PlanFile) -> list[PlanError]:
     for i, ev in enumerate(doc.events):
         path = f"events[{i}]"
         if str(ev.seq) in dup_seq:
-            errors.append(PlanError(f"{path}.seq", f"序号 {ev.seq} 重复"))
+            errors.append(LocatedError(where=f"{path}.seq", message=f"序号 {ev.seq} 重复"))
         for role in ("hosts", "co_organizers"):
             for j, org_id in enumerate(getattr(ev, role)):
                 if org_id not in known:
-                    errors.append(PlanError(f"{path}.{role}[{j}]", f"未知机构 id {org_id!r}"))
+                    errors.append(LocatedError(where=f"{path}.{role}[{j}]", message=f"未知机构 id {org_id!r}"))
         if not ev.hosts:
-            errors.append(PlanError(f"{path}.hosts", "至少需要一个主办单位"))
+            errors.append(LocatedError(where=f"{path}.hosts", message="至少需要一个主办单位"))
         if not ev.locations:
-            errors.append(PlanError(f"{path}.locations", "至少需要一个地点"))
+            errors.append(LocatedError(where=f"{path}.locations", message="至少需要一个地点"))
         for j, chain in enumerate(ev.chains):
             if chain not in KNOWN_CHAINS:
                 errors.append(
-                    PlanError(f"{path}.chains[{j}]", f"未知产业链 {chain!r}（可选：{'、'.join(KNOWN_CHAINS)}）")
+                    LocatedError(
+                        where=f"{path}.chains[{j}]", message=f"未知产业链 {chain!r}（可选：{'、'.join(KNOWN_CHAINS)}）"
+                    )
                 )
         errors += _check_theme(ev, path, doc.plan.themes, themed)
         if not ev.sessions:
-            errors.append(PlanError(f"{path}.sessions", "至少需要一个场次"))
+            errors.append(LocatedError(where=f"{path}.sessions", message="至少需要一个场次"))
         series, series_errors = _event_series(ev, path, year)
         errors += series_errors
         several_rows = rows_per_series[ev.series or ""] > 1
         for k, sess in enumerate(ev.sessions):
             spath = f"{path}.sessions[{k}]"
             if sess.key in dup_keys:
-                errors.append(PlanError(f"{spath}.key", f"场次 key {sess.key!r} 重复"))
+                errors.append(LocatedError(where=f"{spath}.key", message=f"场次 key {sess.key!r} 重复"))
             errors += _check_window(sess, spath, year, published)
             if series:
                 errors += _check_series_session(ev, sess, spath, series, several_rows=several_rows)
             elif normalize_date_text(sess.date_text) not in normalize_date_text(ev.date_text):
                 errors.append(
-                    PlanError(f"{spath}.date_text", f"场次日期 {sess.date_text!r} 不在活动日期 {ev.date_text!r} 之中")
+                    LocatedError(
+                        where=f"{spath}.date_text",
+                        message=f"场次日期 {sess.date_text!r} 不在活动日期 {ev.date_text!r} 之中",
+                    )
                 )
     errors += _check_series(doc)
     return errors
 
 
-def _check_theme(ev: EventIn, path: str, themes: dict[str, str], themed: Counter[int]) -> list[PlanError]:
+def _check_theme(ev: EventIn, path: str, themes: dict[str, str], themed: Counter[int]) -> list[LocatedError]:
     if ev.type is EventType.QUARTERLY_THEME:
         expected = themes.get(str(ev.quarter))
         if ev.theme is None:
-            return [PlanError(f"{path}.theme", "季度主题活动必须填写主题")]
+            return [LocatedError(where=f"{path}.theme", message="季度主题活动必须填写主题")]
         if expected is None:
-            return [PlanError(f"{path}.theme", f"plan.themes 中没有第 {ev.quarter} 季度的主题")]
+            return [LocatedError(where=f"{path}.theme", message=f"plan.themes 中没有第 {ev.quarter} 季度的主题")]
         if ev.theme != expected:
-            return [PlanError(f"{path}.theme", f"第 {ev.quarter} 季度的主题应为 {expected!r}，收到 {ev.theme!r}")]
+            return [
+                LocatedError(
+                    where=f"{path}.theme", message=f"第 {ev.quarter} 季度的主题应为 {expected!r}，收到 {ev.theme!r}"
+                )
+            ]
         if themed[ev.quarter] > 1:
             return [
-                PlanError(f"{path}.type", f"第 {ev.quarter} 季度有 {themed[ev.quarter]} 个季度主题活动，只能有一个")
+                LocatedError(
+                    where=f"{path}.type",
+                    message=f"第 {ev.quarter} 季度有 {themed[ev.quarter]} 个季度主题活动，只能有一个",
+                )
             ]
         return []
     if ev.theme is not None:
-        return [PlanError(f"{path}.theme", f"只有季度主题活动有主题，{ev.type} 类活动收到 {ev.theme!r}")]
+        return [
+            LocatedError(where=f"{path}.theme", message=f"只有季度主题活动有主题，{ev.type} 类活动收到 {ev.theme!r}")
+        ]
     return []
 
 
-def _event_series(ev: EventIn, path: str, year: int) -> tuple[Series | None, list[PlanError]]:
+def _event_series(ev: EventIn, path: str, year: int) -> tuple[Series | None, list[LocatedError]]:
     """Read the row's date text as a series (每季度, 3、6、9月 …), if it is one; a rule needs a series key."""
     try:
         series = parse_series(ev.date_text, year=year)
     except DateTextError as exc:
-        return None, [PlanError(f"{path}.date_text", str(exc))]
+        return None, [LocatedError(where=f"{path}.date_text", message=str(exc))]
     if series and series.interval and not ev.series:
-        return series, [PlanError(f"{path}.series", f"日期为 {ev.date_text!r} 的周期活动必须填写 series")]
+        return series, [
+            LocatedError(where=f"{path}.series", message=f"日期为 {ev.date_text!r} 的周期活动必须填写 series")
+        ]
     if ev.series and not series:
         return None, [
-            PlanError(
-                f"{path}.date_text",
-                f"系列活动的日期应为周期（每月、每两月、每季度、每半年）或月份列表（如 3、6、9月），"
+            LocatedError(
+                where=f"{path}.date_text",
+                message=f"系列活动的日期应为周期（每月、每两月、每季度、每半年）或月份列表（如 3、6、9月），"
                 f"收到 {ev.date_text!r}",
             )
         ]
@@ -370,58 +323,66 @@ def _event_series(ev: EventIn, path: str, year: int) -> tuple[Series | None, lis
 
 def _check_series_session(
     ev: EventIn, sess: SessionIn, path: str, series: Series, *, several_rows: bool
-) -> list[PlanError]:
+) -> list[LocatedError]:
     """A series session is one of the series' windows; a series over several rows keeps to each row's quarter."""
     label = normalize_date_text(ev.date_text)
     if (sess.start, sess.end, sess.precision) not in {(w.start, w.end, w.precision) for w in series.windows}:
         return [
-            PlanError(
-                path,
-                f"场次 {sess.start}–{sess.end}（{sess.precision}）不是“{label}”的一场"
+            LocatedError(
+                where=path,
+                message=f"场次 {sess.start}–{sess.end}（{sess.precision}）不是“{label}”的一场"
                 f"（可为：{'、'.join(w.text for w in series.windows)}）",
             )
         ]
     if several_rows and quarter_of(sess.start) != ev.quarter:
         unit = "某一个月" if sess.precision is Precision.MONTH else "一场"
-        return [PlanError(path, f"{label}系列的场次应为第 {ev.quarter} 季度内的{unit}，收到 {sess.start}–{sess.end}")]
+        return [
+            LocatedError(
+                where=path, message=f"{label}系列的场次应为第 {ev.quarter} 季度内的{unit}，收到 {sess.start}–{sess.end}"
+            )
+        ]
     return []
 
 
-def _check_window(sess: SessionIn, path: str, year: int, published: date | None = None) -> list[PlanError]:
+def _check_window(sess: SessionIn, path: str, year: int, published: date | None = None) -> list[LocatedError]:
     errors = []
     if sess.end < sess.start:
-        return [PlanError(path, f"结束 {sess.end} 早于开始 {sess.start}")]
+        return [LocatedError(where=path, message=f"结束 {sess.end} 早于开始 {sess.start}")]
     try:
         plan_year_spill(sess.start, sess.end, year)  # a December kickoff or a run into January is allowed
     except DateTextError as exc:
-        errors.append(PlanError(path, str(exc)))
+        errors.append(LocatedError(where=path, message=str(exc)))
     try:
         window = parse_window(sess.date_text, year=year, published=published)
     except DateTextError as exc:
-        errors.append(PlanError(f"{path}.date_text", str(exc)))
+        errors.append(LocatedError(where=f"{path}.date_text", message=str(exc)))
     else:
         if (window.start, window.end, window.precision) != (sess.start, sess.end, sess.precision):
             errors.append(
-                PlanError(
-                    path,
-                    f"日期 {sess.date_text!r} 对应 {window.start}–{window.end}（{window.precision}），"
+                LocatedError(
+                    where=path,
+                    message=f"日期 {sess.date_text!r} 对应 {window.start}–{window.end}（{window.precision}），"
                     f"但填写的是 {sess.start}–{sess.end}（{sess.precision}）",
                 )
             )
     if sess.end_at is not None and sess.start_at is None:
-        errors.append(PlanError(f"{path}.end_at", "有结束时间却没有开始时间"))
+        errors.append(LocatedError(where=f"{path}.end_at", message="有结束时间却没有开始时间"))
     if sess.start_at is not None:
         if sess.end_at is not None and sess.end_at < sess.start_at:
-            errors.append(PlanError(f"{path}.end_at", f"结束时间 {sess.end_at} 早于开始时间 {sess.start_at}"))
+            errors.append(
+                LocatedError(where=f"{path}.end_at", message=f"结束时间 {sess.end_at} 早于开始时间 {sess.start_at}")
+            )
         local_day = local_date(sess.start_at)
         if not sess.start <= local_day <= sess.end:
             errors.append(
-                PlanError(f"{path}.start_at", f"开始时间 {sess.start_at} 不在窗口 {sess.start}–{sess.end} 之内")
+                LocatedError(
+                    where=f"{path}.start_at", message=f"开始时间 {sess.start_at} 不在窗口 {sess.start}–{sess.end} 之内"
+                )
             )
     return errors
 
 
-def _check_series(doc: PlanFile) -> list[PlanError]:
+def _check_series(doc: PlanFile) -> list[LocatedError]:
     """Each series (rows sharing a series key, or one row listing months) has each of its sessions exactly once."""
     errors = []
     groups: dict[str, list[tuple[int, EventIn]]] = {}
@@ -437,21 +398,25 @@ def _check_series(doc: PlanFile) -> list[PlanError]:
         for i, ev in rows:
             if ev.hosts != first.hosts or ev.type is not first.type or ev.title != first.title:
                 errors.append(
-                    PlanError(f"events[{i}]", f"{name} 各行的名称、类型和主办单位应与 events[{first_i}] 一致")
+                    LocatedError(
+                        where=f"events[{i}]", message=f"{name} 各行的名称、类型和主办单位应与 events[{first_i}] 一致"
+                    )
                 )
             if normalize_date_text(ev.date_text) != normalize_date_text(first.date_text):
                 message = f"{name} 各行的日期应与 events[{first_i}] 一致：{first.date_text!r}"
-                errors.append(PlanError(f"events[{i}].date_text", message))
+                errors.append(LocatedError(where=f"events[{i}].date_text", message=message))
             for k, sess in enumerate(ev.sessions):
                 where = f"events[{i}].sessions[{k}]"
                 if (sess.start, sess.end) in seen:
                     earlier = seen[sess.start, sess.end]
-                    errors.append(PlanError(where, f"{name} 在 {sess.start}–{sess.end} 已有场次（{earlier}）"))
+                    errors.append(
+                        LocatedError(where=where, message=f"{name} 在 {sess.start}–{sess.end} 已有场次（{earlier}）")
+                    )
                 seen.setdefault((sess.start, sess.end), where)
         missing = [w.text for w in series.windows if (w.start, w.end) not in seen] if series else []
         if missing:
             message = f"{name} 缺少场次：{'、'.join(missing)}（共应有 {len(series.windows) if series else 0} 场）"
-            errors.append(PlanError(f"events[{first_i}].sessions", message))
+            errors.append(LocatedError(where=f"events[{first_i}].sessions", message=message))
     return errors
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from scheduler.reports.facts import Facts
 from scheduler.reports.metrics import (
@@ -34,6 +35,7 @@ from scheduler.reports.monthly import as_of_for
 from scheduler.reports.periods import Period
 from scheduler.reports.tables import Column, Report, Table, rank_desc
 from scheduler.reports.targets import Targets
+from scheduler.validation import FileKind, InputInvalid, LocatedError
 
 OUTCOMES = {
     "projects": ("签约项目", "signed_projects"),
@@ -52,10 +54,6 @@ DEFAULT_WEIGHTS = {
 METHOD_LABELS = {"rate": "完成率法", "efficacy": "功效系数法"}
 
 
-class ScoringInvalid(ValueError):
-    """Scoring settings that break a rule (weights, method, 满意值/不允许值)."""
-
-
 @dataclass
 class Scoring:
     method: str = "rate"
@@ -63,38 +61,60 @@ class Scoring:
     satisfactory: float = 1.0  # 满意值 (as a rate)
     disallowed: float = 0.0  # 不允许值 (as a rate)
 
-    def check(self) -> Scoring:
+    def check(self, *, source: str = "<input>") -> Scoring:
         """Validate: known method and indicators, weights summing to 100, outcomes weighted above inputs."""
+        errors: list[LocatedError] = []
         if self.method not in METHOD_LABELS:
-            raise ScoringInvalid(f"未知计分方法 {self.method!r}（可选：rate 完成率法、efficacy 功效系数法）")
-        unknown = set(self.weights) - set(DEFAULT_WEIGHTS)
-        if unknown or set(self.weights) != set(DEFAULT_WEIGHTS):
-            raise ScoringInvalid(
-                f"权重须且只须包含 {', '.join(DEFAULT_WEIGHTS)}，收到 {', '.join(sorted(self.weights))}"
-            )
-        if any(w < 0 for w in self.weights.values()) or abs(sum(self.weights.values()) - 100) > 1e-6:
-            raise ScoringInvalid(f"权重须为非负数且合计 100，现合计 {sum(self.weights.values()):g}")
-        outcome = sum(self.weights[k] for k in OUTCOMES)
-        if outcome <= 100 - outcome:
-            raise ScoringInvalid(f"成果类指标权重（{outcome:g}）须高于投入类指标（{100 - outcome:g}）")
+            message = f"未知计分方法 {self.method!r}（可选：rate 完成率法、efficacy 功效系数法）"
+            errors.append(LocatedError(where="method", message=message))
+        outcome = sum(self.weights.get(k, 0.0) for k in OUTCOMES)
+        if set(self.weights) != set(DEFAULT_WEIGHTS):
+            message = f"权重须且只须包含 {', '.join(DEFAULT_WEIGHTS)}，收到 {', '.join(sorted(self.weights))}"
+            errors.append(LocatedError(where="weights", message=message))
+        elif any(w < 0 for w in self.weights.values()) or abs(sum(self.weights.values()) - 100) > 1e-6:
+            message = f"权重须为非负数且合计 100，现合计 {sum(self.weights.values()):g}"
+            errors.append(LocatedError(where="weights", message=message))
+        elif outcome <= 100 - outcome:
+            message = f"成果类指标权重（{outcome:g}）须高于投入类指标（{100 - outcome:g}）"
+            errors.append(LocatedError(where="weights", message=message))
         if self.satisfactory <= self.disallowed:
-            raise ScoringInvalid("满意值须大于不允许值")
+            errors.append(LocatedError(where="satisfactory", message="满意值须大于不允许值"))
+        if errors:
+            raise InputInvalid(source, errors, kind=FileKind.SCORING)
         return self
 
     @classmethod
     def from_file(cls, path: Path) -> Scoring:
         """Read scoring settings from TOML: method, satisfactory, disallowed, [weights]."""
+        source = str(path)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ScoringInvalid(f"无法读取计分设置 {path}：{exc}") from None
-        weights = {**DEFAULT_WEIGHTS, **{k: float(v) for k, v in data.get("weights", {}).items()}}
-        return cls(
-            data.get("method", "rate"),
+        except OSError as exc:
+            raise InputInvalid(source, f"无法读取文件：{exc.strerror}", kind=FileKind.SCORING) from None
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InputInvalid(source, f"TOML 格式错误：{exc}", kind=FileKind.SCORING) from None
+        errors: list[LocatedError] = []
+
+        def number(where: str, value: Any) -> float:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
+            errors.append(LocatedError(where=where, message=f"应为数字，收到 {value!r}"))
+            return 0.0
+
+        raw_weights = data.get("weights", {})
+        if not isinstance(raw_weights, dict):
+            errors.append(LocatedError(where="weights", message="应为 [weights] 表格"))
+            raw_weights = {}
+        weights = {**DEFAULT_WEIGHTS, **{k: number(f"weights.{k}", v) for k, v in raw_weights.items()}}
+        scoring = cls(
+            str(data.get("method", "rate")),
             weights,
-            float(data.get("satisfactory", 1.0)),
-            float(data.get("disallowed", 0.0)),
-        ).check()
+            number("satisfactory", data.get("satisfactory", 1.0)),
+            number("disallowed", data.get("disallowed", 0.0)),
+        )
+        if errors:
+            raise InputInvalid(source, errors, kind=FileKind.SCORING)
+        return scoring.check(source=source)
 
 
 def indicator_score(rate: float | None, scoring: Scoring) -> float:

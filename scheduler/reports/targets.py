@@ -7,12 +7,14 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from scheduler.plan.models import BANKUAI_KINDS, Organization
 from scheduler.reports.models import AnnualTarget
+from scheduler.validation import FileKind, InputInvalid, LocatedError
 
 METRICS = {
     "signed_projects": ("签约项目数", "个"),
@@ -25,12 +27,7 @@ CSV_HEADER = ("年度", "板块", "指标", "目标值", "来源")
 Targets = dict[str, dict[str, Decimal]]  # unit key → metric → annual value
 
 
-class TargetsInvalid(ValueError):
-    """A targets file with errors; nothing was written."""
-
-    def __init__(self, source: str, errors: list[str]) -> None:
-        super().__init__(f"目标文件 {source} 有 {len(errors)} 处错误，未写入任何数据：\n  " + "\n  ".join(errors))
-        self.errors = errors
+_invalid = partial(InputInvalid, kind=FileKind.TARGETS)
 
 
 @dataclass(frozen=True)
@@ -56,9 +53,10 @@ def parse_targets_csv(text: str, *, source: str, units: dict[str, Organization])
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = next(reader, None)
     if header is None or tuple(h.strip() for h in header[:4]) != CSV_HEADER[:4]:
-        raise TargetsInvalid(source, [f"第 1 行：表头应为 {','.join(CSV_HEADER)}，收到 {','.join(header or [])!r}"])
+        message = f"表头应为 {','.join(CSV_HEADER)}，收到 {','.join(header or [])!r}"
+        raise _invalid(source, [LocatedError(where="第 1 行", message=message)])
     rows: list[TargetRow] = []
-    errors: list[str] = []
+    errors: list[LocatedError] = []
     seen: set[tuple[int, str, str]] = set()
     for line_no, cells in enumerate(reader, start=2):
         if not any(c.strip() for c in cells):
@@ -69,33 +67,38 @@ def parse_targets_csv(text: str, *, source: str, units: dict[str, Organization])
         try:
             year = int(year_text)
         except ValueError:
-            errors.append(f"{where}：年度 {year_text!r} 不是整数")
+            errors.append(LocatedError(where=where, message=f"年度 {year_text!r} 不是整数"))
             continue
         unit = unit_text if unit_text in units else by_name.get(unit_text)
         if unit is None:
             errors.append(
-                f"{where}：未知板块 {unit_text!r}（可用板块：{'、'.join(o.short_name for o in units.values())}）"
+                LocatedError(
+                    where=where,
+                    message=f"未知板块 {unit_text!r}（可用板块：{'、'.join(o.short_name for o in units.values())}）",
+                )
             )
             continue
         metric = metric_text if metric_text in METRICS else METRIC_BY_LABEL.get(metric_text)
         if metric is None:
-            errors.append(f"{where}：未知指标 {metric_text!r}（可选：{'、'.join(METRIC_BY_LABEL)}）")
+            errors.append(
+                LocatedError(where=where, message=f"未知指标 {metric_text!r}（可选：{'、'.join(METRIC_BY_LABEL)}）")
+            )
             continue
         try:
             value = Decimal(value_text)
         except InvalidOperation:
-            errors.append(f"{where}：目标值 {value_text!r} 不是数字")
+            errors.append(LocatedError(where=where, message=f"目标值 {value_text!r} 不是数字"))
             continue
         if value < 0 or not value.is_finite():
-            errors.append(f"{where}：目标值 {value_text!r} 应为非负数")
+            errors.append(LocatedError(where=where, message=f"目标值 {value_text!r} 应为非负数"))
             continue
         if (year, unit, metric) in seen:
-            errors.append(f"{where}：{unit_text} 的 {METRICS[metric][0]}（{year}年）重复")
+            errors.append(LocatedError(where=where, message=f"{unit_text} 的 {METRICS[metric][0]}（{year}年）重复"))
             continue
         seen.add((year, unit, metric))
         rows.append(TargetRow(year, unit, metric, value, src or source))
     if errors:
-        raise TargetsInvalid(source, errors)
+        raise _invalid(source, errors)
     return rows
 
 
@@ -106,7 +109,11 @@ def bankuai_units(*, session: Session) -> dict[str, Organization]:
 
 def import_targets(*, session: Session, path: Path, now: datetime) -> int:
     """Validate a whole targets CSV, then upsert every row; return how many rows were stored."""
-    rows = parse_targets_csv(path.read_text(encoding="utf-8"), source=str(path), units=bankuai_units(session=session))
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _invalid(str(path), f"不是 UTF-8 编码（字节偏移 {exc.start}）") from None
+    rows = parse_targets_csv(text, source=str(path), units=bankuai_units(session=session))
     for row in rows:
         set_target(
             session=session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from scheduler.plan.seed import PYDANTIC_MESSAGES
+from scheduler.validation import json_path, located_errors
 from scheduler.web.templates import render
 
 TITLES = {
@@ -31,15 +32,10 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
 
 
-def describe_validation_error(err: dict[str, Any]) -> str:
-    """Say in Chinese which field is wrong and why: '表单字段 points：不是数字，收到 \"abc\"'."""
-    loc = [str(p) for p in err.get("loc", ())]
-    where = LOCATION_LABELS.get(loc[0], loc[0]) if loc else ""
-    field = ".".join(loc[1:]) or "?"
-    message = PYDANTIC_MESSAGES.get(err.get("type", ""), err.get("msg", "无效"))
-    if err.get("type") != "missing" and "input" in err:
-        message += f"，收到 {str(err['input'])[:80]!r}"
-    return f"{where}字段 {field}：{message}"
+def field_location(loc: Sequence[Any]) -> str:
+    """Say where a request value sits, in Chinese: ('body', 'points') → '表单字段 points'."""
+    where = LOCATION_LABELS.get(str(loc[0]), str(loc[0])) if loc else ""
+    return f"{where}字段 {json_path(loc[1:]) or '?'}"
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -58,7 +54,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if not wants_html(request):
         return await request_validation_exception_handler(request, exc)
-    messages = [describe_validation_error(dict(err)) for err in exc.errors()]
+    # '表单字段 points：不是整数，收到 "abc"'
+    messages = [str(e) for e in located_errors(exc.errors(), where=field_location)]
     return render(request, "error.html", {"title": TITLES[422], "messages": messages, "status": 422}, status_code=422)
 
 

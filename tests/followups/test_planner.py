@@ -8,10 +8,11 @@ import pytest
 
 from scheduler.clock import week_start
 from scheduler.config import Settings
-from scheduler.followups.checklists import ChecklistInvalid, ChecklistItem, parse_checklists, read_checklists
+from scheduler.followups.checklists import ChecklistItem, parse_checklists, read_checklists
 from scheduler.followups.models import Task, TaskKind
 from scheduler.followups.planner import TASK_DIGEST, TASK_NUDGE, TASK_REQUEST, plan_task_mail, plan_tasks
 from scheduler.reminders.planner import PersonRef
+from scheduler.validation import InputInvalid
 from scheduler.workdays import WorkCalendar
 from tests.factories.mail import occurrence, org, view
 
@@ -95,9 +96,9 @@ def test_task_mail_requests_then_nudges_overdue_tasks_and_lists_them_in_the_mond
 def test_checklist_templates_are_read_from_the_editable_file_and_bad_ones_say_where() -> None:
     items = read_checklists(Settings().checklist_file)
     assert [i.title for i in items["default"]][:2] == ["邀请嘉宾", "落实场地"]
-    with pytest.raises(ChecklistInvalid) as err:
+    with pytest.raises(InputInvalid) as err:
         parse_checklists('[[default]]\nkey = "Bad Key"\ntitle = ""\noffset_days = 500\nassignee = "x"\n')
     text = str(err.value)
     assert "default[0].key" in text and "default[0].offset_days" in text and "default[0].assignee" in text
-    with pytest.raises(ChecklistInvalid, match="未知分组"):
+    with pytest.raises(InputInvalid, match="未知分组"):
         parse_checklists('[[party]]\nkey="a"\ntitle="b"\noffset_days=1\n')

@@ -367,7 +367,7 @@ def check_2027(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
                            "kind": "city_department"}],
         "events": rows,
     }
-    return [(e.path, e.message) for e in check_plan(PlanFile.model_validate(doc))]
+    return [(e.where, e.message) for e in check_plan(PlanFile.model_validate(doc))]
 
 
 def test_a_2027_plan_in_office_wording_validates() -> None:

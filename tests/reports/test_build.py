@@ -15,8 +15,9 @@ from scheduler.db import session_scope
 from scheduler.reports.build import ReportUnavailable, build_report
 from scheduler.reports.export import export
 from scheduler.reports.models import AssessmentAdjustment, RectificationItem, ReviewNote
-from scheduler.reports.quarterly import Scoring, ScoringInvalid
+from scheduler.reports.quarterly import Scoring
 from scheduler.reports.targets import set_target
+from scheduler.validation import InputInvalid
 from tests.factories.reports import at, checkin, hold, lead, outcome_task
 
 FORMULA = "=cmd|' /C calc'!A0"
@@ -171,11 +172,11 @@ def test_quarterly_scores_under_both_methods(recorded: Engine) -> None:
 
 
 def test_scoring_rules_are_enforced() -> None:
-    with pytest.raises(ScoringInvalid, match="成果类指标权重"):
+    with pytest.raises(InputInvalid, match="成果类指标权重"):
         Scoring(
             weights={"projects": 10, "amount": 10, "talents": 10, "events": 30, "reporting": 20, "checkins": 20}
         ).check()
-    with pytest.raises(ScoringInvalid, match="合计 100"):
+    with pytest.raises(InputInvalid, match="合计 100"):
         Scoring(
             weights={"projects": 50, "amount": 25, "talents": 15, "events": 12, "reporting": 8, "checkins": 10}
         ).check()
