@@ -25,8 +25,9 @@ from scheduler.clock import FixedClock
 from scheduler.config import DEFAULT_SEED, PROJECT_ROOT, Settings
 from scheduler.contacts import read_contacts_file, replace_contacts
 from scheduler.db import make_engine, session_scope
-from scheduler.mail.compose import Composer
+from scheduler.followups.action_links import mail_composer
 from scheduler.mail.dispatcher import dispatch_due
+from scheduler.mail.kinds import MailKind, occurrence_subject
 from scheduler.mail.mailer import SMTPMailer
 from scheduler.mail.models import OutboxMessage
 from scheduler.mail.outbox import Recipient, enqueue
@@ -34,7 +35,7 @@ from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
 from scheduler.plan.importer import import_plan
 from scheduler.plan.models import Occurrence
 from scheduler.plan.seed import read_plan_file
-from scheduler.reminders.planner import FIX_NUDGE, FIX_REQUEST, REMINDER, RuleBook, occurrence_context
+from scheduler.reminders.planner import RuleBook, occurrence_context
 from scheduler.replay import replay
 
 NOTICE = datetime(2023, 1, 22, 1, tzinfo=UTC)
@@ -76,15 +77,15 @@ def fill_outbox(engine, n: int) -> None:
         assert plan is not None
         views = list_event_views(session=session, plan=plan)
         pairs = [(v, o) for v in views for o in v.occurrences]
-        kinds = (FIX_REQUEST, FIX_NUDGE, REMINDER)
+        kinds = (MailKind.FIX_REQUEST, MailKind.FIX_NUDGE, MailKind.REMINDER)
         i = 0
         while i < n:
             view, occ = pairs[i % len(pairs)]
             kind = kinds[(i // len(pairs)) % len(kinds)]
-            batch = [Recipient(f"r{j}@example.org", f"联系人{j}", view.hosts[0].key, view.hosts[0].short_name, "host")
-                     for j in range(i, min(i + 8, n))]
+            batch = [Recipient(email=f"r{j}@example.org", name=f"联系人{j}", org_key=view.hosts[0].key,
+                               org_name=view.hosts[0].short_name, role="host") for j in range(i, min(i + 8, n))]
             ctx = {**occurrence_context(view, occ), "window_close": occ.window_end.isoformat(), "days_before": 7}
-            enqueue(session=session, origin="bench", kind=kind, subject=f"occurrence:{occ.id}", rule=f"b{i}",
+            enqueue(session=session, origin="bench", kind=kind, subject=occurrence_subject(occ.id), rule=f"b{i}",
                     recipients=batch, context=ctx, due_at=NOTICE, now=NOTICE, occurrence_id=occ.id)
             i += len(batch)
 
@@ -93,7 +94,7 @@ async def pipeline(engine, settings: Settings) -> float:
     mailer = SMTPMailer(settings)
     t0 = time.perf_counter()
     report = await dispatch_due(engine=engine, mailer=mailer,
-                                composer=Composer.for_engine(settings, engine), clock=FixedClock(NOTICE),
+                                composer=mail_composer(settings, engine), clock=FixedClock(NOTICE),
                                 worker="bench", batch_size=settings.dispatch_batch)
     elapsed = time.perf_counter() - t0
     await mailer.close()
@@ -103,7 +104,7 @@ async def pipeline(engine, settings: Settings) -> float:
 
 async def raw(engine, settings: Settings) -> tuple[float, int]:
     """Send the same messages, rendered beforehand, one after another on one reused connection."""
-    composer = Composer.for_engine(settings, engine)
+    composer = mail_composer(settings, engine)
     with session_scope(engine) as session:
         rows = list(session.exec(select(OutboxMessage)).all())
         occs = {o.id: o for o in session.exec(select(Occurrence))}
@@ -122,7 +123,7 @@ async def replay_2023(engine, settings: Settings) -> dict:
     mailer = SMTPMailer(settings)
     try:
         return await replay(engine=engine, mailer=mailer,
-                            composer=Composer.for_engine(settings, engine), rules=RuleBook(),
+                            composer=mail_composer(settings, engine), rules=RuleBook(),
                             start=NOTICE, end=datetime(2023, 12, 31, 16, tzinfo=UTC))
     finally:
         await mailer.close()

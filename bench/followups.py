@@ -20,10 +20,9 @@ from scheduler.clock import FixedClock
 from scheduler.config import DEFAULT_SEED, PROJECT_ROOT, Settings
 from scheduler.contacts import read_contacts_file, replace_contacts
 from scheduler.db import make_engine, session_scope
-from scheduler.followups.action_links import register_followup_mail
+from scheduler.followups.action_links import mail_composer
 from scheduler.followups.checklists import read_checklists
 from scheduler.followups.sync import plan_followups
-from scheduler.mail.compose import Composer
 from scheduler.mail.mailer import MemoryMailer
 from scheduler.plan.catalog import get_organizations
 from scheduler.plan.importer import import_plan
@@ -50,8 +49,7 @@ def run_replay(workdir: Path, name: str, followups: bool) -> tuple[float, dict]:
     engine = fresh(workdir, name)
     settings = Settings(var_dir=workdir, secret_keys=["b" * 32])
     clock = FixedClock(START)
-    composer = Composer.for_engine(settings, engine)
-    register_followup_mail(composer, engine=engine, clock=clock)
+    composer = mail_composer(settings, engine)
     t0 = time.perf_counter()
     result = asyncio.run(replay(engine=engine, mailer=MemoryMailer(), composer=composer, rules=RuleBook(),
                                 start=START, end=END, clock=clock,

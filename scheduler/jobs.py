@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.clock import Clock, RealClock
 from scheduler.db import session_scope
+from scheduler.followups.action_links import mail_composer
 from scheduler.followups.job import FollowupJob
 from scheduler.followups.tasks import note_mail_sent
 from scheduler.mail.compose import Composer
@@ -34,9 +35,8 @@ class MailJobs:
         self.runtime = runtime
         self.settings = runtime.settings
         self.mailer = mailer
-        self.composer = composer or Composer.for_engine(runtime.settings, runtime.engine)
+        self.composer = composer or mail_composer(runtime.settings, runtime.engine)
         self.followups = FollowupJob(runtime)
-        self.followups.register(self.composer)
         self.rules = RuleBook.from_overrides(runtime.settings.reminder_rules)
         self.policy = RetryPolicy.from_settings(runtime.settings)
         self.wall = wall or RealClock()

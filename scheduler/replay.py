@@ -126,13 +126,12 @@ def replay_in_scratch_db(
         replace_contacts(session=session, people=people, now=start)
     mailer = SMTPMailer(settings)
 
-    from scheduler.followups.action_links import register_followup_mail
+    from scheduler.followups.action_links import mail_composer
     from scheduler.followups.checklists import read_checklists
 
     async def run() -> dict[str, Any]:
         clock = FixedClock(start)
-        composer = Composer.for_engine(settings, engine)
-        register_followup_mail(composer, engine=engine, clock=clock)
+        composer = mail_composer(settings, engine)
         try:
             return await replay(engine=engine, mailer=mailer, composer=composer, clock=clock,
                                 rules=RuleBook.from_overrides(settings.reminder_rules), start=start, end=end,

@@ -132,12 +132,14 @@ def mail_preview(
 ) -> None:
     """预览一封邮件（不发送、不写入数据库）。"""
     from scheduler.db import session_scope
+    from scheduler.followups.action_links import mail_composer
     from scheduler.reminders.preview import PreviewError, preview_message
 
     rt = runtime(ctx)
+    composer = mail_composer(rt.settings, rt.engine, record_links=False)
     try:
         with session_scope(rt.engine) as session:
-            content, message = preview_message(session=session, settings=rt.settings, kind=kind,
+            content, message = preview_message(session=session, composer=composer, kind=kind,
                                                occurrence=occurrence, now=rt.clock.now())
     except PreviewError as exc:
         raise fail(str(exc)) from None

@@ -1,4 +1,5 @@
-"""Action links in follow-up mail: each outbox message gets one token for its recipient, reused on retries."""
+"""Action links in follow-up mail: the issuer the mail composer is built with (one token per outbox message and
+recipient, reused on retries), and who may hold a link for a task."""
 
 from __future__ import annotations
 
@@ -7,17 +8,18 @@ from datetime import datetime, time, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from scheduler.clock import Clock, at_local
+from scheduler.clock import at_local
+from scheduler.config import Settings
 from scheduler.contacts import Contact
 from scheduler.db import session_scope
 from scheduler.followups.links import LinkAction, LinkSigner
 from scheduler.followups.models import IssuedLink, Task, TaskKind
-from scheduler.followups.planner import LINK_RENEWAL, TASK_NUDGE, TASK_REQUEST
+from scheduler.followups.tasks import fix_task_key_of_mail
 from scheduler.mail.compose import Composer
+from scheduler.mail.kinds import MailKind, task_id_of
 from scheduler.mail.models import OutboxMessage
 from scheduler.plan.catalog import expand_members, get_organizations, occurrence_org_keys
 from scheduler.plan.models import Role
-from scheduler.reminders.planner import FIX_NUDGE, FIX_REQUEST
 
 LINK_GRACE = timedelta(days=30)  # a link stays valid this long after the task's due date
 MIN_LIFETIME = timedelta(days=14)
@@ -28,6 +30,9 @@ ACTIONS = {
     TaskKind.NEGOTIATION: LinkAction.NEGOTIATION,
     TaskKind.LEAD_CHECKIN: LinkAction.LEAD_CHECKIN,
 }
+# Mail that carries a link to the form of the task it is about (task:N, or the 定档 task of occurrence:N).
+LINKED_KINDS = frozenset({MailKind.TASK_REQUEST, MailKind.TASK_NUDGE, MailKind.LINK_RENEWAL, MailKind.FIX_REQUEST,
+                          MailKind.FIX_NUDGE})
 
 
 def link_expiry(task: Task, now: datetime) -> datetime:
@@ -37,10 +42,12 @@ def link_expiry(task: Task, now: datetime) -> datetime:
 
 def task_for_mail(*, session: Session, kind: str, subject: str) -> Task | None:
     """Return the task a mail is about (task:N, or the 定档 task of occurrence:N)."""
-    if subject.startswith("task:"):
-        return session.get(Task, int(subject[5:]))
-    if kind in (FIX_REQUEST, FIX_NUDGE) and subject.startswith("occurrence:"):
-        return session.exec(select(Task).where(Task.key == f"fix:occ:{subject[11:]}")).first()
+    task_id = task_id_of(subject)
+    if task_id is not None:
+        return session.get(Task, task_id)
+    fix_key = fix_task_key_of_mail(kind, subject)
+    if fix_key is not None:
+        return session.exec(select(Task).where(Task.key == fix_key)).first()
     return None
 
 
@@ -78,18 +85,38 @@ def issue_task_link(*, session: Session, signer: LinkSigner, task: Task, recipie
     return f"{base_url.rstrip('/')}/o/{token}"
 
 
-def register_followup_mail(composer: Composer, *, engine: Engine, clock: Clock) -> None:
-    """Give task mail and the reminders' 定档 mail their action links (one token per rendered message)."""
-    signer = LinkSigner(composer.settings.signing_keys())
+class ActionLinkIssuer:
+    """Issue the action link of task mail and the reminders' 定档 mail, at the `now` the composer renders with.
 
-    def link(row: OutboxMessage) -> str | None:
-        with session_scope(engine, write=True) as session:
-            task = task_for_mail(session=session, kind=row.kind, subject=row.subject)
-            if task is None:
-                return None
-            return issue_task_link(session=session, signer=signer, task=task, recipient=row.recipient,
-                                   base_url=composer.settings.base_url, now=clock.now(),
-                                   outbox_id=row.id)
+    Each link is recorded in one short write transaction of its own, so it exists before the message is sent.
+    With `record=False` (previews) the link is signed the same way but nothing is stored, so it grants nothing.
+    """
 
-    for kind in (TASK_REQUEST, TASK_NUDGE, LINK_RENEWAL, FIX_REQUEST, FIX_NUDGE):
-        composer.action_links[kind] = link
+    def __init__(self, settings: Settings, *, engine: Engine, record: bool = True) -> None:
+        self.engine = engine
+        self.record = record
+        self.base_url = settings.base_url
+        self.signer = LinkSigner(settings.signing_keys())
+
+    def __call__(self, row: OutboxMessage, *, now: datetime) -> str | None:
+        """Return the form URL for the row's recipient, or None when the row is about no open-able task."""
+        if row.kind not in LINKED_KINDS:
+            return None
+        if not self.record:
+            with Session(self.engine) as session:  # closed without a commit: the preview leaves nothing behind
+                return self._link(session, row, now)
+        with session_scope(self.engine, write=True) as session:
+            return self._link(session, row, now)
+
+    def _link(self, session: Session, row: OutboxMessage, now: datetime) -> str | None:
+        task = task_for_mail(session=session, kind=row.kind, subject=row.subject)
+        if task is None:
+            return None
+        return issue_task_link(session=session, signer=self.signer, task=task, recipient=row.recipient,
+                               base_url=self.base_url, now=now, outbox_id=row.id)
+
+
+def mail_composer(settings: Settings, engine: Engine, *, record_links: bool = True) -> Composer:
+    """Build the composer every mail path uses: .ics from the feeds, action links from follow-up tasks."""
+    return Composer.for_engine(settings, engine,
+                               links=ActionLinkIssuer(settings, engine=engine, record=record_links))

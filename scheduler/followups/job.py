@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from scheduler.db import session_scope
-from scheduler.followups.action_links import register_followup_mail
 from scheduler.followups.checklists import read_checklists
 from scheduler.followups.sync import followups_fingerprint, plan_followups
-from scheduler.mail.compose import Composer
 from scheduler.runtime import Runtime
 
 
@@ -18,10 +16,6 @@ class FollowupJob:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._fingerprint: tuple[Any, ...] | None = None
-
-    def register(self, composer: Composer) -> None:
-        """Give `composer` the action links of task mail."""
-        register_followup_mail(composer, engine=self.runtime.engine, clock=self.runtime.clock)
 
     def run(self, *, force: bool = False) -> dict[str, Any]:
         """Plan tasks and task mail at the clock's now; skipped when nothing changed since the last run."""

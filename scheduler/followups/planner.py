@@ -10,7 +10,7 @@ from typing import Any
 from scheduler.clock import at_local, local_date, week_start
 from scheduler.followups.checklists import ChecklistItem, items_for
 from scheduler.followups.models import TASK_KIND_LABELS, Task, TaskKind, TaskStatus
-from scheduler.mail.kinds import MailKind
+from scheduler.mail.kinds import MailKind, digest_subject, task_subject
 from scheduler.mail.outbox import Recipient, WantedMail
 from scheduler.plan.catalog import EventView, expand_members
 from scheduler.plan.models import Occurrence, Organization
@@ -18,10 +18,6 @@ from scheduler.reminders.planner import PersonRef
 from scheduler.workdays import WorkCalendar
 
 ORIGIN = "followups"
-TASK_REQUEST = MailKind.TASK_REQUEST
-TASK_NUDGE = MailKind.TASK_NUDGE
-TASK_DIGEST = MailKind.TASK_DIGEST
-LINK_RENEWAL = MailKind.LINK_RENEWAL
 FIX_REQUEST_DAYS = 30  # 定档 opens this many days before the window (as the reminders planner asks)
 OUTCOME_DUE_WORKDAYS = 5
 NUDGE_EVERY_DAYS = 7
@@ -165,7 +161,7 @@ def _people(key: str, orgs: Mapping[str, Organization], contacts: Mapping[str, S
     if not people:
         missing.add(key)
     name = orgs[key].short_name if key in orgs else key
-    return [Recipient(p.email, p.name, key, name, role) for p in people]
+    return [Recipient(email=p.email, name=p.name, org_key=key, org_name=name, role=role) for p in people]
 
 
 def plan_task_mail(
@@ -189,7 +185,7 @@ def plan_task_mail(
         rcpts = _people(task.organization_key, orgs, contacts, task.assignee_role or "assignee", missing)
         ctx = task_context(task, orgs[task.organization_key].short_name if task.organization_key in orgs else "",
                            occ_contexts.get(task.occurrence_id or -1))
-        subject = f"task:{task.id}"
+        subject = task_subject(task.id)
         request_due = max(at_local(task.opens_on, SEND_AT), task.created_at)
         if task.kind == TaskKind.OUTCOME:
             occ = ctx["occurrence"]
@@ -197,18 +193,19 @@ def plan_task_mail(
                 else request_due
         rows: list[tuple[str, str, datetime, datetime | None, dict[str, Any]]] = []
         if not task.reminders_sent:  # once a mail about the task was accepted, its request is history
-            rows.append((TASK_REQUEST, "request", request_due, None, ctx))
+            rows.append((MailKind.TASK_REQUEST, "request", request_due, None, ctx))
         nudge_day = task.due_on + timedelta(days=1)
         for n in range(MAX_NUDGES.get(TaskKind(task.kind), 1)):
             due = max(at_local(nudge_day, SEND_AT), request_due + timedelta(hours=1))
             nxt = at_local(nudge_day + timedelta(days=NUDGE_EVERY_DAYS), SEND_AT)
-            rows.append((TASK_NUDGE, f"nudge:{nudge_day.isoformat()}", due, nxt, {**ctx, "nudge_number": n + 1}))
+            rows.append((MailKind.TASK_NUDGE, f"nudge:{nudge_day.isoformat()}", due, nxt,
+                         {**ctx, "nudge_number": n + 1}))
             nudge_day += timedelta(days=NUDGE_EVERY_DAYS)
         for kind, rule, due, expires, context in rows:
             if expires is not None and expires <= now:
                 continue
-            wanted += [WantedMail(kind, subject, rule, r, due, expires, None, None,
-                                  {**context, "org_name": r.org_name, "role": r.role}) for r in rcpts]
+            wanted += [WantedMail(kind=kind, subject=subject, rule=rule, recipient=r, due_at=due, expires_at=expires,
+                                  context={**context, "org_name": r.org_name, "role": r.role}) for r in rcpts]
     if overdue_by_monday:
         items = sorted(overdue_by_monday, key=lambda t: (t.due_on, t.id or 0))
         listing = [{"task_id": t.id, "title": t.title, "kind_label": TASK_KIND_LABELS.get(TaskKind(t.kind), t.kind),
@@ -218,6 +215,7 @@ def plan_task_mail(
         ctx = {"digest_day": digest_day.isoformat(), "overdue": listing, "count": len(listing)}
         due = at_local(digest_day, SEND_AT)
         for r in _people(OFFICE, orgs, contacts, "office", missing):
-            wanted.append(WantedMail(TASK_DIGEST, f"digest:{digest_day.isoformat()}", "weekly", r, due,
-                                     due + timedelta(days=1), None, None, {**ctx, "org_name": r.org_name}))
+            wanted.append(WantedMail(kind=MailKind.TASK_DIGEST, subject=digest_subject(digest_day), rule="weekly",
+                                     recipient=r, due_at=due, expires_at=due + timedelta(days=1),
+                                     context={**ctx, "org_name": r.org_name}))
     return wanted, missing

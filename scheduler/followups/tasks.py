@@ -9,11 +9,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from scheduler.followups.models import Task, TaskStatus
-
-
-def task_subject(task_id: int) -> str:
-    """Return the outbox subject of mail about a task."""
-    return f"task:{task_id}"
+from scheduler.mail.kinds import MailKind, occurrence_id_of, task_id_of
 
 
 def get_task(*, session: Session, task_id: int) -> Task | None:
@@ -30,13 +26,24 @@ def complete_task(*, session: Session, task: Task, by: str, now: datetime) -> bo
     return True
 
 
-FIX_MAIL_KINDS = ("fix_request", "fix_nudge")  # the reminders planner's 定档 mail, about occurrence:N
+FIX_MAIL_KINDS = frozenset({MailKind.FIX_REQUEST, MailKind.FIX_NUDGE})  # the reminders' 定档 mail, about occurrence:N
+
+
+def fix_task_key(occurrence_id: int) -> str:
+    """Return the key of the 定档 task of one occurrence."""
+    return f"fix:occ:{occurrence_id}"
+
+
+def fix_task_key_of_mail(kind: str, subject: str) -> str | None:
+    """Return the key of the 定档 task a reminders' 定档 mail is about, or None for any other mail."""
+    occurrence_id = occurrence_id_of(subject) if kind in FIX_MAIL_KINDS else None
+    return fix_task_key(occurrence_id) if occurrence_id is not None else None
 
 
 def note_mail_sent(session: Session, mails: Sequence[tuple[str, str]], now: datetime) -> int:
     """Stamp last_reminded_at on the tasks whose mail (kind, subject) the SMTP server just accepted."""
-    ids = [int(s[5:]) for _k, s in mails if s.startswith("task:") and s[5:].isdigit()]
-    fix_keys = [f"fix:occ:{s[11:]}" for k, s in mails if k in FIX_MAIL_KINDS and s.startswith("occurrence:")]
+    ids = [task_id for _kind, subject in mails if (task_id := task_id_of(subject)) is not None]
+    fix_keys = [key for kind, subject in mails if (key := fix_task_key_of_mail(kind, subject)) is not None]
     if not ids and not fix_keys:
         return 0
     result = session.execute(

@@ -31,7 +31,7 @@ UNSUBSCRIBE_SALT = "mail-unsubscribe"
 BODY_CACHE_SIZE = 512
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Attachment:
     """A file attached to a message."""
 
@@ -42,7 +42,7 @@ class Attachment:
     params: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Content:
     """What a renderer produces; identical for every recipient that shares the same context."""
 
@@ -52,7 +52,7 @@ class Content:
     attachments: tuple[Attachment, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OutgoingMessage:
     """One message ready for the transport: envelope and bytes."""
 
@@ -68,7 +68,15 @@ class Renderer(Protocol):
     def __call__(self, row: OutboxMessage, occurrence: Occurrence | None, extra: dict[str, Any]) -> Content: ...
 
 
-ActionLink = Callable[[OutboxMessage], str | None]
+class LinkIssuer(Protocol):
+    """Return the action link (a form URL for its recipient) of one row's mail rendered at `now`, or None.
+
+    Built where the composer is built and handed to it, so previews, replays and the worker render the same mail.
+    """
+
+    def __call__(self, row: OutboxMessage, *, now: datetime) -> str | None: ...
+
+
 # uid → the occurrence's .ics (feeds_cache.FeedCalendars: the very VEVENT the feeds carry)
 CalendarSource = Callable[[str], bytes]
 
@@ -76,9 +84,11 @@ CalendarSource = Callable[[str], bytes]
 class Composer:
     """Renders rows to messages; holds the template environment, renderer registry and body cache."""
 
-    def __init__(self, settings: Settings, *, calendars: CalendarSource, templates_dir: Any = EMAIL_TEMPLATES) -> None:
+    def __init__(self, settings: Settings, *, calendars: CalendarSource, links: LinkIssuer | None = None,
+                 templates_dir: Any = EMAIL_TEMPLATES) -> None:
         self.settings = settings
         self.calendars = calendars
+        self.links = links  # without one, no mail carries an action link
         self.env = Environment(
             loader=FileSystemLoader(str(templates_dir)),
             autoescape=select_autoescape(["html"]),
@@ -87,8 +97,6 @@ class Composer:
             lstrip_blocks=True,
         )
         self.renderers: dict[str, Renderer] = {}
-        # kind → builder of the action link (定档 form, outcome form …); issue-specific modules register these.
-        self.action_links: dict[str, ActionLink] = {}
         self._bodies: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
         self._ics_cache: dict[tuple[Any, ...], Attachment] = {}
         name, address = parseaddr(settings.mail_from)
@@ -98,9 +106,9 @@ class Composer:
         self._unsubscribe = unsubscribe_serializer(settings)
 
     @classmethod
-    def for_engine(cls, settings: Settings, engine: Engine) -> Composer:
+    def for_engine(cls, settings: Settings, engine: Engine, *, links: LinkIssuer | None = None) -> Composer:
         """Build a composer whose .ics attachments come from the feeds of the database behind `engine`."""
-        return cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url))
+        return cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url), links=links)
 
     def register(self, kind: str, renderer: Renderer) -> None:
         """Use `renderer` for rows of `kind` instead of the templates named after it."""
@@ -131,7 +139,7 @@ class Composer:
         attachments: tuple[Attachment, ...] = ()
         if occurrence is not None:
             attachments = (self._ics(occurrence, ctx),)
-        return Content(subject, text_t.render(ctx), html_t.render(ctx), attachments)
+        return Content(subject=subject, text=text_t.render(ctx), html=html_t.render(ctx), attachments=attachments)
 
     def _ics(self, occurrence: Occurrence, ctx: dict[str, Any]) -> Attachment:
         """Return the occurrence's .ics attachment; every kind of mail about one version of it shares one."""
@@ -140,15 +148,26 @@ class Composer:
         hit = self._ics_cache.get(key)
         if hit is None:
             ics = self.calendars(occurrence.uid)
-            hit = self._ics_cache[key] = Attachment("event.ics", "text", "calendar", ics, (("method", "PUBLISH"),))
+            hit = self._ics_cache[key] = Attachment(filename="event.ics", maintype="text", subtype="calendar",
+                                                       data=ics, params=(("method", "PUBLISH"),))
             if len(self._ics_cache) > BODY_CACHE_SIZE:
                 self._ics_cache.pop(next(iter(self._ics_cache)))
         return hit
 
-    def _body(self, row: OutboxMessage, occurrence: Occurrence | None) -> tuple[bytes, str]:
+    def _extra(self, row: OutboxMessage, now: datetime) -> dict[str, Any]:
+        """Return what rendering adds to the row's context at `now`: its action link (issued if need be)."""
+        return {"action_url": self.links(row, now=now) if self.links is not None else None}
+
+    def _render(self, row: OutboxMessage, occurrence: Occurrence | None, extra: dict[str, Any]) -> Content:
+        return self.renderers.get(row.kind, self.render_templates)(row, occurrence, extra)
+
+    def content(self, row: OutboxMessage, occurrence: Occurrence | None, *, now: datetime) -> Content:
+        """Render the content of one row at `now`, as `compose` does (action link included)."""
+        return self._render(row, occurrence, self._extra(row, now))
+
+    def _body(self, row: OutboxMessage, occurrence: Occurrence | None, now: datetime) -> tuple[bytes, str]:
         """Return (MIME body entity bytes, encoded Subject), cached: recipients of one context share them."""
-        link = self.action_links.get(row.kind)
-        extra = {"action_url": link(row) if link else None}
+        extra = self._extra(row, now)
         occ_key = (occurrence.id, occurrence.sequence, occurrence.updated_at.isoformat()) if occurrence else None
         key = hashlib.sha1(  # noqa: S324 - a cache key, not security
             json.dumps([row.kind, row.context, extra, occ_key], sort_keys=True, default=str).encode()
@@ -157,8 +176,7 @@ class Composer:
         if hit is not None:
             self._bodies.move_to_end(key)
             return hit
-        renderer = self.renderers.get(row.kind, self.render_templates)
-        content = renderer(row, occurrence, extra)
+        content = self._render(row, occurrence, extra)
         body = EmailMessage(policy=SMTP)
         body.set_content(content.text, subtype="plain", charset="utf-8", cte="base64")
         body.add_alternative(content.html, subtype="html", charset="utf-8", cte="base64")
@@ -183,7 +201,7 @@ class Composer:
 
     def compose(self, row: OutboxMessage, occurrence: Occurrence | None, *, now: datetime) -> OutgoingMessage:
         """Build the message for one row: cached body plus this recipient's headers."""
-        body, subject = self._body(row, occurrence)
+        body, subject = self._body(row, occurrence, now)
         message_id = self.message_id(row)
         headers = [
             f"From: {self.from_header}",
@@ -203,7 +221,7 @@ class Composer:
                 "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             ]
         data = ("\r\n".join(headers) + "\r\n").encode("ascii") + body
-        return OutgoingMessage(self.sender, row.recipient, data, message_id)
+        return OutgoingMessage(sender=self.sender, recipient=row.recipient, data=data, message_id=message_id)
 
 
 

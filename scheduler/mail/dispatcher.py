@@ -89,11 +89,11 @@ async def _send_one(row: OutboxMessage, occ: Occurrence | None, composer: Compos
     try:
         message = composer.compose(row, occ, now=now)
     except Exception as exc:  # a template bug must not block the queue: fail this row, keep the reason
-        return Outcome(row.id, error=f"渲染失败：{type(exc).__name__}: {exc}", permanent=True)
+        return Outcome(row_id=row.id, error=f"渲染失败：{type(exc).__name__}: {exc}", permanent=True)
     try:
-        return Outcome(row.id, message_id=await mailer.send(message))
+        return Outcome(row_id=row.id, message_id=await mailer.send(message))
     except MailError as exc:
-        return Outcome(row.id, error=exc.reason, permanent=exc.permanent)
+        return Outcome(row_id=row.id, error=exc.reason, permanent=exc.permanent)
 
 
 async def dispatch_due(

@@ -1,8 +1,11 @@
-"""Every kind of mail the outbox carries: one enum, with the label people read for each kind."""
+"""Every kind of mail the outbox carries: one enum, the label people read for each kind, and the typed subjects
+that say what a message is about (`task:7`, `occurrence:12`, `digest:2023-02-13`, `report:monthly:2023-03`)."""
 
 from __future__ import annotations
 
 import enum
+import re
+from datetime import date
 
 
 class MailKind(enum.StrEnum):
@@ -33,3 +36,46 @@ KIND_LABELS: dict[str, str] = {
     MailKind.LINK_RENEWAL: "新链接",
     MailKind.MONTHLY_REPORT: "月度跟踪报表",
 }
+
+TASK_PREFIX = "task:"
+OCCURRENCE_PREFIX = "occurrence:"
+# A row id as the builders write it: ASCII digits, no sign, no leading zero, small enough for a BIGINT column.
+# (str.isdigit() would also take '²' or '①', which int() then refuses.)
+_ROW_ID = re.compile(r"0|[1-9][0-9]{0,17}")
+
+
+def task_subject(task_id: int) -> str:
+    """Return the subject of mail about one follow-up task."""
+    return f"{TASK_PREFIX}{task_id}"
+
+
+def occurrence_subject(occurrence_id: int) -> str:
+    """Return the subject of mail about one occurrence (reminders, notices, 定档 mail)."""
+    return f"{OCCURRENCE_PREFIX}{occurrence_id}"
+
+
+def digest_subject(day: date) -> str:
+    """Return the subject of the weekly overdue digest sent on `day`."""
+    return f"digest:{day.isoformat()}"
+
+
+def report_subject(report_kind: str, period: str) -> str:
+    """Return the subject of the mailed report of one kind for one period (e.g. monthly, 2023-03)."""
+    return f"report:{report_kind}:{period}"
+
+
+def task_id_of(subject: str) -> int | None:
+    """Return the task id of a `task:N` subject, or None for any other subject."""
+    return _row_id_after(TASK_PREFIX, subject)
+
+
+def occurrence_id_of(subject: str) -> int | None:
+    """Return the occurrence id of an `occurrence:N` subject, or None for any other subject."""
+    return _row_id_after(OCCURRENCE_PREFIX, subject)
+
+
+def _row_id_after(prefix: str, subject: str) -> int | None:
+    if not subject.startswith(prefix):
+        return None
+    rest = subject[len(prefix):]
+    return int(rest) if _ROW_ID.fullmatch(rest) else None

@@ -20,7 +20,7 @@ from scheduler.mail.models import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Recipient:
     """One person a row is addressed to, and why."""
 
@@ -31,7 +31,7 @@ class Recipient:
     role: str  # host | co_organizer | escalation
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WantedMail:
     """One outbox row the planner wants to exist."""
 
@@ -41,9 +41,9 @@ class WantedMail:
     recipient: Recipient
     due_at: datetime
     expires_at: datetime | None
-    occurrence_id: int | None
-    sequence: int | None
     context: dict[str, Any]
+    occurrence_id: int | None = None  # set when the mail is about one occurrence, with that occurrence's sequence
+    sequence: int | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -66,8 +66,9 @@ def enqueue(
     occurrence_id: int | None = None, sequence: int | None = None,
 ) -> list[OutboxMessage]:
     """Add one row per recipient unless its key exists; return the rows (new or already stored)."""
-    wanted = [WantedMail(kind, subject, rule, r, due_at, expires_at, occurrence_id, sequence,
-                         {**context, "org_name": r.org_name, "role": r.role}) for r in recipients]
+    wanted = [WantedMail(kind=kind, subject=subject, rule=rule, recipient=r, due_at=due_at, expires_at=expires_at,
+                         occurrence_id=occurrence_id, sequence=sequence,
+                         context={**context, "org_name": r.org_name, "role": r.role}) for r in recipients]
     existing = {
         m.key: m
         for m in session.exec(select(OutboxMessage).where(OutboxMessage.kind == kind, OutboxMessage.subject == subject,
@@ -179,7 +180,7 @@ def claim_due(*, session: Session, now: datetime, wall_now: datetime, worker: st
                              .order_by(col(OutboxMessage.id))).all())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Outcome:
     """What happened to one claimed row."""
 

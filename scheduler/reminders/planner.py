@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from scheduler.clock import at_local, local_date
-from scheduler.mail.kinds import MailKind
+from scheduler.mail.kinds import MailKind, occurrence_subject
 from scheduler.mail.outbox import Recipient, WantedMail
 from scheduler.plan.catalog import EventView, expand_members
 from scheduler.plan.models import (
@@ -25,12 +25,8 @@ from scheduler.plan.rows import occurrence_when
 from scheduler.plan.windows import format_window
 
 ORIGIN = "reminders"
-FIX_REQUEST = MailKind.FIX_REQUEST
-FIX_NUDGE = MailKind.FIX_NUDGE
-FIX_ESCALATION = MailKind.FIX_ESCALATION
-REMINDER = MailKind.REMINDER
-CHANGE_NOTICE = MailKind.CHANGE_NOTICE
-REMINDER_KINDS = (FIX_REQUEST, FIX_NUDGE, FIX_ESCALATION, REMINDER, CHANGE_NOTICE)
+REMINDER_KINDS = (MailKind.FIX_REQUEST, MailKind.FIX_NUDGE, MailKind.FIX_ESCALATION, MailKind.REMINDER,
+                  MailKind.CHANGE_NOTICE)
 class Rules(BaseModel):
     """When and to whom reminder mail goes for one activity type."""
 
@@ -101,7 +97,7 @@ def _recipients(
         if not people:
             plan.missing_contacts.add(key)
         org_name = orgs[key].short_name if key in orgs else key
-        out += [Recipient(p.email, p.name, key, org_name, role) for p in people]
+        out += [Recipient(email=p.email, name=p.name, org_key=key, org_name=org_name, role=role) for p in people]
     return out
 
 
@@ -161,17 +157,18 @@ def plan_mail(
         for occ in view.occurrences:
             if occ.withdrawn:
                 continue
+            assert occ.id is not None, "the planner reads stored occurrences"
             base = occurrence_context(view, occ)
             for kind, rule, role_recipients, due, expires, extra in _rows_for(occ, r, hosts, cos, orgs, contacts, plan):
                 if expires is not None and expires <= now:
                     continue
                 for rcpt in role_recipients:
-                    if kind == REMINDER and rcpt.email.lower() in opted_out:
+                    if kind == MailKind.REMINDER and rcpt.email.lower() in opted_out:
                         continue
                     plan.wanted.append(
                         WantedMail(
                             kind=kind,
-                            subject=f"occurrence:{occ.id}",
+                            subject=occurrence_subject(occ.id),
                             rule=rule,
                             recipient=rcpt,
                             due_at=due,
@@ -199,7 +196,7 @@ def _rows_for(
     )
     if r.notify_changes and occ.sequence > 0:
         # One notice per material change: the key carries the sequence, so the next change is a new row.
-        yield CHANGE_NOTICE, f"change:{occ.sequence}", everyone, changed_at, start_bound, {}
+        yield MailKind.CHANGE_NOTICE, f"change:{occ.sequence}", everyone, changed_at, start_bound, {}
     if status == OccurrenceStatus.CANCELLED:
         return
     if occ.start_at is None:
@@ -214,7 +211,8 @@ def _rows_for(
         if due < changed_at:
             continue
         expires = dues[i + 1][1] if i + 1 < len(dues) else occ.start_at
-        yield REMINDER, f"remind-{days}d:{start_day.isoformat()}", everyone, due, expires, {"days_before": days}
+        rule = f"remind-{days}d:{start_day.isoformat()}"
+        yield MailKind.REMINDER, rule, everyone, due, expires, {"days_before": days}
 
 
 def _fix_rows(
@@ -229,15 +227,15 @@ def _fix_rows(
                       occ.updated_at)
     escalation_due = max(at_local(occ.window_end - timedelta(days=r.escalate_days_before_close), r.send_at),
                          request_due)
-    yield FIX_REQUEST, f"request:{window}", host_rcpts, request_due, closes, extra
+    yield MailKind.FIX_REQUEST, f"request:{window}", host_rcpts, request_due, closes, extra
     if r.nudge_every_days > 0:
         step = timedelta(days=r.nudge_every_days)
         first_day = local_date(request_due) + step
         due = at_local(first_day, r.send_at)
         while due < escalation_due:
             nxt = min(due + step, escalation_due)
-            yield FIX_NUDGE, f"nudge:{local_date(due).isoformat()}", host_rcpts, due, nxt, extra
+            yield MailKind.FIX_NUDGE, f"nudge:{local_date(due).isoformat()}", host_rcpts, due, nxt, extra
             due += step
     if r.escalate_to:
         office = _dedupe(_recipients(r.escalate_to, "escalation", orgs, contacts, plan))
-        yield FIX_ESCALATION, f"escalate:{window}", office, escalation_due, closes, extra
+        yield MailKind.FIX_ESCALATION, f"escalate:{window}", office, escalation_due, closes, extra

@@ -1,4 +1,7 @@
-"""Render one kind of mail for one occurrence without sending or storing anything (`scheduler mail preview`)."""
+"""Render one kind of mail for one occurrence without sending or storing anything (`scheduler mail preview`).
+
+The caller hands in the composer, built as the worker builds it (with a link issuer that records nothing), so a
+preview shows the very mail the worker would send."""
 
 from __future__ import annotations
 
@@ -6,9 +9,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from scheduler.config import Settings
 from scheduler.contacts import contacts_by_org
 from scheduler.mail.compose import Composer, Content, OutgoingMessage
+from scheduler.mail.kinds import occurrence_subject
 from scheduler.mail.models import OutboxMessage
 from scheduler.plan.catalog import get_plan, list_event_views
 from scheduler.plan.models import Occurrence
@@ -20,17 +23,17 @@ class PreviewError(Exception):
 
 
 def preview_message(
-    *, session: Session, settings: Settings, kind: str, occurrence: str, now: datetime
+    *, session: Session, composer: Composer, kind: str, occurrence: str, now: datetime
 ) -> tuple[Content, OutgoingMessage]:
     """Return the content and full message of `kind` about `occurrence` (its id or key), addressed to its host."""
     if kind not in REMINDER_KINDS:
         raise PreviewError(f"未知邮件类型 {kind!r}（可选：{'、'.join(REMINDER_KINDS)}）")
     query = select(Occurrence).where(col(Occurrence.key) == occurrence)
-    if occurrence.isdigit():
+    if occurrence.isascii() and occurrence.isdigit():  # '²'.isdigit() is true too, and int() refuses it
         query = select(Occurrence).where(col(Occurrence.id) == int(occurrence))
     occ = session.exec(query).first()
     plan = get_plan(session=session)
-    if occ is None or plan is None:
+    if occ is None or occ.id is None or plan is None:
         raise PreviewError(f"没有场次 {occurrence!r}（可用场次编号或 key，如 01-1）")
     view = next(v for v in list_event_views(session=session, plan=plan, include_withdrawn=True)
                 if v.event.id == occ.event_id)
@@ -40,10 +43,8 @@ def preview_message(
     context = {**occurrence_context(view, occ), "org_name": host.short_name, "role": "host",
                "window_close": occ.window_end.isoformat(), "days_before": 7}
     row = OutboxMessage(
-        id=0, origin=ORIGIN, kind=kind, subject=f"occurrence:{occ.id}", rule="preview", occurrence_id=occ.id,
+        id=0, origin=ORIGIN, kind=kind, subject=occurrence_subject(occ.id), rule="preview", occurrence_id=occ.id,
         recipient=email, recipient_name=name, recipient_org=host.key, context=context, due_at=now,
         next_attempt_at=now, created_at=now, updated_at=now,
     )
-    composer = Composer.for_engine(settings, session.get_bind())  # type: ignore[arg-type]
-    content = composer.render_templates(row, occ, {"action_url": None})
-    return content, composer.compose(row, occ, now=now)
+    return composer.content(row, occ, now=now), composer.compose(row, occ, now=now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -10,11 +11,12 @@ from sqlmodel import Session, col, select
 
 from scheduler.contacts import Contact, MailOptOut, contacts_by_org, opted_out
 from scheduler.db import advisory_lock
+from scheduler.mail.kinds import MailKind
 from scheduler.mail.models import OutboxMessage, OutboxState
 from scheduler.mail.outbox import SyncReport, WantedMail, sync_outbox
 from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
 from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization
-from scheduler.reminders.planner import CHANGE_NOTICE, ORIGIN, PersonRef, RuleBook, plan_mail
+from scheduler.reminders.planner import ORIGIN, PersonRef, RuleBook, plan_mail
 
 SYNC_LOCK_ID = 0x6B6A6D6C  # "kjml"
 
@@ -45,7 +47,7 @@ def wanted_mail(*, session: Session, rules: RuleBook, now: datetime) -> tuple[li
 
 def _with_previous(session: Session, wanted: list[WantedMail]) -> list[WantedMail]:
     """Add to each change notice what its recipient was last told (when, place, status), to say what changed."""
-    notices = [w for w in wanted if w.kind == CHANGE_NOTICE]
+    notices = [w for w in wanted if w.kind == MailKind.CHANGE_NOTICE]
     if not notices:
         return wanted
     subjects = {w.subject for w in notices}
@@ -59,10 +61,10 @@ def _with_previous(session: Session, wanted: list[WantedMail]) -> list[WantedMai
         last[(subject, recipient)] = (sequence or 0, context)
     out = []
     for w in wanted:
-        seen = last.get((w.subject, w.recipient.email.lower())) if w.kind == CHANGE_NOTICE else None
+        seen = last.get((w.subject, w.recipient.email.lower())) if w.kind == MailKind.CHANGE_NOTICE else None
         if seen is not None and seen[0] < (w.sequence or 0):
             before = {k: seen[1].get(k) for k in ("when", "location", "status_label", "title")}
-            w = WantedMail(**{**w.__dict__, "context": {**w.context, "previous": before}})
+            w = replace(w, context={**w.context, "previous": before})
         out.append(w)
     return out
 

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from scheduler.clock import SHANGHAI, local_date
 from scheduler.contacts import contacts_by_org
-from scheduler.mail.kinds import MailKind
+from scheduler.mail.kinds import MailKind, report_subject
 from scheduler.mail.outbox import Recipient, SyncReport, WantedMail, sync_outbox
 from scheduler.plan.catalog import get_plan
 from scheduler.reports.build import build_report
@@ -17,7 +17,6 @@ from scheduler.reports.export import display
 from scheduler.reports.periods import make_period
 
 ORIGIN = "reports"
-KIND = MailKind.MONTHLY_REPORT
 OFFICE_ORG = "kjj"  # 推进领导小组办公室设在市科技局
 SEND_AT = time(9, 0)  # on the 1st of the next month, 09:00 Shanghai
 SUMMARY_KEYS = ("unit", "held", "signed", "signed_ytd", "target", "rate", "pace", "ahead", "rank", "reports_overdue")
@@ -50,17 +49,10 @@ def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> lis
     }
     due = datetime.combine(period.end + timedelta(days=1), SEND_AT, tzinfo=SHANGHAI)
     return [
-        WantedMail(
-            KIND,
-            f"report:monthly:{period.text}",
-            "monthly",
-            Recipient(c.email, c.name, OFFICE_ORG, "市科技局", "office"),
-            due,
-            None,
-            None,
-            None,
-            context,
-        )
+        WantedMail(kind=MailKind.MONTHLY_REPORT, subject=report_subject("monthly", period.text), rule="monthly",
+                   recipient=Recipient(email=c.email, name=c.name, org_key=OFFICE_ORG, org_name="市科技局",
+                                       role="office"),
+                   due_at=due, expires_at=None, context=context)
         for c in office
     ]
 
@@ -70,5 +62,5 @@ def plan_report_mail(*, session: Session, now: datetime, base_url: str) -> SyncR
     wanted = wanted_report_mail(session=session, now=now, base_url=base_url)
     if not wanted:
         return SyncReport()
-    period = wanted[0].subject.rsplit(":", 1)[1]
+    period = wanted[0].context["period"]
     return sync_outbox(session=session, origin=f"{ORIGIN}:{period}", wanted=wanted, now=now)

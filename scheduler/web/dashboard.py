@@ -14,6 +14,7 @@ from scheduler.audit import AuditEntry
 from scheduler.clock import SHANGHAI, local_date
 from scheduler.followups.models import TASK_KIND_LABELS, TASK_STATUS_LABELS, FormRevision, Task, TaskKind, TaskStatus
 from scheduler.followups.tasks import list_tasks
+from scheduler.mail.kinds import task_subject
 from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState
 from scheduler.mail.outbox import list_page
 from scheduler.outcomes.filing import get_report, report_rows
@@ -188,9 +189,10 @@ def occurrence_timeline(*, session: Session, occ: Any, org_names: dict[str, str]
     items: list[dict[str, Any]] = []
     mails = session.exec(select(OutboxMessage).where(OutboxMessage.occurrence_id == occ.id))
     tasks = list(session.exec(select(Task).where(Task.occurrence_id == occ.id).order_by(col(Task.due_on))))
-    task_ids = [t.id for t in tasks]
+    task_ids = [t.id for t in tasks if t.id is not None]
     task_mail: list[OutboxMessage] = (
-        list(session.exec(select(OutboxMessage).where(col(OutboxMessage.subject).in_([f"task:{i}" for i in task_ids]))))
+        list(session.exec(select(OutboxMessage).where(
+            col(OutboxMessage.subject).in_([task_subject(i) for i in task_ids]))))
         if task_ids
         else []
     )

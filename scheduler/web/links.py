@@ -22,9 +22,9 @@ from scheduler.followups import forms
 from scheduler.followups.action_links import ACTIONS, link_recipients
 from scheduler.followups.links import Grant, LinkAction, LinkExpired, LinkRefused, LinkSigner
 from scheduler.followups.models import Task, TaskKind, TaskStatus
-from scheduler.followups.planner import LINK_RENEWAL, task_context
+from scheduler.followups.planner import task_context
 from scheduler.followups.submissions import Actor, SubmissionRejected, submit
-from scheduler.followups.tasks import task_subject
+from scheduler.mail.kinds import MailKind, task_subject
 from scheduler.mail.outbox import Recipient, enqueue
 from scheduler.outcomes.filing import get_report, report_rows, report_totals
 from scheduler.plan.catalog import get_organizations
@@ -325,8 +325,9 @@ async def renew_link(request: Request, token: str) -> Response:
         state.renewals.fail(grant.nonce, now)
         orgs = get_organizations(session=session)
         org_name = orgs[task.organization_key].short_name if task.organization_key in orgs else ""
-        rcpt = Recipient(grant.recipient, "", task.organization_key, org_name, "renewal")
-        enqueue(session=session, origin="links", kind=LINK_RENEWAL, subject=task_subject(task.id or 0),
+        rcpt = Recipient(email=grant.recipient, name="", org_key=task.organization_key, org_name=org_name,
+                         role="renewal")
+        enqueue(session=session, origin="links", kind=MailKind.LINK_RENEWAL, subject=task_subject(task.id or 0),
                 rule=f"renew:{grant.nonce}:{now.isoformat()}", recipients=[rcpt],
                 context=task_context(task, org_name, None), due_at=now, now=now)
         audit(session=session, at=now, actor=grant.recipient, actor_kind=ActorKind.LINK, action="link.request",

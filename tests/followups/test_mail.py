@@ -17,30 +17,25 @@ from sqlmodel import select
 
 from scheduler.clock import FixedClock
 from scheduler.db import session_scope
-from scheduler.followups.action_links import register_followup_mail
+from scheduler.followups.action_links import LINKED_KINDS, mail_composer
 from scheduler.followups.models import IssuedLink, Task
-from scheduler.followups.planner import LINK_RENEWAL, TASK_NUDGE, TASK_REQUEST
 from scheduler.followups.tasks import note_mail_sent
-from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import RetryPolicy, dispatch_due
 from scheduler.mail.mailer import SMTPMailer
 from scheduler.mail.models import OutboxMessage
 from scheduler.outcomes.exports import outcomes_csv, outcomes_xlsx
 from scheduler.plan.models import Occurrence
-from scheduler.reminders.planner import FIX_NUDGE, FIX_REQUEST, RuleBook
+from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync
 from scheduler.web.app import create_app
 from tests.factories.followups import PAYLOADS, T_MARCH, issue, outcome_form, plan, post_form, settings
 from tests.factories.mail import Recorder, start_smtp
 from tests.support.servers import run_uvicorn
 
-LINK_KINDS = (TASK_REQUEST, TASK_NUDGE, LINK_RENEWAL, FIX_REQUEST, FIX_NUDGE)
-
 
 def dispatch(engine: Engine, tmp_path: Path, port: int, clock: FixedClock) -> dict:
     s = settings(tmp_path, smtp_port=port)
-    composer = Composer.for_engine(s, engine)
-    register_followup_mail(composer, engine=engine, clock=clock)
+    composer = mail_composer(s, engine)
 
     async def run() -> dict:
         mailer = SMTPMailer(s)
@@ -186,6 +181,6 @@ def test_retries_of_one_outbox_message_reuse_its_link_instead_of_minting_new_one
     dispatch_refused(mail_engine, tmp_path, clock, again_at=T_MARCH + timedelta(hours=2))  # retries are due then
     with session_scope(mail_engine) as session:
         links = session.exec(select(IssuedLink)).all()
-        tried = [r for r in session.exec(select(OutboxMessage)) if r.attempts and r.kind in LINK_KINDS]
+        tried = [r for r in session.exec(select(OutboxMessage)) if r.attempts and r.kind in LINKED_KINDS]
     assert any(r.attempts == 2 for r in tried), "some messages were tried twice"
     assert len(links) == len(tried), "one live link per message, however many attempts"

@@ -10,7 +10,8 @@ from scheduler.clock import week_start
 from scheduler.config import Settings
 from scheduler.followups.checklists import ChecklistItem, parse_checklists, read_checklists
 from scheduler.followups.models import Task, TaskKind
-from scheduler.followups.planner import TASK_DIGEST, TASK_NUDGE, TASK_REQUEST, plan_task_mail, plan_tasks
+from scheduler.followups.planner import plan_task_mail, plan_tasks
+from scheduler.mail.kinds import MailKind, task_subject
 from scheduler.reminders.planner import PersonRef
 from scheduler.validation import InputInvalid
 from scheduler.workdays import WorkCalendar
@@ -81,13 +82,14 @@ def test_task_mail_requests_then_nudges_overdue_tasks_and_lists_them_in_the_mond
     now = datetime(2023, 2, 8, 2, tzinfo=UTC)  # a Wednesday
     mail, missing = plan_task_mail(tasks, ORGS, contacts, {}, now)
     kinds = sorted((m.kind, m.rule, m.recipient.email) for m in mail)
-    assert (TASK_REQUEST, "request", "rg@example.org") in kinds
-    nudges = [m for m in mail if m.kind == TASK_NUDGE]
+    assert (MailKind.TASK_REQUEST, "request", "rg@example.org") in kinds
+    nudges = [m for m in mail if m.kind == MailKind.TASK_NUDGE]
     assert [m.rule for m in nudges] == ["nudge:2023-02-04", "nudge:2023-02-11", "nudge:2023-02-18",
                                         "nudge:2023-02-25"], "four in all, one a week, from the day after the due date"
     assert nudges[0].expires_at == sh(2, 11), "a late nudge gives way to the next one"
-    assert not [m for m in mail if m.subject == "task:2" and m.kind != TASK_DIGEST], "定档 mail is the reminders'"
-    [digest] = [m for m in mail if m.kind == TASK_DIGEST]
+    assert not [m for m in mail if m.subject == task_subject(2) and m.kind != MailKind.TASK_DIGEST], \
+        "定档 mail is the reminders'"
+    [digest] = [m for m in mail if m.kind == MailKind.TASK_DIGEST]
     assert digest.subject == "digest:2023-02-13" and digest.recipient.email == "office@example.org"
     assert [t["task_id"] for t in digest.context["overdue"]] == [2, 1]
     assert missing == set()

@@ -17,11 +17,10 @@ from sqlmodel import select
 
 from scheduler.clock import SHANGHAI, FixedClock
 from scheduler.db import session_scope
-from scheduler.followups.action_links import register_followup_mail
+from scheduler.followups.action_links import mail_composer
 from scheduler.followups.checklists import ChecklistItem
 from scheduler.followups.links import LinkSigner
 from scheduler.followups.models import Task
-from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import RetryPolicy
 from scheduler.mail.mailer import SMTPMailer
 from scheduler.outcomes.models import Lead
@@ -134,8 +133,7 @@ def test_a_year_of_scripted_answers(mail_engine: Engine, tmp_path: Path) -> None
     controller = start_smtp(recorder)
     clock = FixedClock(T0)
     s = settings(tmp_path, smtp_port=controller.port)
-    composer = Composer.for_engine(s, mail_engine)
-    register_followup_mail(composer, engine=mail_engine, clock=clock)
+    composer = mail_composer(s, mail_engine)
     app = create_app(s, clock=clock, engine=mail_engine)
     try:
         with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=30) as client:

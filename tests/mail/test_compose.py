@@ -10,8 +10,8 @@ import pytest
 
 from scheduler.config import Settings
 from scheduler.mail.compose import Composer
+from scheduler.mail.kinds import MailKind, occurrence_subject
 from scheduler.mail.models import OutboxMessage
-from scheduler.reminders.planner import CHANGE_NOTICE
 from tests.factories.mail import occurrence
 
 NOW = datetime(2023, 2, 1, tzinfo=UTC)
@@ -24,7 +24,8 @@ FIXED = {"when": "2023-03-15 14:00–17:00", "location": "如皋", "status_label
 
 
 def row(context: dict[str, Any], *, id: int = 1, recipient: str = "a@example.org", name: str = "张三") -> OutboxMessage:
-    return OutboxMessage(id=id, origin="reminders", kind=CHANGE_NOTICE, subject="occurrence:1", rule="change:1",
+    return OutboxMessage(id=id, origin="reminders", kind=MailKind.CHANGE_NOTICE, subject=occurrence_subject(1),
+                         rule="change:1",
                          recipient=recipient, recipient_name=name, context=context, due_at=NOW, next_attempt_at=NOW,
                          created_at=NOW, updated_at=NOW)
 

@@ -16,10 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from scheduler.db import session_scope
+from scheduler.mail.kinds import MailKind, occurrence_subject
 from scheduler.mail.models import OutboxMessage
 from scheduler.mail.outbox import Recipient, enqueue
 from scheduler.plan.catalog import get_plan, list_event_views
-from scheduler.reminders.planner import FIX_REQUEST, occurrence_context
+from scheduler.reminders.planner import occurrence_context
 from tests.factories.mail import Recorder, start_smtp
 from tests.support.instants import NOTICE_DATE
 
@@ -35,8 +36,9 @@ def queue(engine: Engine, n: int) -> None:
             view = views[i % len(views)]
             occ = view.occurrences[0]
             ctx = {**occurrence_context(view, occ), "window_close": occ.window_end.isoformat()}
-            enqueue(session=session, origin="test", kind=FIX_REQUEST, subject=f"occurrence:{occ.id}", rule=f"r{i}",
-                    recipients=[Recipient(f"p{i}@example.org", f"联系人{i}", "kjj", "市科技局", "host")],
+            enqueue(session=session, origin="test", kind=MailKind.FIX_REQUEST, subject=occurrence_subject(occ.id),
+                    rule=f"r{i}", recipients=[Recipient(email=f"p{i}@example.org", name=f"联系人{i}", org_key="kjj",
+                                                        org_name="市科技局", role="host")],
                     context=ctx, due_at=NOTICE_DATE, now=NOTICE_DATE, occurrence_id=occ.id)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from scheduler.db import session_scope
+from scheduler.mail.kinds import MailKind, occurrence_subject, task_subject
 from scheduler.mail.models import CANCELLED_BY_PLANNER, OutboxMessage, OutboxState
 from scheduler.mail.outbox import (
     Outcome,
@@ -23,7 +24,7 @@ from scheduler.mail.outbox import (
     retry_row,
 )
 from scheduler.plan.models import Occurrence
-from scheduler.reminders.planner import CHANGE_NOTICE, FIX_REQUEST, REMINDER, RuleBook
+from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync
 from tests.factories.mail import edit_occurrence
 from tests.support.instants import NOTICE_DATE
@@ -52,18 +53,18 @@ def test_sync_is_idempotent_and_replanning_cancels_what_no_longer_applies(mail_e
     occ = edit_occurrence(mail_engine, "04-1", NOTICE_DATE + timedelta(days=3), status="fixed",
                start_at=datetime(2023, 3, 20, 6, tzinfo=UTC), end_at=datetime(2023, 3, 20, 9, tzinfo=UTC))
     report = sync(mail_engine, NOTICE_DATE + timedelta(days=3))
-    subject = f"occurrence:{occ.id}"
+    subject = occurrence_subject(occ.id)
     by_state = {(r.kind, r.state, r.cancel_reason) for r in rows(mail_engine, subject=subject)}
-    assert (FIX_REQUEST, "cancelled", CANCELLED_BY_PLANNER) in by_state
-    assert {(REMINDER, "pending", None), (CHANGE_NOTICE, "pending", None)} <= by_state
+    assert (MailKind.FIX_REQUEST, "cancelled", CANCELLED_BY_PLANNER) in by_state
+    assert {(MailKind.REMINDER, "pending", None), (MailKind.CHANGE_NOTICE, "pending", None)} <= by_state
     assert not any(k.startswith("fix_") and s == "pending" for k, s, _ in by_state)
     assert report.cancelled > 0 and report.added > 0
     # Moved again: reminders for the old date go, new ones come; the first notice is superseded.
     edit_occurrence(mail_engine, "04-1", NOTICE_DATE + timedelta(days=4), start_at=datetime(2023, 3, 27, 6, tzinfo=UTC))
     sync(mail_engine, NOTICE_DATE + timedelta(days=4))
     live = {(r.kind, r.rule) for r in rows(mail_engine, subject=subject, state="pending")}
-    assert live == {(CHANGE_NOTICE, "change:2"), (REMINDER, "remind-7d:2023-03-27"),
-                    (REMINDER, "remind-1d:2023-03-27")}
+    assert live == {(MailKind.CHANGE_NOTICE, "change:2"), (MailKind.REMINDER, "remind-7d:2023-03-27"),
+                    (MailKind.REMINDER, "remind-1d:2023-03-27")}
     # Back to unfixed: the 定档 rows the planner had cancelled come back.
     edit_occurrence(mail_engine, "04-1", NOTICE_DATE + timedelta(days=5), status="planned", start_at=None, end_at=None)
     report = sync(mail_engine, NOTICE_DATE + timedelta(days=5))
@@ -75,16 +76,16 @@ def test_sent_rows_are_never_touched_by_replanning(mail_engine: Engine) -> None:
     with session_scope(mail_engine, write=True) as session:
         claimed = claim_due(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, worker="w", limit=500)
     with session_scope(mail_engine, write=True) as session:
-        record_outcomes(session=session, outcomes=[Outcome(r.id, message_id=f"<{r.id}@x>") for r in claimed],
+        record_outcomes(session=session, outcomes=[Outcome(row_id=r.id, message_id=f"<{r.id}@x>") for r in claimed],
                         now=NOTICE_DATE, max_attempts=3, base=60, cap=3600)
     occ = claimed[0].occurrence_id
     with session_scope(mail_engine, write=True) as session:
         o = session.get(Occurrence, occ)
         o.status, o.status_reason, o.sequence, o.updated_at = "cancelled", "场地", o.sequence + 1, NOTICE_DATE + SH
     sync(mail_engine, NOTICE_DATE + SH)
-    sent = rows(mail_engine, occurrence_id=occ, kind=FIX_REQUEST)
+    sent = rows(mail_engine, occurrence_id=occ, kind=MailKind.FIX_REQUEST)
     assert {r.state for r in sent} == {"sent"}
-    assert {r.kind for r in rows(mail_engine, occurrence_id=occ, state="pending")} == {CHANGE_NOTICE}
+    assert {r.kind for r in rows(mail_engine, occurrence_id=occ, state="pending")} == {MailKind.CHANGE_NOTICE}
 
 
 def test_claim_record_backoff_and_failure(mail_engine: Engine) -> None:
@@ -95,9 +96,9 @@ def test_claim_record_backoff_and_failure(mail_engine: Engine) -> None:
     a, b, c = batch
     with session_scope(mail_engine, write=True) as session:
         record_outcomes(session=session, now=NOTICE_DATE, max_attempts=2, base=60, cap=3600, outcomes=[
-            Outcome(a.id, message_id="<a@x>"),
-            Outcome(b.id, error="451 4.3.0 try later"),
-            Outcome(c.id, error="550 5.1.1 no such user", permanent=True),
+            Outcome(row_id=a.id, message_id="<a@x>"),
+            Outcome(row_id=b.id, error="451 4.3.0 try later"),
+            Outcome(row_id=c.id, error="550 5.1.1 no such user", permanent=True),
         ])
     with session_scope(mail_engine) as session:
         ra, rb, rc = (session.get(OutboxMessage, r.id) for r in batch)
@@ -115,7 +116,7 @@ def test_claim_record_backoff_and_failure(mail_engine: Engine) -> None:
         assert b.id in {r.id for r in again}
     with session_scope(mail_engine, write=True) as session:
         record_outcomes(session=session, now=NOTICE_DATE, max_attempts=2, base=60, cap=3600,
-                        outcomes=[Outcome(b.id, error="421 4.3.2 busy")])
+                        outcomes=[Outcome(row_id=b.id, error="421 4.3.2 busy")])
     assert rows(mail_engine, id=b.id)[0].state == "failed"
 
 
@@ -150,7 +151,7 @@ def test_admin_retry_and_cancel(mail_engine: Engine) -> None:
             cancel_row(session=session, row_id=row.id, now=NOTICE_DATE)
     with session_scope(mail_engine, write=True) as session:
         record_outcomes(session=session, now=NOTICE_DATE, max_attempts=5, base=60, cap=3600,
-                        outcomes=[Outcome(row.id, error="550 no", permanent=True)])
+                        outcomes=[Outcome(row_id=row.id, error="550 no", permanent=True)])
     with session_scope(mail_engine, write=True) as session:
         again = retry_row(session=session, row_id=row.id, now=NOTICE_DATE + SH)
         assert (again.state, again.attempts, again.next_attempt_at) == ("pending", 0, NOTICE_DATE + SH)
@@ -165,13 +166,13 @@ def test_admin_retry_and_cancel(mail_engine: Engine) -> None:
 
 
 def test_enqueue_is_idempotent_and_counts_show_on_every_state(engine: Engine) -> None:
-    people = [Recipient("a@example.org", "甲", "kjj", "市科技局", "host"),
-              Recipient("b@example.org", "乙", "kjj", "市科技局", "host")]
+    people = [Recipient(email="a@example.org", name="甲", org_key="kjj", org_name="市科技局", role="host"),
+              Recipient(email="b@example.org", name="乙", org_key="kjj", org_name="市科技局", role="host")]
     with session_scope(engine, write=True) as session:
-        first = enqueue(session=session, origin="tasks", kind="outcome_request", subject="task:7", rule="open",
+        first = enqueue(session=session, origin="tasks", kind="outcome_request", subject=task_subject(7), rule="open",
                         recipients=people, context={"title": "成效填报"}, due_at=NOTICE_DATE, now=NOTICE_DATE)
     with session_scope(engine, write=True) as session:
-        second = enqueue(session=session, origin="tasks", kind="outcome_request", subject="task:7", rule="open",
+        second = enqueue(session=session, origin="tasks", kind="outcome_request", subject=task_subject(7), rule="open",
                          recipients=people, context={"title": "成效填报"}, due_at=NOTICE_DATE, now=NOTICE_DATE)
         counts = count_by_state(session=session)
     assert [r.id for r in first] == [r.id for r in second]
@@ -182,7 +183,8 @@ def test_enqueue_is_idempotent_and_counts_show_on_every_state(engine: Engine) ->
 def test_planner_sync_leaves_other_origins_alone(mail_engine: Engine, tmp_path: Path) -> None:
     with session_scope(mail_engine, write=True) as session:
         enqueue(session=session, origin="tasks", kind="digest", subject="report:2023-02", rule="monthly",
-                recipients=[Recipient("a@example.org", "甲", "kjj", "市科技局", "host")], context={},
-                due_at=NOTICE_DATE, now=NOTICE_DATE)
+                recipients=[Recipient(email="a@example.org", name="甲", org_key="kjj", org_name="市科技局",
+                                      role="host")],
+                context={}, due_at=NOTICE_DATE, now=NOTICE_DATE)
     sync(mail_engine, NOTICE_DATE)
     assert rows(mail_engine, origin="tasks")[0].state == OutboxState.PENDING

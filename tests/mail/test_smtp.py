@@ -21,10 +21,11 @@ from scheduler.config import Settings
 from scheduler.db import session_scope
 from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import RetryPolicy, dispatch_due
+from scheduler.mail.kinds import MailKind
 from scheduler.mail.mailer import SMTPMailer
 from scheduler.mail.models import OutboxMessage
 from scheduler.plan.models import Occurrence
-from scheduler.reminders.planner import CHANGE_NOTICE, FIX_ESCALATION, FIX_NUDGE, FIX_REQUEST, REMINDER, RuleBook
+from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync, wanted_mail
 from scheduler.replay import replay
 from tests.factories.mail import Recorder, edit_occurrence, start_smtp
@@ -99,15 +100,16 @@ def test_replay_of_2023_delivers_exactly_what_the_planner_wanted(mail_engine: En
         assert "=?utf-8?" in msg.as_string().split("\n\n", 1)[0]  # RFC 2047 encoded subject
     want = Counter((w.kind, uids[w.occurrence_id], w.recipient.email.lower()) for w in expected)
     assert got == want
-    assert set(result["by_kind"]) == {FIX_REQUEST, FIX_NUDGE, FIX_ESCALATION, REMINDER, CHANGE_NOTICE}
+    assert set(result["by_kind"]) == {MailKind.FIX_REQUEST, MailKind.FIX_NUDGE, MailKind.FIX_ESCALATION,
+                                      MailKind.REMINDER, MailKind.CHANGE_NOTICE}
     assert result["by_kind"] == dict(sorted(Counter(k for k, _, _ in got.elements()).items()))
     # Reminders reach the host and every member of the co-organizing groups; nothing for the cancelled one.
-    fixed_uid = uids[next(w.occurrence_id for w in expected if w.kind == REMINDER)]
-    reminded = {r for k, u, r in got if k == REMINDER and u == fixed_uid}
+    fixed_uid = uids[next(w.occurrence_id for w in expected if w.kind == MailKind.REMINDER)]
+    reminded = {r for k, u, r in got if k == MailKind.REMINDER and u == fixed_uid}
     assert {"kjj.lianluo@example.org", "haian.lianluo@example.org", "haimen.lianluo@example.org",
             "yanjiang-parks.lianluo@example.org"} <= reminded
     cancelled_uid = "nantong-2023-15-1@kjzs-scheduler"
-    assert {k for k, u, _ in got if u == cancelled_uid} == {CHANGE_NOTICE}
+    assert {k for k, u, _ in got if u == cancelled_uid} == {MailKind.CHANGE_NOTICE}
 
 
 def _tls_pair(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:

@@ -8,16 +8,8 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from scheduler.clock import SHANGHAI
-from scheduler.reminders.planner import (
-    CHANGE_NOTICE,
-    FIX_ESCALATION,
-    FIX_NUDGE,
-    FIX_REQUEST,
-    REMINDER,
-    PersonRef,
-    RuleBook,
-    plan_mail,
-)
+from scheduler.mail.kinds import MailKind
+from scheduler.reminders.planner import PersonRef, RuleBook, plan_mail
 from tests.factories.mail import T0, occurrence, org, view
 
 RUGAO, KJJ = org("rugao", short="如皋市"), org("kjj", kind="city_department", short="市科技局")
@@ -63,11 +55,11 @@ FIXED = {"start_at": sh(3, 15, 14), "end_at": sh(3, 15, 17), "status": "fixed", 
 def unfixed_rows(nudges: list[str], *, request: bool = True, escalation: bool = True) -> set:
     out = set()
     if request:
-        out |= expand(FIX_REQUEST, WINDOW, "01-30 09:00", HOST)
+        out |= expand(MailKind.FIX_REQUEST, WINDOW, "01-30 09:00", HOST)
     for d in nudges:
-        out |= expand(FIX_NUDGE, f"nudge:2023-{d}", f"{d} 09:00", HOST)
+        out |= expand(MailKind.FIX_NUDGE, f"nudge:2023-{d}", f"{d} 09:00", HOST)
     if escalation:
-        out |= expand(FIX_ESCALATION, "escalate:2023-03-01..2023-03-31", "03-24 09:00", OFFICE)
+        out |= expand(MailKind.FIX_ESCALATION, "escalate:2023-03-01..2023-03-31", "03-24 09:00", OFFICE)
     return out
 
 
@@ -76,45 +68,46 @@ CASES = [
     ("window ahead: request 30 days before, weekly nudges, escalation 7 days before close",
      {}, T0, unfixed_rows(NUDGES)),
     ("inside the window: past nudges expired, the request stays until the window closes",
-     {}, sh(3, 15, 10), unfixed_rows(["03-20"]) | expand(FIX_NUDGE, "nudge:2023-03-13", "03-13 09:00", HOST)),
+     {}, sh(3, 15, 10), unfixed_rows(["03-20"]) | expand(MailKind.FIX_NUDGE, "nudge:2023-03-13", "03-13 09:00", HOST)),
     ("window over and never fixed: nothing", {}, sh(4, 1, 0, 1), set()),
     ("fixed: notice at once, reminders 7 and 1 days before at 09:00 to host and every co-organizer",
      FIXED, sh(2, 1, 10),
-     expand(CHANGE_NOTICE, "change:1", "02-01 10:00", EVERYONE)
-     | expand(REMINDER, "remind-7d:2023-03-15", "03-08 09:00", EVERYONE)
-     | expand(REMINDER, "remind-1d:2023-03-15", "03-14 09:00", EVERYONE)),
+     expand(MailKind.CHANGE_NOTICE, "change:1", "02-01 10:00", EVERYONE)
+     | expand(MailKind.REMINDER, "remind-7d:2023-03-15", "03-08 09:00", EVERYONE)
+     | expand(MailKind.REMINDER, "remind-1d:2023-03-15", "03-14 09:00", EVERYONE)),
     ("fixed, the day before: only what has not expired", FIXED, sh(3, 14, 12),
-     expand(CHANGE_NOTICE, "change:1", "02-01 10:00", EVERYONE)
-     | expand(REMINDER, "remind-1d:2023-03-15", "03-14 09:00", EVERYONE)),
+     expand(MailKind.CHANGE_NOTICE, "change:1", "02-01 10:00", EVERYONE)
+     | expand(MailKind.REMINDER, "remind-1d:2023-03-15", "03-14 09:00", EVERYONE)),
     ("event started: nothing 'before the event' any more", FIXED, sh(3, 15, 14, 1), set()),
     ("fixed three days before: the 7-day reminder is covered by the notice",
      {**FIXED, "updated_at": sh(3, 12, 16)}, sh(3, 12, 16),
-     expand(CHANGE_NOTICE, "change:1", "03-12 16:00", EVERYONE)
-     | expand(REMINDER, "remind-1d:2023-03-15", "03-14 09:00", EVERYONE)),
+     expand(MailKind.CHANGE_NOTICE, "change:1", "03-12 16:00", EVERYONE)
+     | expand(MailKind.REMINDER, "remind-1d:2023-03-15", "03-14 09:00", EVERYONE)),
     ("moved to another day: a new notice and reminders keyed by the new date",
      {**FIXED, "start_at": sh(3, 22, 14), "end_at": None, "sequence": 2, "updated_at": sh(3, 1, 11)}, sh(3, 1, 11),
-     expand(CHANGE_NOTICE, "change:2", "03-01 11:00", EVERYONE)
-     | expand(REMINDER, "remind-7d:2023-03-22", "03-15 09:00", EVERYONE)
-     | expand(REMINDER, "remind-1d:2023-03-22", "03-21 09:00", EVERYONE)),
+     expand(MailKind.CHANGE_NOTICE, "change:2", "03-01 11:00", EVERYONE)
+     | expand(MailKind.REMINDER, "remind-7d:2023-03-22", "03-15 09:00", EVERYONE)
+     | expand(MailKind.REMINDER, "remind-1d:2023-03-22", "03-21 09:00", EVERYONE)),
     ("cancelled: the cancellation notice only",
      {**FIXED, "status": "cancelled", "status_reason": "场地原因", "sequence": 2, "updated_at": sh(3, 2, 15)},
-     sh(3, 2, 15), expand(CHANGE_NOTICE, "change:2", "03-02 15:00", EVERYONE)),
+     sh(3, 2, 15), expand(MailKind.CHANGE_NOTICE, "change:2", "03-02 15:00", EVERYONE)),
     ("cancelled after the date: nothing", {**FIXED, "status": "cancelled", "sequence": 2}, sh(3, 16), set()),
     ("withdrawn from the plan: nothing", {**FIXED, "withdrawn": True, "sequence": 2}, sh(2, 2), set()),
     ("held: nothing before the event", {**FIXED, "status": "held"}, sh(3, 15, 18), set()),
     ("postponed to a new window: notice, and 定档 rows for the new window",
      {"status": "postponed", "window_start": date(2023, 5, 1), "window_end": date(2023, 5, 31), "sequence": 1,
       "updated_at": sh(4, 20, 10)}, sh(4, 20, 10),
-     expand(CHANGE_NOTICE, "change:1", "04-20 10:00", EVERYONE)
-     | expand(FIX_REQUEST, "request:2023-05-01..2023-05-31", "04-20 10:00", HOST)
-     | {(FIX_NUDGE, f"nudge:2023-{d}", r, f"{d} 09:00") for d in ("04-27", "05-04", "05-11", "05-18") for r in HOST}
-     | expand(FIX_ESCALATION, "escalate:2023-05-01..2023-05-31", "05-24 09:00", OFFICE)),
+     expand(MailKind.CHANGE_NOTICE, "change:1", "04-20 10:00", EVERYONE)
+     | expand(MailKind.FIX_REQUEST, "request:2023-05-01..2023-05-31", "04-20 10:00", HOST)
+     | {(MailKind.FIX_NUDGE, f"nudge:2023-{d}", r, f"{d} 09:00")
+        for d in ("04-27", "05-04", "05-11", "05-18") for r in HOST}
+     | expand(MailKind.FIX_ESCALATION, "escalate:2023-05-01..2023-05-31", "05-24 09:00", OFFICE)),
     ("imported late (after the request date): the request goes at import time",
      {"created_at": sh(2, 10, 15), "updated_at": sh(2, 10, 15)}, sh(2, 10, 15),
-     expand(FIX_REQUEST, WINDOW, "02-10 15:00", HOST)
-     | {(FIX_NUDGE, f"nudge:2023-{d}", r, f"{d} 09:00") for d in ("02-17", "02-24", "03-03", "03-10", "03-17")
+     expand(MailKind.FIX_REQUEST, WINDOW, "02-10 15:00", HOST)
+     | {(MailKind.FIX_NUDGE, f"nudge:2023-{d}", r, f"{d} 09:00") for d in ("02-17", "02-24", "03-03", "03-10", "03-17")
         for r in HOST}
-     | expand(FIX_ESCALATION, "escalate:2023-03-01..2023-03-31", "03-24 09:00", OFFICE)),
+     | expand(MailKind.FIX_ESCALATION, "escalate:2023-03-01..2023-03-31", "03-24 09:00", OFFICE)),
 ]
 
 
@@ -125,7 +118,7 @@ def test_planner_table(what: str, over: dict, now: datetime, expected: set) -> N
 
 def test_nudges_stop_before_the_escalation_and_expire_at_the_next_nudge() -> None:
     plan = plan_mail([view([occurrence()], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), T0)
-    nudges = sorted((w for w in plan.wanted if w.kind == FIX_NUDGE), key=lambda w: w.due_at)
+    nudges = sorted((w for w in plan.wanted if w.kind == MailKind.FIX_NUDGE), key=lambda w: w.due_at)
     for this, nxt in itertools.pairwise(nudges):
         assert this.expires_at == nxt.due_at
     assert nudges[-1].expires_at == sh(3, 24)
@@ -135,7 +128,7 @@ def test_every_session_of_the_bimonthly_series_is_planned_on_its_own() -> None:
     sessions = [occurrence(id=10 + m, key=f"s-{m}", uid=f"s-{m}@x", window_start=date(2023, m, 1),
                            window_end=date(2023, m, 28)) for m in (2, 4, 6, 8, 10, 12)]
     plan = plan_mail([view(sessions, hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), T0)
-    requests = sorted((w.subject, w.rule) for w in plan.wanted if w.kind == FIX_REQUEST)
+    requests = sorted((w.subject, w.rule) for w in plan.wanted if w.kind == MailKind.FIX_REQUEST)
     assert requests == [(f"occurrence:{10 + m}", f"request:2023-{m:02d}-01..2023-{m:02d}-28")
                         for m in (2, 4, 6, 8, 10, 12)]
 
@@ -171,9 +164,9 @@ def test_rules_per_activity_type() -> None:
     rules = RuleBook.from_overrides({"district": {"remind_days_before": [3], "send_at": "08:30",
                                                   "nudge_every_days": 0, "escalate_to": []}})
     got = rows(FIXED, sh(2, 1, 10), cos=(), rules=rules)
-    assert got == expand(CHANGE_NOTICE, "change:1", "02-01 10:00", HOST) | expand(
-        REMINDER, "remind-3d:2023-03-15", "03-12 08:30", HOST)
-    assert rows({}, T0, cos=(), rules=rules) == expand(FIX_REQUEST, WINDOW, "01-30 08:30", HOST)
+    assert got == expand(MailKind.CHANGE_NOTICE, "change:1", "02-01 10:00", HOST) | expand(
+        MailKind.REMINDER, "remind-3d:2023-03-15", "03-12 08:30", HOST)
+    assert rows({}, T0, cos=(), rules=rules) == expand(MailKind.FIX_REQUEST, WINDOW, "01-30 08:30", HOST)
     # Other activity types keep the defaults.
     assert rules.for_type("city_service").remind_days_before == (7, 1)
     assert rules.for_type("district").send_at == time(8, 30)
@@ -188,8 +181,8 @@ def test_unknown_activity_type_or_field_in_rules_is_refused() -> None:
 
 def test_opted_out_addresses_get_no_routine_reminders_but_still_notices() -> None:
     got = rows(FIXED, sh(2, 1, 10), opted_out=frozenset({"ha@example.org"}))
-    assert ("ha@example.org" in {r for k, _, r, _ in got if k == CHANGE_NOTICE})
-    assert "ha@example.org" not in {r for k, _, r, _ in got if k == REMINDER}
+    assert ("ha@example.org" in {r for k, _, r, _ in got if k == MailKind.CHANGE_NOTICE})
+    assert "ha@example.org" not in {r for k, _, r, _ in got if k == MailKind.REMINDER}
 
 
 def test_the_planner_is_pure() -> None:

@@ -22,11 +22,12 @@ from scheduler.contacts import MailOptOut
 from scheduler.db import session_scope
 from scheduler.mail.compose import Composer, Content, unsubscribe_serializer
 from scheduler.mail.dispatcher import dispatch_due
+from scheduler.mail.kinds import MailKind
 from scheduler.mail.mailer import SMTPMailer
 from scheduler.mail.models import OutboxMessage
 from scheduler.mail.sink import StoreHandler
 from scheduler.plan.models import Occurrence
-from scheduler.reminders.planner import CHANGE_NOTICE, REMINDER, RuleBook
+from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync
 from scheduler.web.app import create_app
 from tests.support.instants import NOTICE_DATE
@@ -120,15 +121,16 @@ def test_one_click_unsubscribe_stops_routine_reminders_only(mail_engine: Engine,
     with session_scope(mail_engine, write=True) as session:
         plan_and_sync(session=session, rules=RuleBook(), now=fixed_at)
         kinds = {r.kind for r in session.exec(select(OutboxMessage).where(OutboxMessage.recipient == address))}
-    assert CHANGE_NOTICE in kinds and REMINDER not in kinds
+    assert MailKind.CHANGE_NOTICE in kinds and MailKind.REMINDER not in kinds
 
 
 def test_reminders_carry_list_unsubscribe_headers(mail_engine: Engine, settings: Settings) -> None:
-    row = OutboxMessage(id=7, origin="reminders", kind=REMINDER, subject="occurrence:1", rule="remind-7d:x",
+    row = OutboxMessage(id=7, origin="reminders", kind=MailKind.REMINDER, subject="occurrence:1", rule="remind-7d:x",
                         recipient="a@example.org", recipient_name="甲", context={}, due_at=NOTICE_DATE,
                         next_attempt_at=NOTICE_DATE, created_at=NOTICE_DATE, updated_at=NOTICE_DATE)
     composer = Composer.for_engine(settings, mail_engine)
-    composer.register(REMINDER, lambda row, occ, extra: Content("提醒", "正文", "<p>正文</p>"))
+    composer.register(MailKind.REMINDER,
+                      lambda row, occ, extra: Content(subject="提醒", text="正文", html="<p>正文</p>"))
     data = composer.compose(row, None, now=NOTICE_DATE).data.decode()
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in data
     url = data.split("List-Unsubscribe: <", 1)[1].split(">", 1)[0]

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from scheduler.clock import SHANGHAI
 from scheduler.followups.models import Task
-from scheduler.mail.kinds import KIND_LABELS
+from scheduler.mail.kinds import KIND_LABELS, occurrence_id_of, task_id_of
 from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState
 from scheduler.mail.outbox import count_by_state, list_page
 from scheduler.plan.models import Event, Occurrence
@@ -28,17 +28,12 @@ def mail_kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind) or GENERIC_KIND
 
 
-def _subject_id(subject: str, prefix: str) -> int | None:
-    rest = subject[len(prefix) :] if subject.startswith(prefix) else ""
-    return int(rest) if rest.isdigit() else None
-
-
 def mail_topics(*, session: Session, rows: Sequence[OutboxMessage]) -> dict[int, tuple[str, str | None]]:
     """Return, per outbox row id, what the mail is about (task or activity title) and its admin page."""
-    task_ids = {i for m in rows if (i := _subject_id(m.subject, "task:")) is not None}
+    task_ids = {i for m in rows if (i := task_id_of(m.subject)) is not None}
     tasks = {t.id or 0: t for t in session.exec(select(Task).where(col(Task.id).in_(task_ids)))} if task_ids else {}
     occ_of = {
-        m.id: m.occurrence_id if m.occurrence_id is not None else _subject_id(m.subject, "occurrence:") for m in rows
+        m.id: m.occurrence_id if m.occurrence_id is not None else occurrence_id_of(m.subject) for m in rows
     }
     occ_ids = {i for i in occ_of.values() if i is not None} | {
         t.occurrence_id for t in tasks.values() if t.occurrence_id is not None
@@ -49,7 +44,7 @@ def mail_topics(*, session: Session, rows: Sequence[OutboxMessage]) -> dict[int,
         occs = {i or 0: (title, seq) for i, title, seq in session.exec(query.where(col(Occurrence.id).in_(occ_ids)))}
     out: dict[int, tuple[str, str | None]] = {}
     for m in rows:
-        task_id = _subject_id(m.subject, "task:")
+        task_id = task_id_of(m.subject)
         task = tasks.get(task_id) if task_id is not None else None
         occ = occs.get(occ_of[m.id] or 0)
         if task is not None:

@@ -15,9 +15,10 @@ from scheduler.db import session_scope
 from scheduler.followups.action_links import ACTIONS
 from scheduler.followups.links import LinkSigner
 from scheduler.followups.models import TASK_KIND_LABELS, TASK_STATUS_LABELS, IssuedLink, Task, TaskKind, TaskStatus
-from scheduler.followups.planner import TASK_REQUEST, task_context
+from scheduler.followups.planner import task_context
 from scheduler.followups.submissions import Actor, list_revisions
-from scheduler.followups.tasks import list_tasks, task_subject
+from scheduler.followups.tasks import list_tasks
+from scheduler.mail.kinds import MailKind, task_subject
 from scheduler.mail.outbox import Recipient, enqueue
 from scheduler.outcomes.exports import outcomes_csv, outcomes_xlsx
 from scheduler.outcomes.leads import count_by_stage, stale_leads
@@ -120,8 +121,9 @@ def resend(request: Request, task_id: int, user: AdminDep, revoke: Annotated[str
         orgs = get_organizations(session=session)
         name = orgs[task.organization_key].short_name if task.organization_key in orgs else task.organization_key
         people = contacts_by_org(session=session).get(task.organization_key, [])
-        rcpts = [Recipient(c.email, c.name, task.organization_key, name, "assignee") for c in people]
-        enqueue(session=session, origin="links", kind=TASK_REQUEST, subject=task_subject(task_id),
+        rcpts = [Recipient(email=c.email, name=c.name, org_key=task.organization_key, org_name=name, role="assignee")
+                 for c in people]
+        enqueue(session=session, origin="links", kind=MailKind.TASK_REQUEST, subject=task_subject(task_id),
                 rule=f"resend:{now.isoformat()}", recipients=rcpts, context=task_context(task, name, None),
                 due_at=now, now=now)
         audit(session=session, at=now, actor=f"admin:{user.username}", actor_kind=ActorKind.ADMIN,
