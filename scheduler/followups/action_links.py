@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from scheduler.clock import Clock, at_local
 from scheduler.contacts import Contact
 from scheduler.db import session_scope
-from scheduler.followups.links import LinkAction, LinkSigner
+from scheduler.followups.links import LinkSigner
 from scheduler.followups.models import IssuedLink, Task, TaskKind
 from scheduler.followups.planner import LINK_RENEWAL, TASK_NUDGE, TASK_REQUEST
 from scheduler.mail.compose import Composer
@@ -21,13 +21,6 @@ from scheduler.reminders.planner import FIX_NUDGE, FIX_REQUEST
 
 LINK_GRACE = timedelta(days=30)  # a link stays valid this long after the task's due date
 MIN_LIFETIME = timedelta(days=14)
-ACTIONS = {
-    TaskKind.FIX_DATE: LinkAction.FIX_DATE,
-    TaskKind.OUTCOME: LinkAction.OUTCOME,
-    TaskKind.CHECKLIST: LinkAction.CHECKLIST,
-    TaskKind.NEGOTIATION: LinkAction.NEGOTIATION,
-    TaskKind.LEAD_CHECKIN: LinkAction.LEAD_CHECKIN,
-}
 
 
 def link_expiry(task: Task, now: datetime) -> datetime:
@@ -65,7 +58,7 @@ def issue_task_link(*, session: Session, signer: LinkSigner, task: Task, recipie
     an undelivered message leave no extra live tokens behind.
     """
     assert task.id is not None
-    action, recipient = ACTIONS[TaskKind(task.kind)], recipient.lower()
+    action, recipient = TaskKind(task.kind), recipient.lower()  # a link grants the work of its task's kind
     nonce = signer.derived_nonce(f"outbox:{outbox_id}") if outbox_id is not None else None
     known = session.exec(select(IssuedLink).where(IssuedLink.nonce == nonce)).first() if nonce else None
     if known is not None:
