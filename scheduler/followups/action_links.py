@@ -12,7 +12,7 @@ from scheduler.clock import at_local
 from scheduler.config import Settings
 from scheduler.contacts import Contact
 from scheduler.db import session_scope
-from scheduler.followups.links import LinkAction, LinkSigner
+from scheduler.followups.links import LinkSigner
 from scheduler.followups.models import IssuedLink, Task, TaskKind
 from scheduler.followups.tasks import fix_task_key_of_mail
 from scheduler.mail.compose import Composer
@@ -23,13 +23,6 @@ from scheduler.plan.models import Role
 
 LINK_GRACE = timedelta(days=30)  # a link stays valid this long after the task's due date
 MIN_LIFETIME = timedelta(days=14)
-ACTIONS = {
-    TaskKind.FIX_DATE: LinkAction.FIX_DATE,
-    TaskKind.OUTCOME: LinkAction.OUTCOME,
-    TaskKind.CHECKLIST: LinkAction.CHECKLIST,
-    TaskKind.NEGOTIATION: LinkAction.NEGOTIATION,
-    TaskKind.LEAD_CHECKIN: LinkAction.LEAD_CHECKIN,
-}
 # Mail that carries a link to the form of the task it is about (task:N, or the 定档 task of occurrence:N).
 LINKED_KINDS = frozenset({MailKind.TASK_REQUEST, MailKind.TASK_NUDGE, MailKind.LINK_RENEWAL, MailKind.FIX_REQUEST,
                           MailKind.FIX_NUDGE})
@@ -72,7 +65,7 @@ def issue_task_link(*, session: Session, signer: LinkSigner, task: Task, recipie
     an undelivered message leave no extra live tokens behind.
     """
     assert task.id is not None
-    action, recipient = ACTIONS[TaskKind(task.kind)], recipient.lower()
+    action, recipient = TaskKind(task.kind), recipient.lower()  # a link grants the work of its task's kind
     nonce = signer.derived_nonce(f"outbox:{outbox_id}") if outbox_id is not None else None
     known = session.exec(select(IssuedLink).where(IssuedLink.nonce == nonce)).first() if nonce else None
     if known is not None:

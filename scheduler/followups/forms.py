@@ -1,4 +1,5 @@
-"""Parse and validate link-form input (定档, 成效填报, 洽谈, 线索, 筹备) into clean data with located Chinese errors."""
+"""Parse and validate link-form input (定档, 成效填报, 洽谈, 线索, 筹备) into clean data with located Chinese errors,
+and turn stored data back into field values."""
 
 from __future__ import annotations
 
@@ -122,6 +123,35 @@ def row_count(form: Mapping[str, str], prefix: str, fields: tuple[str, ...]) -> 
                 raise FormTooLarge(f"行数过多：最多 {MAX_ROWS} 行")
             highest = max(highest, index)
     return highest + 1
+
+
+def check_rows(form: Mapping[str, str]) -> None:
+    """Raise FormTooLarge when the form carries more project, talent or 洽谈 rows than allowed."""
+    for prefix, fields in (("p", PROJECT_FIELDS), ("t", TALENT_FIELDS), ("n", ENTRY_FIELDS)):
+        row_count(form, prefix, fields)
+
+
+def field_values(data: Mapping[str, Any]) -> dict[str, str]:
+    """Turn stored (clean) form data back into field values to pre-fill the form."""
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, list | dict):
+            continue
+        out[key] = "" if value is None else ("1" if value is True else str(value))
+    for i, row in enumerate(data.get("projects", [])):
+        for f in PROJECT_FIELDS:
+            v = row.get(f)
+            out[f"p-{i}-{f}"] = "" if v is None or v is False else ("1" if v is True else str(v))
+    for i, row in enumerate(data.get("talents", [])):
+        for f in TALENT_FIELDS:
+            out[f"t-{i}-{f}"] = "" if row.get(f) is None else str(row.get(f))
+    for i, row in enumerate(data.get("entries", [])):
+        for f in ENTRY_FIELDS:
+            out[f"n-{i}-{f}"] = str(row.get(f) or "")
+    for row in data.get("leads", []):
+        for f in ("stage", "evidence", "reason"):
+            out[f"l-{row['lead_id']}-{f}"] = str(row.get(f) or "")
+    return out
 
 
 def parse_fix(form: Mapping[str, str]) -> Parsed:

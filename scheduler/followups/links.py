@@ -1,9 +1,11 @@
-"""Capability links: signed, expiring, revocable tokens granting one action on one task to one recipient."""
+"""Capability links: signed, expiring, revocable tokens granting one action (a task kind) on one task to one recipient.
+
+A token reads `<kind>.<signed payload>`; the kind is the `TaskKind` value, so stored links stay valid.
+"""
 
 from __future__ import annotations
 
 import base64
-import enum
 import hashlib
 import hmac
 import secrets
@@ -13,15 +15,7 @@ from datetime import UTC, datetime
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session, select
 
-from scheduler.followups.models import IssuedLink
-
-
-class LinkAction(enum.StrEnum):
-    FIX_DATE = "fix_date"
-    OUTCOME = "outcome"
-    NEGOTIATION = "negotiation"
-    LEAD_CHECKIN = "lead_checkin"
-    CHECKLIST = "checklist"
+from scheduler.followups.models import IssuedLink, TaskKind
 
 
 class LinkRefused(Exception):
@@ -40,7 +34,7 @@ class LinkExpired(Exception):
 class Grant:
     """What a verified token allows."""
 
-    action: LinkAction
+    action: TaskKind  # the kind of work the link is for; must equal the task's kind
     task_id: int
     recipient: str
     nonce: str
@@ -55,11 +49,11 @@ class LinkSigner:
             raise ValueError("LinkSigner needs at least one secret key")
         self._keys = list(reversed(keys))  # itsdangerous signs with the last key
 
-    def _serializer(self, action: LinkAction) -> URLSafeSerializer:
+    def _serializer(self, action: TaskKind) -> URLSafeSerializer:
         return URLSafeSerializer(self._keys, salt=f"kjzs-link-{action}")
 
     def issue(
-        self, *, session: Session, action: LinkAction, task_id: int, recipient: str, expires_at: datetime,
+        self, *, session: Session, action: TaskKind, task_id: int, recipient: str, expires_at: datetime,
         now: datetime, nonce: str | None = None,
     ) -> str:
         """Record and return a new token for one action on one task for one recipient (random nonce unless given)."""
@@ -70,7 +64,7 @@ class LinkSigner:
 
     def token_for(self, link: IssuedLink) -> str:
         """Return the token of an issued link (signing is deterministic, so the same link gives the same token)."""
-        action = LinkAction(link.action)
+        action = TaskKind(link.action)
         payload = {"t": link.task_id, "r": link.recipient, "n": link.nonce, "e": int(link.expires_at.timestamp())}
         return f"{action}.{self._serializer(action).dumps(payload)}"
 
@@ -83,7 +77,7 @@ class LinkSigner:
         """Return the grant of a token, or raise LinkRefused / LinkExpired."""
         action_text, _, signed = token.partition(".")
         try:
-            action = LinkAction(action_text)
+            action = TaskKind(action_text)
             payload = self._serializer(action).loads(signed)
             grant = Grant(
                 action=action,

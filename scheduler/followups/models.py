@@ -32,20 +32,16 @@ class NegotiationCheckin(SQLModel, table=True):
 
 
 class TaskKind(enum.StrEnum):
+    """The kinds of follow-up work; also the action a link grants (values are stored and inside tokens: keep them).
+
+    What each kind's form does is declared in `followups.kinds.KINDS`.
+    """
+
     FIX_DATE = "fix_date"  # 定档
     OUTCOME = "outcome"  # 成效填报
     CHECKLIST = "checklist"  # 筹备事项 from a per-type template
     NEGOTIATION = "negotiation"  # 周周有洽谈: one per 板块 per ISO week
     LEAD_CHECKIN = "lead_checkin"  # 项目线索月度更新: one per 板块 per month
-
-
-TASK_KIND_LABELS = {
-    TaskKind.FIX_DATE: "定档",
-    TaskKind.OUTCOME: "成效填报",
-    TaskKind.CHECKLIST: "筹备事项",
-    TaskKind.NEGOTIATION: "每周洽谈填报",
-    TaskKind.LEAD_CHECKIN: "项目线索月度更新",
-}
 
 
 class TaskStatus(enum.StrEnum):
@@ -110,7 +106,7 @@ class FormRevision(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)
-    action: str = Field(max_length=32)  # links.LinkAction
+    action: str = Field(max_length=32)  # the TaskKind the form was for
     number: int
     data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # the cleaned form, as stored
     actor: str = Field(max_length=320)

@@ -9,7 +9,8 @@ from typing import Any
 
 from scheduler.clock import at_local, local_date, week_start
 from scheduler.followups.checklists import ChecklistItem, items_for
-from scheduler.followups.models import TASK_KIND_LABELS, Task, TaskKind, TaskStatus
+from scheduler.followups.kinds import TASK_KIND_LABELS
+from scheduler.followups.models import Task, TaskKind, TaskStatus
 from scheduler.mail.kinds import MailKind, digest_subject, task_subject
 from scheduler.mail.outbox import Recipient, WantedMail
 from scheduler.plan.catalog import EventView, expand_members

@@ -8,7 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from scheduler.followups.models import Task, TaskStatus
+from scheduler.audit import AuditEntry
+from scheduler.followups.models import IssuedLink, Task, TaskStatus
 from scheduler.mail.kinds import MailKind, occurrence_id_of, task_id_of
 
 
@@ -69,3 +70,12 @@ def list_tasks(
     if overdue_on is not None:
         query = query.where(Task.status == TaskStatus.OPEN, col(Task.due_on) < overdue_on)
     return list(session.exec(query.limit(limit)).all())
+
+
+def task_trail(*, session: Session, task_id: int) -> tuple[list[IssuedLink], list[AuditEntry]]:
+    """Return a task's issued links and audit entries, newest first."""
+    links = session.exec(select(IssuedLink).where(IssuedLink.task_id == task_id)
+                         .order_by(col(IssuedLink.id).desc())).all()
+    entries = session.exec(select(AuditEntry).where(AuditEntry.task_id == task_id)
+                           .order_by(col(AuditEntry.id).desc())).all()
+    return list(links), list(entries)

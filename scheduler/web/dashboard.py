@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 
 from scheduler.audit import AuditEntry
 from scheduler.clock import SHANGHAI, local_date
-from scheduler.followups.models import TASK_KIND_LABELS, TASK_STATUS_LABELS, FormRevision, Task, TaskKind, TaskStatus
+from scheduler.followups.kinds import TASK_KIND_LABELS
+from scheduler.followups.models import TASK_STATUS_LABELS, FormRevision, Task, TaskKind, TaskStatus
 from scheduler.followups.tasks import list_tasks
 from scheduler.mail.kinds import task_subject
 from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState

@@ -15,8 +15,8 @@ from scheduler.config import Settings
 from scheduler.db import session_scope
 from scheduler.followups.action_links import link_expiry
 from scheduler.followups.checklists import read_checklists
-from scheduler.followups.links import LinkAction, LinkSigner
-from scheduler.followups.models import Task
+from scheduler.followups.links import LinkSigner
+from scheduler.followups.models import Task, TaskKind
 from scheduler.followups.sync import plan_followups
 
 KEYS = [secrets.token_urlsafe(32)]  # generated once per run, like a real install's key
@@ -42,18 +42,17 @@ def task_by_key(engine: Engine, key: str) -> Task:
         return session.exec(select(Task).where(Task.key == key)).one()
 
 
-def issue(engine: Engine, key: str, now: datetime, *, action: LinkAction | None = None,
+def issue(engine: Engine, key: str, now: datetime, *, action: TaskKind | None = None,
           recipient: str | None = None, expires_at: datetime | None = None) -> str:
     """Issue a token for the task `key` (its own action unless told; RECIPIENT, else a current contact of it)."""
-    from scheduler.followups.action_links import ACTIONS, link_recipients
-    from scheduler.followups.models import TaskKind
+    from scheduler.followups.action_links import link_recipients
 
     with session_scope(engine, write=True) as session:
         task = session.exec(select(Task).where(Task.key == key)).one()
         if recipient is None:
             allowed = link_recipients(session=session, task=task)
             recipient = RECIPIENT if RECIPIENT in allowed else min(allowed)
-        return LinkSigner(KEYS).issue(session=session, action=action or ACTIONS[TaskKind(task.kind)],
+        return LinkSigner(KEYS).issue(session=session, action=action or TaskKind(task.kind),
                                       task_id=task.id or 0, recipient=recipient,
                                       expires_at=expires_at or link_expiry(task, now), now=now)
 

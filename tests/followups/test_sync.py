@@ -54,9 +54,9 @@ def test_run_job_followups_runs_one_tick(mail_engine: Engine, tmp_path: Path) ->
 
 def test_an_outcome_report_saying_postponed_moves_the_occurrence_and_keeps_the_report_owed(
         mail_engine: Engine) -> None:
+    from scheduler.followups.effects import Actor
     from scheduler.followups.forms import parse_outcome
-    from scheduler.followups.links import LinkAction
-    from scheduler.followups.submissions import Actor, submit
+    from scheduler.followups.submissions import submit
     from tests.factories.followups import outcome_form
 
     plan(mail_engine, T_MARCH)
@@ -69,8 +69,8 @@ def test_an_outcome_report_saying_postponed_moves_the_occurrence_and_keeps_the_r
     with session_scope(mail_engine, write=True) as session:
         t5 = session.exec(select(Task).where(Task.key == "outcome:occ:5")).one()
         t6 = session.exec(select(Task).where(Task.key == "outcome:occ:6")).one()
-        submit(session=session, task=t5, action=LinkAction.OUTCOME, data=postponed.data, actor=actor, now=T_MARCH)
-        submit(session=session, task=t6, action=LinkAction.OUTCOME, data=cancelled.data, actor=actor, now=T_MARCH)
+        submit(session=session, task=t5, data=postponed.data, actor=actor, now=T_MARCH)
+        submit(session=session, task=t6, data=cancelled.data, actor=actor, now=T_MARCH)
     plan(mail_engine, T_MARCH + timedelta(hours=1))
     with session_scope(mail_engine) as session:
         occ5, occ6 = session.get(Occurrence, 5), session.get(Occurrence, 6)

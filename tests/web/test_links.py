@@ -14,8 +14,8 @@ from sqlmodel import select
 from scheduler.audit import AuditEntry
 from scheduler.clock import FixedClock
 from scheduler.db import session_scope
-from scheduler.followups.links import LinkAction, LinkSigner
-from scheduler.followups.models import FormRevision, Task, TaskStatus
+from scheduler.followups.links import LinkSigner
+from scheduler.followups.models import FormRevision, Task, TaskKind, TaskStatus
 from scheduler.mail.models import OutboxMessage
 from scheduler.outcomes.models import Lead, OutcomeReport, ProjectRow
 from scheduler.plan.models import Occurrence
@@ -164,7 +164,7 @@ def test_concurrent_posts_on_one_task_lose_nothing(served) -> None:
 
 def test_wrong_action_for_the_task_kind_is_refused(served) -> None:
     client, _clock, engine = served
-    token = issue(engine, "outcome:occ:5", T_MARCH, action=LinkAction.NEGOTIATION)
+    token = issue(engine, "outcome:occ:5", T_MARCH, action=TaskKind.NEGOTIATION)
     r = client.get(f"/o/{token}")
     assert r.status_code == 403
 
