@@ -1,8 +1,15 @@
-"""Read the stored plan: events with their hosts, co-organizers and occurrences; group expansion."""
+"""Read the stored plans: which are running, their events with hosts, co-organizers and occurrences; groups.
+
+Several plans live side by side (one per city and year). A plan *runs* — its reminders, tasks and feeds are
+live — from `LEAD_IN` before its year starts (offices publish next year's plan in November–December, and 定档
+requests go out a month ahead) until `RUN_OUT` after its year ends (outcome reports and late 延期 are still
+followed up). Anything that acts on "the plan" acts on every running plan; pages and reports choose one.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -23,6 +30,10 @@ class EventView:
         return {o.key for o in self.hosts + self.co_organizers}
 
 
+LEAD_IN = timedelta(days=92)  # a plan starts running on 1 October of the year before (or when published, if later)
+RUN_OUT = timedelta(days=90)  # and keeps running until the end of March after its year
+
+
 def get_plan(*, session: Session, key: str | None = None) -> Plan | None:
     """Return the plan with `key`, or the newest plan when no key is given."""
     query = select(Plan)
@@ -30,17 +41,58 @@ def get_plan(*, session: Session, key: str | None = None) -> Plan | None:
     return session.exec(query).first()
 
 
+def list_plans(*, session: Session) -> list[Plan]:
+    """Return every stored plan, newest year first."""
+    return list(session.exec(select(Plan).order_by(col(Plan.year).desc(), col(Plan.id).desc())))
+
+
+def plan_runs_on(plan: Plan, today: date) -> bool:
+    """Tell whether a plan's reminders, tasks and feeds are live on `today` (Asia/Shanghai date)."""
+    return date(plan.year, 1, 1) - LEAD_IN <= today <= date(plan.year, 12, 31) + RUN_OUT
+
+
+def running_plans(*, session: Session, today: date) -> list[Plan]:
+    """Return the plans that run on `today`, oldest year first (so last year's December comes before next year's)."""
+    return sorted((p for p in list_plans(session=session) if plan_runs_on(p, today)), key=lambda p: (p.year, p.id or 0))
+
+
+def plans_for_year(*, session: Session, year: int) -> list[Plan]:
+    """Return the plans of one year (one per city), in the order they were created."""
+    return list(session.exec(select(Plan).where(Plan.year == year).order_by(col(Plan.id))))
+
+
+def current_plan(*, session: Session, today: date) -> Plan | None:
+    """Return the plan a page shows by default: this year's, else the nearest running one, else the newest."""
+    plans = list_plans(session=session)
+    this_year = [p for p in plans if p.year == today.year]
+    if this_year:
+        return this_year[0]
+    running = [p for p in plans if plan_runs_on(p, today)]
+    if running:
+        return min(running, key=lambda p: abs(p.year - today.year))
+    return plans[0] if plans else None
+
+
 def get_organizations(*, session: Session) -> dict[str, Organization]:
     """Return every organization by key."""
     return {o.key: o for o in session.exec(select(Organization))}
 
 
-def list_event_views(*, session: Session, plan: Plan, include_withdrawn: bool = False) -> list[EventView]:
-    """Return the plan's events in 序号 order with organizations and occurrences (three queries in all)."""
-    query = select(Event).where(Event.plan_id == plan.id).order_by(col(Event.seq))
+def list_event_views(
+    *, session: Session, plan: Plan | None = None, plans: list[Plan] | None = None, include_withdrawn: bool = False
+) -> list[EventView]:
+    """Return the events of `plan` (or of every plan in `plans`, plan by plan) in 序号 order, with organizations
+    and occurrences (three queries in all)."""
+    chosen = [plan] if plan is not None else list(plans or [])
+    if not chosen:
+        return []
+    plan_ids = [p.id for p in chosen]
+    order = {pid: i for i, pid in enumerate(plan_ids)}
+    query = select(Event).where(col(Event.plan_id).in_(plan_ids))
     if not include_withdrawn:
         query = query.where(col(Event.withdrawn).is_(False))
-    views = {e.id: EventView(e) for e in session.exec(query)}
+    events = sorted(session.exec(query), key=lambda e: (order[e.plan_id], e.seq))
+    views = {e.id: EventView(e) for e in events}
     orgs_by_id = {o.id: o for o in session.exec(select(Organization))}
     links = session.exec(
         select(EventOrganization)
@@ -50,7 +102,7 @@ def list_event_views(*, session: Session, plan: Plan, include_withdrawn: bool = 
     for link in links:
         view = views[link.event_id]
         (view.hosts if link.role == Role.HOST else view.co_organizers).append(orgs_by_id[link.organization_id])
-    occ_query = select(Occurrence).where(Occurrence.plan_id == plan.id).order_by(col(Occurrence.position))
+    occ_query = select(Occurrence).where(col(Occurrence.plan_id).in_(plan_ids)).order_by(col(Occurrence.position))
     if not include_withdrawn:
         occ_query = occ_query.where(col(Occurrence.withdrawn).is_(False))
     for occ in session.exec(occ_query):
