@@ -1,10 +1,12 @@
-"""The ticker's jobs (plan, dispatch, recover, followups), each runnable once from the CLI; APScheduler only ticks."""
+"""The ticker's jobs, declared once in JOBS and read by the ticker, `run-job` and the replay; APScheduler only ticks."""
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,43 +15,49 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from scheduler.clock import Clock, RealClock
 from scheduler.db import session_scope
 from scheduler.followups.action_links import mail_composer
-from scheduler.followups.job import FollowupJob
+from scheduler.followups.checklists import ChecklistItem, read_checklists
+from scheduler.followups.sync import followups_fingerprint, plan_followups
 from scheduler.followups.tasks import note_mail_sent
 from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import RetryPolicy, dispatch_due, recover, worker_id
 from scheduler.mail.mailer import Mailer
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
+from scheduler.reports.mailing import plan_report_mail
 from scheduler.runtime import Runtime
 
 log = logging.getLogger(__name__)
-JOB_IDS = ("plan", "dispatch", "recover", "followups", "reports")
 MISFIRE_GRACE_SECONDS = 300
+Checklists = dict[str, tuple[ChecklistItem, ...]]
 
 
 class MailJobs:
-    """Plan → outbox, outbox → SMTP, and recovery of stuck rows, for one process."""
+    """What the jobs share in one process: runtime, mailer, composer, and what the last ticks planned from."""
 
     def __init__(self, runtime: Runtime, *, mailer: Mailer, composer: Composer | None = None,
-                 wall: Clock | None = None) -> None:
+                 wall: Clock | None = None, rules: RuleBook | None = None, policy: RetryPolicy | None = None,
+                 batch_size: int | None = None, checklists: Checklists | None = None) -> None:
+        """Take the runtime's settings unless told otherwise; `checklists` fixed, else read from file each tick."""
         self.runtime = runtime
         self.settings = runtime.settings
         self.mailer = mailer
-        self.composer = composer or mail_composer(runtime.settings, runtime.engine)
-        self.followups = FollowupJob(runtime)
-        self.rules = RuleBook.from_overrides(runtime.settings.reminder_rules)
-        self.policy = RetryPolicy.from_settings(runtime.settings)
+        self.composer = composer if composer is not None else build_composer(runtime)
+        self.rules = rules if rules is not None else RuleBook.from_overrides(runtime.settings.reminder_rules)
+        self.policy = policy if policy is not None else RetryPolicy.from_settings(runtime.settings)
+        self.batch_size = batch_size if batch_size is not None else runtime.settings.dispatch_batch
+        self.checklists = checklists
         self.wall = wall or RealClock()
         self.worker = worker_id()
         self._planned_fingerprint: tuple[Any, ...] | None = None
+        self._followups_fingerprint: tuple[Any, ...] | None = None
         self._warned_missing: set[str] = set()
 
-    def plan(self, *, force: bool = False) -> dict[str, Any]:
+    def plan(self) -> dict[str, Any]:
         """Sync the planner's wanted rows into the outbox; skipped when no planner input changed."""
         now = self.runtime.clock.now()
         with session_scope(self.runtime.engine, write=True) as session:
             fingerprint = planning_fingerprint(session=session)
-            if not force and fingerprint == self._planned_fingerprint:
+            if fingerprint == self._planned_fingerprint:
                 # Unchanged inputs can only make rows expire, and claiming cancels expired rows itself.
                 return {"skipped": True}
             report = plan_and_sync(session=session, rules=self.rules, now=now)
@@ -60,11 +68,30 @@ class MailJobs:
             self._warned_missing |= missing
         return report.as_dict()
 
+    def followups(self) -> dict[str, Any]:
+        """Plan tasks and task mail; skipped when no input changed and it is still the same day."""
+        now = self.runtime.clock.now()
+        templates = self.checklists if self.checklists is not None else read_checklists(self.settings.checklist_file)
+        with session_scope(self.runtime.engine, write=True) as session:
+            fingerprint = (followups_fingerprint(session=session, now=now), tuple(sorted(templates.items())))
+            if fingerprint == self._followups_fingerprint:
+                return {"skipped": True}
+            report = plan_followups(session=session, templates=templates, now=now)
+        with session_scope(self.runtime.engine) as session:
+            self._followups_fingerprint = (followups_fingerprint(session=session, now=now), fingerprint[1])
+        return report.as_dict()
+
+    def reports(self) -> dict[str, Any]:
+        """Queue the monthly tracking report for the office once its month is over."""
+        with session_scope(self.runtime.engine, write=True) as session:
+            report = plan_report_mail(session=session, now=self.runtime.clock.now(), base_url=self.settings.base_url)
+        return report.as_dict()
+
     async def dispatch(self) -> dict[str, Any]:
         """Send every due row."""
         report = await dispatch_due(
             engine=self.runtime.engine, mailer=self.mailer, composer=self.composer, clock=self.runtime.clock,
-            worker=self.worker, batch_size=self.settings.dispatch_batch, policy=self.policy, wall=self.wall,
+            worker=self.worker, batch_size=self.batch_size, policy=self.policy, wall=self.wall,
             on_sent=note_mail_sent,
         )
         return report.as_dict()
@@ -74,42 +101,81 @@ class MailJobs:
         n = recover(engine=self.runtime.engine, wall=self.wall, timeout=self.settings.outbox_sending_timeout)
         return {"recovered": n}
 
-    def reports(self) -> dict[str, Any]:
-        """Queue the monthly tracking report for the office once its month is over (reports_mail)."""
-        from scheduler.reports.mailing import plan_report_mail
+    def forget(self) -> None:
+        """Forget what earlier ticks planned from, so the next tick of every job does its work."""
+        self._planned_fingerprint = None
+        self._followups_fingerprint = None
 
-        with session_scope(self.runtime.engine, write=True) as session:
-            report = plan_report_mail(session=session, now=self.runtime.clock.now(), base_url=self.settings.base_url)
-        return report.as_dict()
+    async def run(self, job: Job) -> dict[str, Any]:
+        """Run one tick of `job` on the running loop."""
+        result = job.tick(self)
+        if inspect.isawaitable(result):
+            return await result
+        return result
 
     async def run_once(self, job_id: str) -> dict[str, Any]:
-        """Run one tick of one job."""
-        if job_id == "plan":
-            return self.plan(force=True)
-        if job_id == "dispatch":
-            return await self.dispatch()
-        if job_id == "recover":
-            return self.recover()
-        if job_id == "followups":
-            return self.followups.run(force=True)
-        if job_id == "reports":
-            return self.reports()
-        raise LookupError(f"未知任务 {job_id!r}（可选：{'、'.join(JOB_IDS)}）")
+        """Run one tick of the job named `job_id`, whatever earlier ticks planned from."""
+        job = job_by_id(job_id)
+        self.forget()
+        return await self.run(job)
 
     def ticker(self) -> AsyncIOScheduler:
-        """Build (not start) the ticker: fixed jobs, in memory, never overlapping themselves."""
-        s = self.settings
+        """Build (not start) the ticker: every job of JOBS, in memory, never overlapping itself."""
         sched = AsyncIOScheduler()
-        once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS}
-        sched.add_job(self.plan, "interval", seconds=s.plan_interval, id="plan", name="计划→发件箱", **once)
-        sched.add_job(self.dispatch, "interval", seconds=s.dispatch_interval, id="dispatch", name="发送到期邮件",
-                      **once)
-        sched.add_job(self.recover, "interval", seconds=s.recover_interval, id="recover", name="恢复中断的发送",
-                      **once)
-        sched.add_job(self.followups.run, "interval", seconds=s.plan_interval, id="followups",
-                      name="跟进事项→发件箱", **once)
-        sched.add_job(self.reports, "interval", seconds=s.plan_interval, id="reports", name="月度跟踪报表邮件", **once)
+        for job in JOBS:
+            # Synchronous ticks run in the loop's thread pool, coroutine ticks on the loop itself.
+            sched.add_job(job.tick, "interval", args=(self,), seconds=getattr(self.settings, job.interval),
+                          id=job.id, name=job.name, coalesce=True, max_instances=1,
+                          misfire_grace_time=MISFIRE_GRACE_SECONDS)
         return sched
+
+
+def build_composer(runtime: Runtime) -> Composer:
+    """Build the composer the jobs render with, task mail's action links included."""
+    return mail_composer(runtime.settings, runtime.engine)
+
+
+Tick = Callable[[MailJobs], dict[str, Any] | Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """One ticker job: its id, its Chinese name, the setting holding its period, and one tick of it."""
+
+    id: str
+    name: str
+    interval: str  # name of the Settings field with the period in (real) seconds
+    at_start: bool  # run once as soon as the ticker starts, not only after the first period
+    tick: Tick
+    replayed: bool = True  # run by each step of a replay (scheduler.replay)
+
+
+# Planners first, then dispatch: a replay step runs these in order, so mail planned at an instant that is
+# already due goes out in the same step, as the ticker's next dispatch tick would send it.
+JOBS: tuple[Job, ...] = (
+    Job(id="plan", name="计划→发件箱", interval="plan_interval", at_start=True, tick=MailJobs.plan),
+    Job(id="followups", name="跟进事项→发件箱", interval="plan_interval", at_start=True, tick=MailJobs.followups),
+    Job(id="reports", name="月度跟踪报表邮件", interval="plan_interval", at_start=False, tick=MailJobs.reports),
+    Job(id="dispatch", name="发送到期邮件", interval="dispatch_interval", at_start=False, tick=MailJobs.dispatch),
+    # Not replayed: a replay is one process whose sends finish before its clock moves on, so no row can be
+    # left in `sending` by a crashed worker; and the lease timeout is wall time, which a replay skips over.
+    Job(id="recover", name="恢复中断的发送", interval="recover_interval", at_start=True, tick=MailJobs.recover,
+        replayed=False),
+)
+JOB_IDS = tuple(job.id for job in JOBS)
+
+
+def job_by_id(job_id: str) -> Job:
+    """Return the job named `job_id`; LookupError with a Chinese message listing the ids otherwise."""
+    for job in JOBS:
+        if job.id == job_id:
+            return job
+    raise LookupError(f"未知任务 {job_id!r}（可选：{'、'.join(JOB_IDS)}）")
+
+
+def describe_jobs() -> str:
+    """Return the ids and Chinese names of the jobs, for help texts."""
+    return " | ".join(f"{job.id}（{job.name}）" for job in JOBS)
 
 
 @asynccontextmanager
@@ -117,9 +183,9 @@ async def running_ticker(jobs: MailJobs) -> AsyncIterator[AsyncIOScheduler]:
     """Start the ticker on the running loop (planning at once) and stop it, closing connections, on exit."""
     sched = jobs.ticker()
     sched.start()
-    for job in sched.get_jobs():
-        if job.id in ("plan", "recover", "followups"):
-            job.modify(next_run_time=datetime.now(sched.timezone))
+    for job in JOBS:
+        if job.at_start:
+            sched.modify_job(job.id, next_run_time=datetime.now(sched.timezone))
     try:
         yield sched
     finally:

@@ -1,11 +1,11 @@
-"""Replay a period on a simulated clock as fast as possible: plan, dispatch, jump to the next due instant."""
+"""Replay a period on a simulated clock as fast as possible: run the ticker's jobs, jump to the next instant."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,58 +15,69 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
 import scheduler.metadata  # noqa: F401  (create_all needs every table)
-from scheduler.clock import FixedClock
+from scheduler.clock import FixedClock, at_local, local_date
 from scheduler.config import Settings
 from scheduler.db import make_engine, session_scope
-from scheduler.followups.sync import plan_followups
-from scheduler.followups.tasks import note_mail_sent
+from scheduler.jobs import JOBS, Job, MailJobs, job_by_id
 from scheduler.mail.compose import Composer
-from scheduler.mail.dispatcher import RetryPolicy, dispatch_due, worker_id
+from scheduler.mail.dispatcher import RetryPolicy
 from scheduler.mail.mailer import Mailer
 from scheduler.mail.models import OutboxMessage, OutboxState
 from scheduler.mail.outbox import next_due
 from scheduler.reminders.planner import RuleBook
-from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
+from scheduler.runtime import Runtime
 
 MIN_STEP = timedelta(seconds=1)
 StepHook = Callable[[datetime], Awaitable[datetime | None]]
 
 
+def _step_jobs(ids: Collection[str] | None, *, with_followups: bool) -> list[Job]:
+    """Return the jobs each replay step runs, in table order: the replayed ones, narrowed to `ids` when given."""
+    for job_id in ids or ():
+        job_by_id(job_id)  # an unknown id is an error, not a replay that sends nothing
+    # The followups job plans from checklist templates: a replay given none leaves it out.
+    return [job for job in JOBS if job.replayed and (ids is None or job.id in ids)
+            and (with_followups or job.id != "followups")]
+
+
+def _next_local_midnight(moment: datetime) -> datetime:
+    return at_local(local_date(moment) + timedelta(days=1), datetime.min.time())
+
+
 async def replay(
     *, engine: Engine, mailer: Mailer, composer: Composer, rules: RuleBook, start: datetime, end: datetime,
     batch_size: int = 200, policy: RetryPolicy | None = None, clock: FixedClock | None = None,
-    followups: dict[str, Any] | None = None, on_step: StepHook | None = None,
+    followups: dict[str, Any] | None = None, on_step: StepHook | None = None, jobs: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Run [start, end] on a clock that jumps from one due instant to the next; return counts.
+    """Run [start, end] on a clock that jumps from one due instant (or local midnight) to the next; return counts.
 
-    `followups` (checklist templates) also plans follow-up tasks each step; `on_step(now)` runs after each
-    dispatch (e.g. people answering forms) and may name the next instant it wants to run at.
+    Each step runs the ticker's jobs (scheduler.jobs.JOBS) in table order, so a replay mails what the ticker
+    would; `jobs` narrows them to some ids. `followups` (checklist templates) is what the followups job plans
+    with: without it that job does not run. `on_step(now)` runs after each step's jobs (e.g. people answering
+    forms) and may name the next instant it wants to run at.
     """
     t0 = time.perf_counter()
     clock = clock or FixedClock(start)
     clock.set(start)
-    worker = worker_id()
-    fingerprint = None
+    # The settings the mail is rendered with also give the report mail its base URL.
+    runtime = Runtime(composer.settings, clock=clock, engine=engine)
+    runner = MailJobs(runtime, mailer=mailer, composer=composer, wall=clock, rules=rules,
+                      policy=policy or RetryPolicy(), batch_size=batch_size, checklists=followups)
+    step_jobs = _step_jobs(jobs, with_followups=followups is not None)
     steps = 0
     sent_before = _states(engine)
     while True:
         steps += 1
-        with session_scope(engine, write=True) as session:
-            current = planning_fingerprint(session=session)
-            if current != fingerprint:
-                plan_and_sync(session=session, rules=rules, now=clock.now())
-                fingerprint = current
-        if followups is not None:
-            with session_scope(engine, write=True) as session:
-                plan_followups(session=session, templates=followups, now=clock.now())
-        await dispatch_due(engine=engine, mailer=mailer, composer=composer, clock=clock, worker=worker,
-                           batch_size=batch_size, policy=policy, wall=clock, on_sent=note_mail_sent)
+        for job in step_jobs:
+            await runner.run(job)
         wants = await on_step(clock.now()) if on_step is not None else None
         with session_scope(engine) as session:
             upcoming = next_due(session=session)
-        if wants is not None and (upcoming is None or wants < upcoming):
-            upcoming = wants
-        if upcoming is None or upcoming > end:
+        # The planners also read the local date (tasks open by day, the monthly report on the 1st): the
+        # ticker would notice a new day within seconds, so a replay steps at every local midnight too.
+        candidates = [t for t in (upcoming, wants, _next_local_midnight(clock.now())) if t is not None]
+        upcoming = min(candidates)
+        if upcoming > end:
             break
         clock.set(max(upcoming, clock.now() + MIN_STEP))
     after = _states(engine)

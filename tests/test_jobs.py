@@ -1,21 +1,29 @@
-"""The ticker: fixed jobs with ids; `serve` (web + ticker + sink) and `worker` as real processes."""
+"""The ticker: the jobs of one table, which `run-job` reads too; `serve` and `worker` as real processes."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
+from scheduler.cli import app
+from scheduler.clock import FixedClock
 from scheduler.config import DEFAULT_SEED, PROJECT_ROOT, Settings
-from scheduler.jobs import JOB_IDS, MailJobs
+from scheduler.jobs import JOB_IDS, JOBS, MailJobs, running_ticker
 from scheduler.mail.mailer import MemoryMailer
 from scheduler.runtime import Runtime
 from tests.factories.mail import Recorder, start_smtp
+from tests.support.instants import NOTICE_DATE
 from tests.support.servers import free_port
 
 EXAMPLE = PROJECT_ROOT / "seeds" / "contacts.example.toml"
@@ -23,12 +31,50 @@ FAST_CLOCK = "simulated:2023-01-22@172800"  # two simulated days per second
 
 
 def test_ticker_has_fixed_jobs_that_never_pile_up(settings: Settings) -> None:
+    settings = settings.model_copy(update={"plan_interval": 7, "dispatch_interval": 2, "recover_interval": 90})
     jobs = MailJobs(Runtime(settings), mailer=MemoryMailer())
     sched = jobs.ticker()
     got = {j.id: j for j in sched.get_jobs()}
-    assert set(got) == set(JOB_IDS)
+    assert set(got) == set(JOB_IDS) == {"plan", "followups", "reports", "dispatch", "recover"}
     for job in got.values():
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time >= 60
+    # Every job comes from the table: its name, and the period from the setting it names.
+    for job in JOBS:
+        assert got[job.id].name == job.name
+        assert got[job.id].trigger.interval.total_seconds() == getattr(settings, job.interval)
+    assert {j.id: j.interval for j in JOBS} == {"plan": "plan_interval", "followups": "plan_interval",
+                                                 "reports": "plan_interval", "dispatch": "dispatch_interval",
+                                                 "recover": "recover_interval"}
+
+
+def test_running_ticker_starts_the_jobs_marked_to_run_at_start(engine: Engine, tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path, secret_keys=["j" * 32], plan_interval=3600, dispatch_interval=3600,
+                        recover_interval=3600)
+    jobs = MailJobs(Runtime(settings, engine=engine, clock=FixedClock(NOTICE_DATE)), mailer=MemoryMailer())
+
+    async def first_runs() -> dict[str, datetime]:
+        async with running_ticker(jobs) as sched:
+            return {j.id: j.next_run_time for j in sched.get_jobs()}
+
+    before = datetime.now(UTC)
+    first = asyncio.run(first_runs())
+    soon = {job_id for job_id, when in first.items() if when < before + timedelta(minutes=1)}
+    assert soon == {j.id for j in JOBS if j.at_start} == {"plan", "followups", "recover"}
+
+
+def test_run_job_lists_the_table_in_its_help_and_refuses_unknown_ids(engine: Engine, tmp_path: Path) -> None:
+    runner = CliRunner()
+    rt = Runtime(Settings(var_dir=tmp_path, secret_keys=["j" * 32]), engine=engine, clock=FixedClock(NOTICE_DATE))
+    shown = runner.invoke(app, ["run-job", "--help"], obj=rt, env={"COLUMNS": "400"})
+    assert shown.exit_code == 0
+    assert all(f"{job.id}（{job.name}）" in shown.output for job in JOBS), shown.output
+    refused = runner.invoke(app, ["run-job", "nothing"], obj=rt)
+    assert refused.exit_code == 2
+    assert f"未知任务 'nothing'（可选：{'、'.join(JOB_IDS)}）" in refused.output
+    for job in JOBS:  # every id of the table runs once
+        done = runner.invoke(app, ["run-job", job.id], obj=rt)
+        assert done.exit_code == 0, (job.id, done.output)
+        assert isinstance(json.loads(done.output), dict)
 
 
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:

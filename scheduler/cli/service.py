@@ -14,6 +14,7 @@ import typer
 
 from scheduler.cli.context import JsonFlag, fail, refused, runtime
 from scheduler.clock import SHANGHAI
+from scheduler.jobs import MailJobs, describe_jobs, job_by_id, running_ticker
 from scheduler.runtime import Runtime
 
 
@@ -36,8 +37,7 @@ def serve(
     uvicorn.run(web, host=host, port=port, log_level="info")
 
 
-def _mail_jobs(rt: Runtime) -> Any:
-    from scheduler.jobs import MailJobs
+def _mail_jobs(rt: Runtime) -> MailJobs:
     from scheduler.mail.mailer import SMTPMailer
 
     return MailJobs(rt, mailer=SMTPMailer(rt.settings))
@@ -46,8 +46,6 @@ def _mail_jobs(rt: Runtime) -> Any:
 
 def worker(ctx: typer.Context) -> None:
     """只运行定时任务（计划、发送、恢复），可与其他实例并行。"""
-    from scheduler.jobs import running_ticker
-
     rt = runtime(ctx)
     jobs = _mail_jobs(rt)
 
@@ -62,9 +60,13 @@ def worker(ctx: typer.Context) -> None:
 
     asyncio.run(main())
 
-def run_job(ctx: typer.Context, job_id: Annotated[str, typer.Argument(metavar="ID", help="plan|dispatch|recover")]
+def run_job(ctx: typer.Context, job_id: Annotated[str, typer.Argument(metavar="ID", help=describe_jobs())]
             ) -> None:
     """运行某个定时任务一次并输出结果（JSON）。"""
+    try:
+        job_by_id(job_id)
+    except LookupError as exc:
+        raise fail(str(exc.args[0])) from None
     rt = runtime(ctx)
     jobs = _mail_jobs(rt)
 
@@ -74,11 +76,7 @@ def run_job(ctx: typer.Context, job_id: Annotated[str, typer.Argument(metavar="I
         finally:
             await jobs.mailer.close()
 
-    try:
-        result = asyncio.run(main())
-    except LookupError as exc:
-        raise fail(str(exc.args[0])) from None
-    typer.echo(json.dumps(result, ensure_ascii=False))
+    typer.echo(json.dumps(asyncio.run(main()), ensure_ascii=False))
 
 def replay_cmd(
     ctx: typer.Context,

@@ -5,34 +5,48 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from scheduler.clock import SHANGHAI, local_date
-from scheduler.contacts import contacts_by_org
+from scheduler.contacts import Contact, contacts_by_org
 from scheduler.mail.kinds import MailKind, report_subject
+from scheduler.mail.models import OutboxMessage, OutboxState
 from scheduler.mail.outbox import Recipient, SyncReport, WantedMail, sync_outbox
 from scheduler.plan.catalog import get_plan
 from scheduler.reports.build import build_report
 from scheduler.reports.export import display
-from scheduler.reports.periods import make_period
+from scheduler.reports.periods import Period, make_period
 
 ORIGIN = "reports"
+KIND = MailKind.MONTHLY_REPORT
+RULE = "monthly"
+LEFT_QUEUE = (OutboxState.SENT, OutboxState.SENDING, OutboxState.FAILED)  # rows sync_outbox never touches again
 OFFICE_ORG = "kjj"  # 推进领导小组办公室设在市科技局
 SEND_AT = time(9, 0)  # on the 1st of the next month, 09:00 Shanghai
 SUMMARY_KEYS = ("unit", "held", "signed", "signed_ytd", "target", "rate", "pace", "ahead", "rank", "reports_overdue")
 
 
-def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> list[WantedMail]:
-    """Return the report mail due by `now`: one per office contact, for the plan's last finished month."""
+def _due_month(*, session: Session, now: datetime) -> tuple[Period, list[Contact]] | None:
+    """Return the plan's last finished month by `now` and the office contacts to mail its report to, or None."""
     plan = get_plan(session=session)
     today = local_date(now)
     if plan is None or today < date(plan.year, 2, 1):
-        return []
+        return None
     month = 12 if today.year > plan.year else today.month - 1
-    period = make_period("month", plan.year, month)
     office = contacts_by_org(session=session).get(OFFICE_ORG, [])
-    if not office:
+    return (make_period("month", plan.year, month), office) if office else None
+
+
+def _subject(period: Period) -> str:
+    return report_subject("monthly", period.text)
+
+
+def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> list[WantedMail]:
+    """Return the report mail due by `now`: one per office contact, for the plan's last finished month."""
+    found = _due_month(session=session, now=now)
+    if found is None:
         return []
+    period, office = found
     report = build_report(session=session, kind="monthly", period=period.text, now=now)
     main = report.table("units")
     columns = {c.key: c for c in main.columns}
@@ -49,7 +63,7 @@ def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> lis
     }
     due = datetime.combine(period.end + timedelta(days=1), SEND_AT, tzinfo=SHANGHAI)
     return [
-        WantedMail(kind=MailKind.MONTHLY_REPORT, subject=report_subject("monthly", period.text), rule="monthly",
+        WantedMail(kind=KIND, subject=_subject(period), rule=RULE,
                    recipient=Recipient(email=c.email, name=c.name, org_key=OFFICE_ORG, org_name="市科技局",
                                        role="office"),
                    due_at=due, expires_at=None, context=context)
@@ -57,10 +71,26 @@ def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> lis
     ]
 
 
+def _settled(*, session: Session, period: Period, office: list[Contact]) -> bool:
+    """Tell whether every office contact's row for `period` has left the queue and none is pending.
+
+    Syncing would then change nothing (rows that left are never touched again), so the report need not be built.
+    """
+    rows = session.exec(select(OutboxMessage.recipient, OutboxMessage.state).where(
+        OutboxMessage.origin == f"{ORIGIN}:{period.text}", OutboxMessage.kind == KIND,
+        OutboxMessage.subject == _subject(period), OutboxMessage.rule == RULE)).all()
+    left = {recipient for recipient, state in rows if state in LEFT_QUEUE}
+    pending = any(state == OutboxState.PENDING for _r, state in rows)
+    return not pending and {c.email.lower() for c in office} <= left
+
+
 def plan_report_mail(*, session: Session, now: datetime, base_url: str) -> SyncReport:
-    """Make the outbox hold this month's report mail (the caller commits); earlier months' rows are kept."""
-    wanted = wanted_report_mail(session=session, now=now, base_url=base_url)
-    if not wanted:
+    """Make the outbox hold this month's report mail (the caller commits); earlier months' rows are kept.
+
+    Once this month's mail has gone out the report is not built again: the ticker asks every few seconds.
+    """
+    due = _due_month(session=session, now=now)
+    if due is None or _settled(session=session, period=due[0], office=due[1]):
         return SyncReport()
-    period = wanted[0].context["period"]
-    return sync_outbox(session=session, origin=f"{ORIGIN}:{period}", wanted=wanted, now=now)
+    wanted = wanted_report_mail(session=session, now=now, base_url=base_url)
+    return sync_outbox(session=session, origin=f"{ORIGIN}:{due[0].text}", wanted=wanted, now=now)

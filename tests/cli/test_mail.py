@@ -91,9 +91,11 @@ def test_replay_json_counts_what_the_server_received(rt: Runtime) -> None:
     body = json.loads(result.output)
     assert body["failed"] == 0
     assert sum(body["by_kind"].values()) == body["sent"]
-    # Follow-up tasks (issue 5) mail through the same replay: weekly 洽谈 requests, overdue nudges, the digest.
+    # Follow-up tasks (issue 5) mail through the same replay: weekly 洽谈 requests, overdue nudges, the digest;
+    # and so does the monthly report to the office, as the ticker sends it.
     assert set(body["by_kind"]) == {"fix_request", "fix_nudge", "fix_escalation", "task_request", "task_nudge",
-                                    "task_digest"}
+                                    "task_digest", "monthly_report"}
+    assert body["by_kind"]["monthly_report"] == 4  # January and February, to both 市科技局 contacts
     assert human.exit_code == 0 and "定档请求（fix_request）" in human.output
     assert len(recorder.received) == body["sent"] + int(human.output.split("发送 ")[1].split(" 封")[0])
     # The replay ran in a scratch database: the configured one is untouched.
