@@ -296,3 +296,32 @@ def test_the_checker_keeps_mail_away_from_its_clients_and_places_every_module(tm
         "    scheduler/followups/tasks.py:1 scheduler.followups.tasks -> scheduler.mail.kinds\n"
         "    scheduler/mail/kinds.py:1 scheduler.mail.kinds -> scheduler.followups.tasks",
     ]
+
+
+def figures(root: Path, package: str = "scheduler") -> dict[str, int]:
+    """Count the import graph of a checkout: modules, module and area arrows, arrows pointing up, cycles."""
+    found, modules = arrows(root, package)
+    module_edges = {(a.source, a.target) for a in found if a.target in modules and a.target != a.source}
+    area_edges = {(area(s, package), area(t, package)) for s, t in module_edges if area(s, package) != area(t, package)}
+    graph: dict[str, dict[str, Arrow]] = {name: {} for name in modules}
+    for a in found:
+        if a.target in modules and a.target != a.source:
+            graph[a.source].setdefault(a.target, a)
+    placed = [(layer_of(area(a.source, package)), layer_of(area(a.target, package)))
+              for a in found if a.target.split(".")[0] == package]
+    up = [1 for high, low in placed if high is not None and low is not None and low > high]
+    return {
+        "modules": len(modules),
+        "areas": len({area(name, package) for name in modules}),
+        "module arrows": len(module_edges),
+        "area arrows": len(area_edges),
+        "arrows pointing up": len(up),
+        "module cycles": sum(1 for g in strongly_connected(graph) if len(g) > 1),
+    }
+
+
+if __name__ == "__main__":  # figures for the closing note: python tests/test_layout.py [CHECKOUT]
+    import sys
+
+    for key, value in figures(Path(sys.argv[1]) if len(sys.argv) > 1 else PROJECT_ROOT).items():
+        print(f"{key}: {value}")
