@@ -184,8 +184,8 @@ def test_upload_replaces_every_contact_after_checking_the_whole_file(office: tup
     client, engine = office
     token = csrf_of(client.get("/admin/contacts").text)
     before = dump_database(engine)
-    bad = ('[[kjj]]\nname = "X"\nemail = "x@example.org"\n[[nope]]\nname = "Y"\nemail = "y@example.org"\n'
-           '[[haian]]\nname = ""\nemail = "broken@"\n').encode()
+    bad = (b'[[kjj]]\nname = "X"\nemail = "x@example.org"\n[[nope]]\nname = "Y"\nemail = "y@example.org"\n'
+           b'[[haian]]\nname = ""\nemail = "broken@"\n')
     refused = client.post("/admin/contacts/import", data={"csrf_token": token},
                           files={"file": ("new.toml", bad, "application/toml")})
     assert refused.status_code == 422
@@ -206,7 +206,8 @@ def test_upload_replaces_every_contact_after_checking_the_whole_file(office: tup
     assert done.status_code == 303 and done.headers["location"] == "/admin/contacts?done=imported"
     with session_scope(engine) as session:
         stored = [(c.organization_key, c.name, c.email, c.role) for c in session.exec(select(Contact))]
-    assert sorted(stored) == [("kjj", "张三", "zhang@example.org", "科长"), ("rugao", "李四", "li@example.org", "联络人")]
+    assert sorted(stored) == [("kjj", "张三", "zhang@example.org", "科长"),
+                              ("rugao", "李四", "li@example.org", "联络人")]
     [(action, was, now)] = audit_actions(engine)
     assert action == "contacts.import" and now == {"source": "c.csv", "contacts": 2, "organizations": 2}
     assert was is not None and was["contacts"] == len(before["contact"])

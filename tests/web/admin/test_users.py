@@ -78,7 +78,8 @@ def test_add_an_administrator_who_can_then_sign_in(office: tuple[httpx.Client, E
     stored = user(engine, "wang.fang")
     assert (stored.display_name, stored.disabled) == ("王芳", False)
     assert can_sign_in(url, "wang.fang", NEW_PASSWORD)
-    assert audit_trail(engine) == [("admin_user.add", "admin:office", {"username": "wang.fang", "display_name": "王芳"})]
+    added = {"username": "wang.fang", "display_name": "王芳"}
+    assert audit_trail(engine) == [("admin_user.add", "admin:office", added)]
     assert NEW_PASSWORD not in str(audit_trail(engine)) and "argon2" not in str(audit_trail(engine))
 
 
