@@ -38,8 +38,9 @@ def _actor(admin: AdminUser) -> str:
 
 
 def _organizations(session: Session) -> list[Organization]:
-    """Every organization that takes contacts (not withdrawn, not a group of members), in key order."""
-    rows = session.exec(select(Organization).where(col(Organization.withdrawn).is_(False)).order_by(Organization.key))
+    """Every organization that takes contacts (not withdrawn, not a group of members), in the plan file's order."""
+    query = select(Organization).where(col(Organization.withdrawn).is_(False)).order_by(col(Organization.id))
+    rows = session.exec(query)
     return [o for o in rows if not (o.kind == OrgKind.GROUP and o.members)]
 
 
@@ -73,7 +74,7 @@ def contacts_add(request: Request, session: WriteSessionDep, now: NowDep, admin:
         add_contact(session=session, fields=values, now=now, actor=_actor(admin))
     except ContactInvalid as exc:
         return _page(request, session, values=values, errors=exc.errors, status_code=422)
-    return RedirectResponse("/admin/contacts?done=added", status_code=303)
+    return RedirectResponse("/admin/contacts?done=added#done", status_code=303)
 
 
 def _edit_page(request: Request, session: Session, contact: Contact, values: dict[str, str],
@@ -113,7 +114,7 @@ def contact_save(request: Request, contact_id: int, session: WriteSessionDep, no
         return _edit_page(request, session, stored, values, exc.errors, status_code=422)
     if contact is None:
         return _missing(request, contact_id)
-    return RedirectResponse("/admin/contacts?done=saved", status_code=303)
+    return RedirectResponse("/admin/contacts?done=saved#done", status_code=303)
 
 
 @router.post("/contacts/{contact_id:int}/remove", dependencies=[CsrfDep])
@@ -122,7 +123,7 @@ def contact_remove(request: Request, contact_id: int, session: WriteSessionDep, 
     """Delete one contact."""
     if remove_contact(session=session, contact_id=contact_id, now=now, actor=_actor(admin)) is None:
         return _missing(request, contact_id)
-    return RedirectResponse("/admin/contacts?done=removed", status_code=303)
+    return RedirectResponse("/admin/contacts?done=removed#done", status_code=303)
 
 
 @router.post("/contacts/import", dependencies=[CsrfDep])
@@ -135,4 +136,4 @@ def contacts_import(request: Request, session: WriteSessionDep, now: NowDep, adm
         import_contacts(session=session, data=data, source=source, now=now, actor=_actor(admin))
     except InputInvalid as exc:
         return _page(request, session, import_errors=exc, status_code=422)
-    return RedirectResponse("/admin/contacts?done=imported", status_code=303)
+    return RedirectResponse("/admin/contacts?done=imported#done", status_code=303)

@@ -60,7 +60,7 @@ def users_add(request: Request, session: WriteSessionDep, now: NowDep, admin: Ad
     except AccountError as exc:
         errors = {exc.field or "username": str(exc)}
         return _page(request, session, admin, values=values, errors=errors, status_code=422)
-    return RedirectResponse("/admin/users?done=added", status_code=303)
+    return RedirectResponse("/admin/users?done=added#done", status_code=303)
 
 
 def _password_page(request: Request, user: AdminUser, errors: dict[str, str] | None = None,
@@ -97,8 +97,8 @@ def password_reset(request: Request, user_id: int, session: WriteSessionDep, now
         return _password_page(request, user, {exc.field or "password": str(exc)}, status_code=422)
     if user.id == admin.id:
         start_session(request, user)  # the new session version: this browser stays signed in
-        return RedirectResponse("/admin/users?done=own-password", status_code=303)
-    return RedirectResponse("/admin/users?done=password", status_code=303)
+        return RedirectResponse("/admin/users?done=own-password#done", status_code=303)
+    return RedirectResponse("/admin/users?done=password#done", status_code=303)
 
 
 def _switch(request: Request, session: Session, admin: AdminUser, user_id: int, *, disabled: bool,
@@ -109,7 +109,7 @@ def _switch(request: Request, session: Session, admin: AdminUser, user_id: int, 
         set_disabled(session=session, user_id=user_id, disabled=disabled, by=admin, now=now)
     except AccountError as exc:
         return _page(request, session, admin, notice=str(exc), status_code=409)
-    return RedirectResponse(f"/admin/users?done={'disabled' if disabled else 'enabled'}", status_code=303)
+    return RedirectResponse(f"/admin/users?done={'disabled' if disabled else 'enabled'}#done", status_code=303)
 
 
 @router.post("/users/{user_id:int}/disable", dependencies=[CsrfDep])

@@ -103,7 +103,7 @@ def override_add(request: Request, session: WriteSessionDep, now: NowDep, admin:
     except WorkdaysInvalid as exc:  # not expected after the checks above; still shown, never a 500
         return _page(request, session, shown, values=values, errors={"note": str(exc)}, status_code=422)
     _audit(session, admin, now, "workday.set", "workday_override", before, override_fields(row))
-    return RedirectResponse(f"/admin/workdays?year={parsed.year}&done=set", status_code=303)
+    return RedirectResponse(f"/admin/workdays?year={parsed.year}&done=set#done", status_code=303)
 
 
 @router.post("/workdays/overrides/{day}/remove", dependencies=[CsrfDep])
@@ -115,7 +115,7 @@ def override_remove(request: Request, day: str, session: WriteSessionDep, now: N
         context = {"title": "没有此调整", "messages": [f"{day} 没有录入过调整（可能已被删除）。"], "status": 404}
         return render(request, "error.html", context, status_code=404)
     _audit(session, admin, now, "workday.unset", "workday_override", before, None)
-    return RedirectResponse(f"/admin/workdays?year={parsed.year}&done=unset", status_code=303)
+    return RedirectResponse(f"/admin/workdays?year={parsed.year}&done=unset#done", status_code=303)
 
 
 @router.post("/workdays/confirm", dependencies=[CsrfDep])
@@ -139,5 +139,5 @@ def year_confirm(request: Request, session: WriteSessionDep, now: NowDep, admin:
         return _page(request, session, shown, confirm_values={"source": source}, confirm_errors={"year": str(exc)},
                      status_code=422)
     _audit(session, admin, now, "workday.confirm", "workday_year", before, {"year": y, "source": row.source})
-    return RedirectResponse(f"/admin/workdays?year={y}&done=confirmed", status_code=303)
+    return RedirectResponse(f"/admin/workdays?year={y}&done=confirmed#done", status_code=303)
 

@@ -77,7 +77,7 @@ def test_add_stores_the_contact_and_audits_it(office: tuple[httpx.Client, Engine
     data = {"csrf_token": csrf_of(page.text), "org": "rugao", "name": " 王芳 ", "email": "Wang.Fang@EXAMPLE.org",
             "role": ""}
     done = client.post("/admin/contacts", data=data)
-    assert done.status_code == 303 and done.headers["location"] == "/admin/contacts?done=added"
+    assert done.status_code == 303 and done.headers["location"] == "/admin/contacts?done=added#done"
     assert contacts_of(engine, "rugao")[-1] == ("王芳", "Wang.Fang@example.org", "联络人")  # domain lowered
     assert audit_actions(engine) == [("contact.add", None, {"org": "rugao", "name": "王芳",
                                                             "email": "Wang.Fang@example.org", "role": "联络人"})]
@@ -203,7 +203,7 @@ def test_upload_replaces_every_contact_after_checking_the_whole_file(office: tup
     good = "org,name,email,role\nkjj,张三,zhang@example.org,科长\nrugao,李四,li@example.org,\n".encode()
     done = client.post("/admin/contacts/import", data={"csrf_token": token},
                        files={"file": ("c.csv", good, "text/csv")})
-    assert done.status_code == 303 and done.headers["location"] == "/admin/contacts?done=imported"
+    assert done.status_code == 303 and done.headers["location"] == "/admin/contacts?done=imported#done"
     with session_scope(engine) as session:
         stored = [(c.organization_key, c.name, c.email, c.role) for c in session.exec(select(Contact))]
     assert sorted(stored) == [("kjj", "张三", "zhang@example.org", "科长"),

@@ -74,7 +74,7 @@ def test_add_an_administrator_who_can_then_sign_in(office: tuple[httpx.Client, E
     data = {"csrf_token": csrf_of(page.text), "username": "wang.fang", "display_name": "王芳",
             "password": NEW_PASSWORD, "password2": NEW_PASSWORD}
     done = client.post("/admin/users", data=data)
-    assert done.status_code == 303 and done.headers["location"] == "/admin/users?done=added"
+    assert done.status_code == 303 and done.headers["location"] == "/admin/users?done=added#done"
     stored = user(engine, "wang.fang")
     assert (stored.display_name, stored.disabled) == ("王芳", False)
     assert can_sign_in(url, "wang.fang", NEW_PASSWORD)
@@ -133,7 +133,7 @@ def test_reset_a_password_ends_the_old_one(office: tuple[httpx.Client, Engine, s
     me = user(engine, "office")
     own = client.post(f"/admin/users/{me.id}/password",
                       data={"csrf_token": token, "password": NEW_PASSWORD, "password2": NEW_PASSWORD})
-    assert own.status_code == 303 and own.headers["location"] == "/admin/users?done=own-password"
+    assert own.status_code == 303 and own.headers["location"] == "/admin/users?done=own-password#done"
     assert client.get("/admin/users").status_code == 200, "this browser stays signed in"
     assert elsewhere.get("/admin/users").status_code == 303, "the other session of office ended"
     elsewhere.close()

@@ -100,7 +100,7 @@ def test_a_year_beyond_the_library_is_provisional_until_confirmed(office: tuple[
     data = {"csrf_token": token, "year": "2027", "day": "2027-02-05", "kind": "off", "note": "春节",
             "source": NOTICE_2027}
     done = client.post("/admin/workdays/overrides", data=data)
-    assert done.status_code == 303 and done.headers["location"] == "/admin/workdays?year=2027&done=set"
+    assert done.status_code == 303 and done.headers["location"] == "/admin/workdays?year=2027&done=set#done"
     saturday = {**data, "day": "2027-02-20", "kind": "work", "note": "春节调休上班"}
     assert client.post("/admin/workdays/overrides", data=saturday).status_code == 303
     with session_scope(engine) as session:
@@ -135,7 +135,7 @@ def test_replacing_and_removing_an_override_is_audited(office: tuple[httpx.Clien
     assert client.post("/admin/workdays/overrides", data=data).status_code == 303
     assert client.post("/admin/workdays/overrides", data={**data, "kind": "work", "note": "上班"}).status_code == 303
     removed = client.post("/admin/workdays/overrides/2027-10-08/remove", data={"csrf_token": token})
-    assert removed.status_code == 303 and removed.headers["location"] == "/admin/workdays?year=2027&done=unset"
+    assert removed.status_code == 303 and removed.headers["location"] == "/admin/workdays?year=2027&done=unset#done"
     with session_scope(engine) as session:
         assert session.exec(select(WorkdayOverride)).all() == []
     first = {"day": "2027-10-08", "is_workday": False, "note": "国庆节", "source": NOTICE_2027}
