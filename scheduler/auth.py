@@ -10,12 +10,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Column, String
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
+from scheduler.audit import ActorKind, audit
 from scheduler.db import session_scope, utc_column
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256  # the sign-in form accepts no longer password
+MAX_DISPLAY_NAME = 100
 _HASHER = PasswordHasher()
 # A hash to verify against when the user does not exist, so timing does not reveal which usernames exist.
 _DUMMY_HASH = _HASHER.hash("not-a-real-password")
@@ -38,17 +41,28 @@ class AdminUser(SQLModel, table=True):
 
 
 class AccountError(ValueError):
-    """A username or password that cannot be accepted (message says why, in Chinese)."""
+    """A username or password that cannot be accepted (message says why, in Chinese; `field` names the form field)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_password(password: str) -> None:
+    """Refuse a password shorter than the minimum or longer than the sign-in form accepts."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"密码至少 {MIN_PASSWORD_LENGTH} 位", field="password")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"密码最多 {MAX_PASSWORD_LENGTH} 位", field="password")
 
 
 def create_user(*, session: Session, username: str, password: str, display_name: str, now: datetime) -> AdminUser:
     """Add an administrator; refuse bad usernames, short passwords and duplicates."""
-    if not USERNAME_RE.match(username):
-        raise AccountError(f"用户名 {username!r} 无效：2-64 位字母、数字、点、下划线或连字符")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
+    if not USERNAME_RE.fullmatch(username):  # match() would let a trailing newline through
+        raise AccountError(f"用户名 {username!r} 无效：2-64 位字母、数字、点、下划线或连字符", field="username")
+    check_password(password)
     if session.exec(select(AdminUser).where(AdminUser.username == username)).first() is not None:
-        raise AccountError(f"用户名 {username} 已存在")
+        raise AccountError(f"用户名 {username} 已存在", field="username")
     user = AdminUser(
         username=username, display_name=display_name or username, password_hash=_HASHER.hash(password), created_at=now
     )
@@ -62,10 +76,66 @@ def set_password(*, session: Session, username: str, password: str) -> AdminUser
     user = session.exec(select(AdminUser).where(AdminUser.username == username)).first()
     if user is None:
         raise AccountError(f"没有用户 {username}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
+    check_password(password)
     user.password_hash = _HASHER.hash(password)
     user.session_version += 1
+    return user
+
+
+def list_users(*, session: Session) -> list[AdminUser]:
+    """Return every administrator, by username."""
+    return list(session.exec(select(AdminUser).order_by(col(AdminUser.username))))
+
+
+def _actor(by: AdminUser) -> str:
+    return f"admin:{by.username}"
+
+
+def add_user(
+    *, session: Session, username: str, password: str, display_name: str, by: AdminUser, now: datetime
+) -> AdminUser:
+    """Add an administrator on behalf of `by` with the CLI's rules; audited (never the password)."""
+    display_name = display_name.strip()
+    if len(display_name) > MAX_DISPLAY_NAME:
+        raise AccountError(f"显示名称过长（最多 {MAX_DISPLAY_NAME} 字）", field="display_name")
+    user = create_user(session=session, username=username.strip(), password=password, display_name=display_name,
+                       now=now)
+    audit(session=session, at=now, actor=_actor(by), actor_kind=ActorKind.ADMIN, action="admin_user.add",
+          entity="admin_user", entity_id=user.id, after={"username": user.username, "display_name": user.display_name})
+    return user
+
+
+def reset_password(*, session: Session, user_id: int, password: str, by: AdminUser, now: datetime) -> AdminUser:
+    """Replace an administrator's password (their sessions end); audited without the password."""
+    user = session.get(AdminUser, user_id)
+    if user is None:
+        raise AccountError(f"没有编号为 {user_id} 的管理员")
+    set_password(session=session, username=user.username, password=password)
+    session.add(user)
+    session.flush()
+    audit(session=session, at=now, actor=_actor(by), actor_kind=ActorKind.ADMIN, action="admin_user.password",
+          entity="admin_user", entity_id=user.id, after={"username": user.username})
+    return user
+
+
+def set_disabled(*, session: Session, user_id: int, disabled: bool, by: AdminUser, now: datetime) -> AdminUser:
+    """Disable (ending every session) or enable an administrator; nobody disables themselves."""
+    user = session.get(AdminUser, user_id)
+    if user is None:
+        raise AccountError(f"没有编号为 {user_id} 的管理员")
+    if disabled and user.id == by.id:
+        raise AccountError("不能停用自己的账号（请另一位管理员操作）")
+    if user.disabled == disabled:
+        return user
+    user.disabled = disabled
+    if disabled:
+        end_sessions(user)
+    session.add(user)
+    session.flush()
+    audit(session=session, at=now, actor=_actor(by), actor_kind=ActorKind.ADMIN,
+          action="admin_user.disable" if disabled else "admin_user.enable", entity="admin_user", entity_id=user.id,
+          before={"username": user.username, "disabled": not disabled},
+          after={"username": user.username, "disabled": disabled})
     return user
 
 

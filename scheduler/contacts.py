@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -12,15 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Column, String, UniqueConstraint, delete
+from sqlalchemy import Column, String, UniqueConstraint, delete, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from scheduler.audit import ActorKind, audit
 from scheduler.db import utc_column
 from scheduler.plan.models import Organization, OrgKind
 from scheduler.validation import FileKind, InputInvalid, LocatedError
 
 MAX_CONTACTS_BYTES = 1024 * 1024
 DEFAULT_ROLE = "联络人"
+MAX_NAME, MAX_ROLE = 100, 50
 CSV_COLUMNS = ("org", "name", "email", "role")
 
 
@@ -101,7 +104,43 @@ def _raw_rows(data: bytes, source: str) -> list[tuple[str, dict[str, Any]]]:
     return rows
 
 
-def parse_contacts(data: bytes, *, source: str, organizations: dict[str, Organization]) -> list[Person]:
+def _at(where: str, field: str) -> str:
+    return f"{where}.{field}" if where else field
+
+
+def check_person(
+    raw: Mapping[str, Any], *, organizations: Mapping[str, Organization], where: str = ""
+) -> tuple[Person | None, list[LocatedError]]:
+    """Validate one contact (org, name, email, role); each problem is located at `where`.field (a form: the field)."""
+    errors: list[LocatedError] = []
+    org = str(raw.get("org") or "").strip()
+    known = organizations.get(org)
+    if known is None or known.withdrawn:
+        errors.append(LocatedError(where=_at(where, "org"), message=f"未知单位 id {org!r}（先导入计划，再导入联系人）"))
+    elif known.kind == OrgKind.GROUP and known.members:
+        message = f"{known.short_name} 是由成员单位组成的组合，请为成员单位填写联系人"
+        errors.append(LocatedError(where=_at(where, "org"), message=message))
+    name = str(raw.get("name") or "").strip()
+    role = str(raw.get("role") or "").strip() or DEFAULT_ROLE
+    if not name:
+        errors.append(LocatedError(where=_at(where, "name"), message="姓名不能为空"))
+    elif len(name) > MAX_NAME:
+        errors.append(LocatedError(where=_at(where, "name"), message=f"姓名过长（最多 {MAX_NAME} 字）"))
+    if len(role) > MAX_ROLE:
+        errors.append(LocatedError(where=_at(where, "role"), message=f"职务过长（最多 {MAX_ROLE} 字）"))
+    address = str(raw.get("email") or "").strip()
+    try:
+        email = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        message = "邮箱不能为空" if not address else f"邮箱地址 {address!r} 无效：{exc}"
+        errors.append(LocatedError(where=_at(where, "email"), message=message))
+        return None, errors
+    if errors:
+        return None, errors
+    return Person(org=org, name=name, email=email, role=role), []
+
+
+def parse_contacts(data: bytes, *, source: str, organizations: Mapping[str, Organization]) -> list[Person]:
     """Validate a whole contacts file against the stored organizations; raise InputInvalid listing every problem."""
     if len(data) > MAX_CONTACTS_BYTES:
         raise _invalid(source, f"文件过大（上限 {MAX_CONTACTS_BYTES} 字节）")
@@ -109,42 +148,26 @@ def parse_contacts(data: bytes, *, source: str, organizations: dict[str, Organiz
     people: list[Person] = []
     seen: dict[tuple[str, str], str] = {}
     for where, raw in _raw_rows(data, source):
-        org = str(raw.get("org") or "").strip()
         unknown = set(raw) - set(CSV_COLUMNS)
         if unknown:
             errors.append(LocatedError(where=where, message=f"未知字段 {'、'.join(sorted(unknown))}"))
-        known = organizations.get(org)
-        if known is None or known.withdrawn:
-            message = f"未知单位 id {org!r}（先导入计划，再导入联系人）"
-            errors.append(LocatedError(where=f"{where}.org", message=message))
-        elif known.kind == OrgKind.GROUP and known.members:
-            message = f"{known.short_name} 是由成员单位组成的组合，请为成员单位填写联系人"
-            errors.append(LocatedError(where=f"{where}.org", message=message))
-        name = str(raw.get("name") or "").strip()
-        role = str(raw.get("role") or "").strip() or DEFAULT_ROLE
-        if not name:
-            errors.append(LocatedError(where=f"{where}.name", message="姓名不能为空"))
-        if len(name) > 100 or len(role) > 50:
-            errors.append(LocatedError(where=where, message="姓名或职务过长"))
-        address = str(raw.get("email") or "").strip()
-        try:
-            email = validate_email(address, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            errors.append(LocatedError(where=f"{where}.email", message=f"邮箱地址 {address!r} 无效：{exc}"))
+        person, problems = check_person(raw, organizations=organizations, where=where)
+        errors += problems
+        if person is None:
             continue
-        key = (org, email.lower())
+        key = (person.org, person.email.lower())
         if key in seen:
-            message = f"{email} 在 {org} 下重复（已见于 {seen[key]}）"
+            message = f"{person.email} 在 {person.org} 下重复（已见于 {seen[key]}）"
             errors.append(LocatedError(where=f"{where}.email", message=message))
             continue
         seen[key] = where
-        people.append(Person(org=org, name=name, email=email, role=role))
+        people.append(person)
     if errors:
         raise _invalid(source, errors)
     return people
 
 
-def read_contacts_file(path: Path, *, organizations: dict[str, Organization]) -> list[Person]:
+def read_contacts_file(path: Path, *, organizations: Mapping[str, Organization]) -> list[Person]:
     """Read and validate a contacts file."""
     try:
         data = path.read_bytes()
@@ -169,3 +192,103 @@ def contacts_by_org(*, session: Session) -> dict[str, list[Contact]]:
     for c in session.exec(select(Contact).order_by(col(Contact.position))):
         out.setdefault(c.organization_key, []).append(c)
     return out
+
+
+# --- Editing one contact at a time (the admin page); the caller commits, every change is audited. ---
+
+
+class ContactInvalid(ValueError):
+    """A contact form that cannot be stored: Chinese messages keyed by form field (org, name, email, role)."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("；".join(f"{k}：{v}" for k, v in self.errors.items()))
+
+
+def _snapshot(contact: Contact) -> dict[str, Any]:
+    return {"org": contact.organization_key, "name": contact.name, "email": contact.email, "role": contact.role}
+
+
+def _organizations(session: Session) -> dict[str, Organization]:
+    return {o.key: o for o in session.exec(select(Organization))}
+
+
+def _valid_person(*, session: Session, fields: Mapping[str, str], keep_id: int | None = None) -> Person:
+    """Validate a form's contact, including that its address is not already listed for the same organization."""
+    organizations = _organizations(session)
+    person, problems = check_person(fields, organizations=organizations)
+    if person is None:
+        errors: dict[str, str] = {}
+        for problem in problems:
+            errors.setdefault(problem.where, problem.message)
+        raise ContactInvalid(errors)
+    query = select(Contact).where(Contact.organization_key == person.org,
+                                  func.lower(Contact.email) == person.email.lower())
+    same = [c for c in session.exec(query) if c.id != keep_id]
+    if same:
+        org = organizations[person.org].short_name
+        raise ContactInvalid({"email": f"{person.email} 在 {org} 下重复（已有联系人 {same[0].name}）"})
+    return person
+
+
+def get_contact(*, session: Session, contact_id: int) -> Contact | None:
+    """Return the stored contact with this id, if any."""
+    return session.get(Contact, contact_id)
+
+
+def add_contact(*, session: Session, fields: Mapping[str, str], now: datetime, actor: str) -> Contact:
+    """Validate and store one contact after the others; raise ContactInvalid naming the form fields."""
+    person = _valid_person(session=session, fields=fields)
+    last = session.exec(select(func.max(Contact.position))).one()
+    contact = Contact(organization_key=person.org, name=person.name, email=person.email, role=person.role,
+                      position=(last if last is not None else -1) + 1, created_at=now)
+    session.add(contact)
+    session.flush()
+    audit(session=session, at=now, actor=actor, actor_kind=ActorKind.ADMIN, action="contact.add", entity="contact",
+          entity_id=contact.id, after=_snapshot(contact))
+    return contact
+
+
+def update_contact(
+    *, session: Session, contact_id: int, fields: Mapping[str, str], now: datetime, actor: str
+) -> Contact | None:
+    """Change a stored contact (None when there is no such contact); raise ContactInvalid naming the form fields."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        return None
+    person = _valid_person(session=session, fields=fields, keep_id=contact_id)
+    before = _snapshot(contact)
+    contact.organization_key, contact.name, contact.email, contact.role = (
+        person.org, person.name, person.email, person.role)
+    after = _snapshot(contact)
+    if after != before:
+        session.add(contact)
+        session.flush()
+        changed = [k for k in after if after[k] != before[k]]
+        audit(session=session, at=now, actor=actor, actor_kind=ActorKind.ADMIN, action="contact.update",
+              entity="contact", entity_id=contact_id, before={k: before[k] for k in changed},
+              after={k: after[k] for k in changed})
+    return contact
+
+
+def remove_contact(*, session: Session, contact_id: int, now: datetime, actor: str) -> Contact | None:
+    """Delete a stored contact; return it (None when there was no such contact)."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        return None
+    audit(session=session, at=now, actor=actor, actor_kind=ActorKind.ADMIN, action="contact.remove",
+          entity="contact", entity_id=contact_id, before=_snapshot(contact))
+    session.delete(contact)
+    session.flush()
+    return contact
+
+
+def import_contacts(*, session: Session, data: bytes, source: str, now: datetime, actor: str) -> int:
+    """Check a whole uploaded contacts file and replace every contact with it; InputInvalid leaves all as it was."""
+    people = parse_contacts(data, source=source, organizations=_organizations(session))
+    before = session.exec(select(func.count()).select_from(Contact)).one()
+    count = replace_contacts(session=session, people=people, now=now)
+    audit(session=session, at=now, actor=actor, actor_kind=ActorKind.ADMIN, action="contacts.import",
+          entity="contact", before={"contacts": before},
+          after={"source": source, "contacts": count, "organizations": len({p.org for p in people})})
+    return count

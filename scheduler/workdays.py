@@ -250,3 +250,75 @@ def confirm_year(*, session: Session, year: int, source: str, now: datetime) -> 
         row.source, row.confirmed_at = source, now
     session.flush()
     return row
+
+
+# --- The admin page: the same rules, problems keyed by form field (the page records the audit entries). ---
+
+YEARS = range(2000, 2101)  # the years the CLI and the admin page accept
+
+
+@dataclass(frozen=True)
+class YearView:
+    """A year as the office reads it: its special days, whether it is provisional, and its totals."""
+
+    year: int
+    days: list[SpecialDay]
+    library: bool  # chinesecalendar has the State Council's calendar for the year
+    confirmed_source: str | None
+    confirmed_at: datetime | None
+    provisional: bool
+    days_off: int  # holidays, including those falling on a weekend
+    swapped: int  # weekends worked (调休上班)
+    workdays: int
+
+
+def view_year(*, session: Session, year: int) -> YearView:
+    """Return `year`'s holidays, 调休 and overrides with its status and totals."""
+    calendar = load_calendar(session=session)
+    confirmed = get_year(session=session, year=year)
+    days = calendar.special_days(year)
+    return YearView(
+        year=year, days=days, library=calendar.library_covers(year),
+        confirmed_source=confirmed.source if confirmed else None,
+        confirmed_at=confirmed.confirmed_at if confirmed else None, provisional=calendar.is_provisional(year),
+        days_off=sum(not d.is_workday for d in days), swapped=sum(d.is_workday and d.day.weekday() >= 5 for d in days),
+        workdays=calendar.workdays_between(date(year - 1, 12, 31), date(year, 12, 31)),
+    )
+
+
+def _text_problem(label: str, value: str) -> str | None:
+    try:
+        _text(label, value)
+    except WorkdaysInvalid as exc:
+        return str(exc)
+    return None
+
+
+def override_problems(*, note: str, source: str) -> dict[str, str]:
+    """Return what is wrong with an override's note and source, by form field (empty: it can be stored)."""
+    problems = {"note": _text_problem("说明", note), "source": _text_problem("依据", source)}
+    return {k: v for k, v in problems.items() if v}
+
+
+def confirm_problems(*, session: Session, year: int, source: str) -> dict[str, str]:
+    """Return why `year` cannot be confirmed from `source`, by form field (empty: it can)."""
+    if year not in YEARS:
+        return {"year": f"年份 {year} 超出范围（须在 {YEARS[0]}–{YEARS[-1]} 之间）"}
+    problem = _text_problem("依据", source)
+    if problem:
+        return {"source": problem}
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    entered = session.exec(select(WorkdayOverride).where(col(WorkdayOverride.day) >= start,
+                                                         col(WorkdayOverride.day) <= end)).first()
+    if entered is None and WorkCalendar().library_covers(year):
+        return {"year": f"年份 {year}：日历库（{LIBRARY}）已有该年的放假安排，无需确认"}
+    if entered is None:
+        return {"year": f"年份 {year}：尚未录入任何放假或调休日期，请先按国务院办公厅通知逐日录入"}
+    return {}
+
+
+def override_fields(row: WorkdayOverride | None) -> dict[str, Any] | None:
+    """Return an override's fields as an audit entry records them (None for no override)."""
+    if row is None:
+        return None
+    return {"day": row.day, "is_workday": row.is_workday, "note": row.note, "source": row.source}

@@ -136,3 +136,21 @@ def test_reimport_replaces_contacts(seeded_engine: Engine) -> None:
     with session_scope(seeded_engine) as session:
         assert {k: [c.email for c in v] for k, v in contacts_by_org(session=session).items()} == {
             "haian": ["x@example.org"]}
+
+
+def test_the_form_and_the_file_share_one_check_with_the_same_messages(seeded_engine: Engine) -> None:
+    from scheduler.contacts import check_person
+
+    known = orgs(seeded_engine)
+    row = {"org": "haian", "name": "名" * 101, "email": "h@example", "role": "长" * 51}
+    person, form_errors = check_person(row, organizations=known)
+    assert person is None
+    assert [(e.where, e.message.split("：")[0]) for e in form_errors] == [
+        ("name", "姓名过长（最多 100 字）"), ("role", "职务过长（最多 50 字）"), ("email", "邮箱地址 'h@example' 无效")]
+    csv_text = f"org,name,email,role\nhaian,{row['name']},{row['email']},{row['role']}\n"
+    with pytest.raises(InputInvalid) as exc:
+        parse_contacts(csv_text.encode(), source="c.csv", organizations=known)
+    assert [(e.where, e.message) for e in exc.value.errors] == [
+        (f"第 2 行.{e.where}", e.message) for e in form_errors]
+    good, none = check_person({"org": "haian", "name": " 王芳 ", "email": "W@Example.ORG"}, organizations=known)
+    assert none == [] and good is not None and (good.name, good.email, good.role) == ("王芳", "W@example.org", "联络人")

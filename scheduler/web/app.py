@@ -15,10 +15,13 @@ from scheduler.config import Settings
 from scheduler.runtime import Runtime
 from scheduler.web import dashboard, feeds, health, links, mailbox, pages, subscribe
 from scheduler.web.admin import auth as admin_auth
+from scheduler.web.admin import contacts as admin_contacts
 from scheduler.web.admin import outbox as admin_outbox
 from scheduler.web.admin import reports as admin_reports
 from scheduler.web.admin import targets as admin_targets
 from scheduler.web.admin import tasks as admin_tasks
+from scheduler.web.admin import users as admin_users
+from scheduler.web.admin import workdays as admin_workdays
 from scheduler.web.errors import install_error_pages
 from scheduler.web.logredact import install_redaction
 from scheduler.web.security import SESSION_COOKIE, SESSION_MAX_AGE, LoginRequired
@@ -61,6 +64,9 @@ def create_app(
     app.include_router(admin_reports.router)
     app.include_router(admin_targets.router)
     app.include_router(admin_outbox.router)
+    app.include_router(admin_contacts.router)
+    app.include_router(admin_users.router)
+    app.include_router(admin_workdays.router)
     app.state.sign_in_guard = SignInGuard()  # failed sign-ins per (username, address) and per address
     app.add_middleware(
         SessionMiddleware,
