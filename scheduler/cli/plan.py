@@ -90,11 +90,20 @@ def _directory(rt: Runtime | None) -> tuple[list[OrganizationIn], str]:
 Options = tuple[str | None, int | None, str | None, str | None]
 
 
+def _is_table(path: Path) -> bool:
+    """Tell an XLSX/DOCX (a zip) from a JSON file by its first bytes; only a table needs the database's units."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
 def _load(path: Path, as_json: bool, rt: Runtime | None = None, options: Options | None = None) -> PlanFile:
     from scheduler.plan.sheet import read_plan_path
     from scheduler.validation import InputInvalid
 
-    units, prefix = _directory(rt)
+    units, prefix = _directory(rt) if _is_table(path) else ([], "plan")
     table = _table_options(path, *options, prefix) if options else None
     try:
         return read_plan_path(path, organizations=units, options=table)
@@ -113,7 +122,7 @@ def plan_validate(
     published: PublishedOption = None,
 ) -> None:
     """校验计划文件：JSON，或 Excel（.xlsx）/Word（.docx）活动安排表（整份检查，列出所有错误）。"""
-    doc = _load(path, as_json, runtime(ctx), (key, year, title, published))
+    doc = _load(path, as_json, runtime(ctx) if _is_table(path) else None, (key, year, title, published))
     sessions = sum(len(e.sessions) for e in doc.events)
     if as_json:
         typer.echo(

@@ -75,7 +75,7 @@ def table_format(data: bytes, *, name: str) -> str | None:
     if data.startswith(_OLE2):
         kind = "Word 97-2003（.doc）" if ext == "doc" else "Excel 97-2003（.xls）"
         advice = "请在 Excel 或 WPS 中“另存为” .xlsx（Word 表格存为 .docx）后再导入"
-        raise _refuse(name, f"这是旧版 {kind} 文件，无法读取：{advice}")
+        raise _refuse(name, f"这是旧版 {kind}文件，无法读取：{advice}")
     if data.startswith(b"%PDF"):
         advice = "请使用通知附件的 Excel（.xlsx）或 Word（.docx）原件，或把表格录入 Excel"
         raise _refuse(name, f"这是 PDF 文件，不是表格：{advice}")

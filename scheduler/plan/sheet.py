@@ -98,7 +98,7 @@ def read_plan_path(
         data = path.read_bytes()
     except OSError as exc:
         raise _invalid(source, f"无法读取文件：{exc.strerror}") from None
-    if table_format(data, name=path.name) is None:
+    if table_format(data, name=source) is None:
         return parse_plan_bytes(data, source=source)
     return read_plan_table(data, source=source, organizations=organizations, options=options)
 
