@@ -1,17 +1,23 @@
-"""`scheduler db upgrade` and `scheduler plan validate|import|show`."""
+"""`scheduler db upgrade` and `scheduler plan validate|import|show|export` (JSON, or the office's XLSX/DOCX table)."""
 
 from __future__ import annotations
 
+import enum
 import json
+import os
+import re
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from scheduler.cli.context import JsonFlag, fail, refused, require_schema, runtime, unreachable
 
 if TYPE_CHECKING:
-    from scheduler.plan.seed import PlanFile
+    from scheduler.plan.seed import OrganizationIn, PlanFile
+    from scheduler.plan.sheet import TableOptions
+    from scheduler.runtime import Runtime
 
 db_app = typer.Typer(help="数据库", no_args_is_help=True)
 plan_app = typer.Typer(help="活动计划：校验、导入、查看", no_args_is_help=True)
@@ -32,20 +38,91 @@ def db_upgrade(ctx: typer.Context) -> None:
     typer.echo("数据库已升级到最新版本。")
 
 
-def _load(path: Path, as_json: bool) -> PlanFile:
-    from scheduler.plan.seed import read_plan_file
-    from scheduler.validation import InputInvalid
+KeyOption = Annotated[str | None, typer.Option("--key", help="表格的计划编号，如 nantong-2027（默认：城市-年度）")]
+YearOption = Annotated[int | None, typer.Option("--year", help="表格的计划年度（默认：标题行中的年份）")]
+TitleOption = Annotated[str | None, typer.Option("--title", help="表格的计划标题（默认：标题行）")]
+PublishedOption = Annotated[str | None, typer.Option("--published", help="发布日期 YYYY-MM-DD（默认：当年1月1日）")]
+
+
+class ExportFormat(enum.StrEnum):
+    XLSX = "xlsx"
+    DOCX = "docx"
+
+
+def _table_options(
+    path: Path, key: str | None, year: int | None, title: str | None, published: str | None, prefix: str
+) -> TableOptions:
+    from scheduler.plan.sheet import TableOptions
+
+    values = (("--key", key), ("--year", year), ("--title", title), ("--published", published))
+    given = [name for name, v in values if v]
+    if given and path.suffix.lower() == ".json":
+        raise fail(f"{'、'.join(given)} 只用于 Excel/Word 表格；JSON 计划文件自带这些信息")
+    try:
+        day = date.fromisoformat(published) if published else None
+    except ValueError:
+        raise fail(f"--published 应为 YYYY-MM-DD 日期，收到 {published!r}") from None
+    return TableOptions(key=key, year=year, title=title, published=day, key_prefix=prefix)
+
+
+def _directory(rt: Runtime | None) -> tuple[list[OrganizationIn], str]:
+    """Return the units already in the database and the city part of the newest plan's key (for a table)."""
+    if rt is None:
+        return [], "plan"
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+
+    from scheduler.db import session_scope
+    from scheduler.plan.catalog import get_organizations, get_plan
+    from scheduler.plan.sheet_info import stored_unit
 
     try:
-        return read_plan_file(path)
+        if not inspect(rt.engine).has_table("plan"):
+            return [], "plan"
+        with session_scope(rt.engine) as session:
+            units = [stored_unit(o) for o in get_organizations(session=session).values() if not o.withdrawn]
+            plan = get_plan(session=session)
+    except OperationalError:
+        return [], "plan"
+    return units, re.sub(r"-\d{4}$", "", plan.key) if plan else "plan"
+
+
+Options = tuple[str | None, int | None, str | None, str | None]
+
+
+def _is_table(path: Path) -> bool:
+    """Tell an XLSX/DOCX (a zip) from a JSON file by its first bytes; only a table needs the database's units."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+def _load(path: Path, as_json: bool, rt: Runtime | None = None, options: Options | None = None) -> PlanFile:
+    from scheduler.plan.sheet import read_plan_path
+    from scheduler.validation import InputInvalid
+
+    units, prefix = _directory(rt) if _is_table(path) else ([], "plan")
+    table = _table_options(path, *options, prefix) if options else None
+    try:
+        return read_plan_path(path, organizations=units, options=table)
     except InputInvalid as exc:
         raise refused(exc, as_json=as_json) from None
 
 
 @plan_app.command("validate")
-def plan_validate(path: Path, as_json: JsonFlag = False) -> None:
-    """校验计划文件（整份检查，列出所有错误）。"""
-    doc = _load(path, as_json)
+def plan_validate(
+    ctx: typer.Context,
+    path: Path,
+    as_json: JsonFlag = False,
+    key: KeyOption = None,
+    year: YearOption = None,
+    title: TitleOption = None,
+    published: PublishedOption = None,
+) -> None:
+    """校验计划文件：JSON，或 Excel（.xlsx）/Word（.docx）活动安排表（整份检查，列出所有错误）。"""
+    doc = _load(path, as_json, runtime(ctx) if _is_table(path) else None, (key, year, title, published))
     sessions = sum(len(e.sessions) for e in doc.events)
     if as_json:
         typer.echo(
@@ -59,14 +136,22 @@ def plan_validate(path: Path, as_json: JsonFlag = False) -> None:
 
 
 @plan_app.command("import")
-def plan_import(ctx: typer.Context, path: Path, as_json: JsonFlag = False) -> None:
-    """导入计划文件（可重复执行；出错时不写入任何数据）。"""
+def plan_import(
+    ctx: typer.Context,
+    path: Path,
+    as_json: JsonFlag = False,
+    key: KeyOption = None,
+    year: YearOption = None,
+    title: TitleOption = None,
+    published: PublishedOption = None,
+) -> None:
+    """导入计划文件：JSON 或 Excel/Word 活动安排表（可重复执行；出错时不写入任何数据）。"""
     from scheduler.db import session_scope
     from scheduler.plan.importer import import_plan
 
-    doc = _load(path, as_json)
     rt = runtime(ctx)
     require_schema(rt)
+    doc = _load(path, as_json, rt, (key, year, title, published))
     with session_scope(rt.engine, write=True) as session:
         report = import_plan(session=session, doc=doc, now=rt.clock.now())
     if as_json:
@@ -104,3 +189,41 @@ def plan_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         )
         for occ in row["sessions"]:
             typer.echo(f"      · {occ['window']:<14} {occ['location']:<8} {occ['title']}  [{occ['status_label']}]")
+
+
+@plan_app.command("export")
+def plan_export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="写入的文件，如 plan_2023.xlsx")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="xlsx 或 docx")] = ExportFormat.XLSX,
+    plan_key: Annotated[str | None, typer.Option("--plan", help="计划编号（默认：最新的计划）")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """把已导入的计划导出为附件4格式的 Excel/Word 表格（可再导入）。"""
+    from scheduler.db import session_scope
+    from scheduler.plan.export import stored_plan, write_docx, write_xlsx
+
+    rt = runtime(ctx)
+    require_schema(rt)
+    with session_scope(rt.engine) as session:
+        doc = stored_plan(session=session, key=plan_key)
+    if doc is None:
+        missing = f"数据库中没有计划 {plan_key}" if plan_key else "数据库中还没有计划，请先运行：scheduler plan import"
+        raise fail(missing)
+    data, warnings = (write_xlsx if fmt is ExportFormat.XLSX else write_docx)(doc)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise fail(f"无法写入 {out}：{exc.strerror}") from None
+    sessions = sum(len(e.sessions) for e in doc.events)
+    if as_json:
+        summary = {"ok": True, "plan": doc.plan.id, "path": str(out), "format": str(fmt), "events": len(doc.events),
+                   "sessions": sessions, "warnings": warnings}
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    typer.echo(f"已导出计划 {doc.plan.id}（{len(doc.events)} 项活动，{sessions} 个场次）到 {out}")
+    for warning in warnings:
+        typer.echo(f"  注意：{warning}")
