@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 from typer.testing import CliRunner
 
 import scheduler.plan.importer as plan_import_module
@@ -22,7 +22,15 @@ from scheduler.config import DEFAULT_SEED
 from scheduler.db import make_engine, session_scope
 from scheduler.plan.catalog import get_plan, list_event_views
 from scheduler.plan.importer import ImportReport, import_plan, occurrence_uid
-from scheduler.plan.models import Event, EventOrganization, Occurrence, OccurrenceStatus, Organization, Plan
+from scheduler.plan.models import (
+    Event,
+    EventOrganization,
+    Occurrence,
+    OccurrenceStatus,
+    Organization,
+    Plan,
+    PlanOrganization,
+)
 from scheduler.plan.seed import PlanFile, parse_plan_bytes
 from tests.support.dbstate import dump_database
 
@@ -58,6 +66,12 @@ def events(engine: Engine) -> dict[int, Event]:
 def count(engine: Engine, model: Any) -> int:
     with session_scope(engine) as session:
         return session.exec(select(func.count()).select_from(model)).one()
+
+
+def participants(session: Session, plan_key: str) -> set[int]:
+    """Return the organization ids that take part in a plan."""
+    query = select(PlanOrganization.organization_id).join(Plan, col(Plan.id) == col(PlanOrganization.plan_id))
+    return set(session.exec(query.where(Plan.key == plan_key)).all())
 
 
 def event_index(seq: int) -> int:
@@ -156,8 +170,9 @@ def _remove_rows(raw: dict[str, Any]) -> None:
 def test_removed_rows_are_withdrawn_never_deleted_and_come_back(seeded_engine: Engine, seed_doc: PlanFile) -> None:
     ids_before = {k: o.id for k, o in occurrences(seeded_engine).items()}
     report = run_import(seeded_engine, seed_with(_remove_rows), LATER)
-    counts = report.as_dict()["counts"]
-    assert (counts["event.withdrawn"], counts["occurrence.withdrawn"], counts["organization.withdrawn"]) == (1, 2, 1)
+    counts = report.counts
+    assert (counts["event.withdrawn"], counts["occurrence.withdrawn"], counts["organization.withdrawn"]) == (1, 2, 0)
+    assert report.conflicts == [] and report.participants == {"removed": 1}
     assert (count(seeded_engine, Event), count(seeded_engine, Occurrence), count(seeded_engine, Organization)) == (
         48, 61, 34
     )
@@ -170,7 +185,8 @@ def test_removed_rows_are_withdrawn_never_deleted_and_come_back(seeded_engine: E
         assert plan is not None
         views = {v.event.seq: v for v in list_event_views(session=session, plan=plan)}
         org = session.exec(select(Organization).where(Organization.key == "rcfz")).one()
-        assert org.withdrawn
+        assert not org.withdrawn  # the directory is shared: a file that omits a unit only ends its part in the plan
+        assert org.id not in participants(session, "nantong-2023")
     assert 47 not in views and [o.key for o in views[48].occurrences] == ["48-1"]
 
     # put them back: the same rows, un-withdrawn, with a new sequence for the calendar
@@ -181,7 +197,8 @@ def test_removed_rows_are_withdrawn_never_deleted_and_come_back(seeded_engine: E
     assert occs["48-2"].sequence == 2
     assert {k: o.id for k, o in occs.items()} == ids_before
     with session_scope(seeded_engine) as session:
-        assert not session.exec(select(Organization).where(Organization.key == "rcfz")).one().withdrawn
+        org = session.exec(select(Organization).where(Organization.key == "rcfz")).one()
+        assert not org.withdrawn and org.id in participants(session, "nantong-2023")
 
 
 def test_a_time_fixed_later_survives_reimport(seeded_engine: Engine, seed_doc: PlanFile) -> None:
