@@ -21,9 +21,10 @@ TABLES = ('plan', 'organization', 'event', 'occurrence')
 
 
 def upgrade() -> None:
+    # Plain ALTER TABLE (SQLite adds a column with a constant default in place; a batch copy would trip the
+    # foreign keys that point at these tables).
     for table in TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('imported', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
+        op.add_column(table, sa.Column('imported', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
     op.create_table('plan_organization',
     sa.Column('plan_id', sa.Integer(), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
@@ -41,5 +42,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('plan_organization')
     for table in reversed(TABLES):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column('imported')
+        op.drop_column(table, 'imported')

@@ -161,8 +161,13 @@ def _import_organizations(
             existing[org_in.id] = _create(session, Organization, {"key": org_in.id, **wanted}, now, report,
                                           {plan.key: encode(wanted)})
             continue
-        merge = merge_fields(wanted, {n: getattr(org, n) for n in wanted},
-                             {"withdrawn": encode(org.withdrawn)} | org.imported.get(plan.key, {}))
+        current = {n: getattr(org, n) for n in wanted}
+        if org.imported and plan.key not in org.imported:
+            # Known from another plan's file, new to this one: where the two files disagree the directory stays.
+            merge = Merge(imported=encode(wanted), conflicts=[
+                (n, encode(v), encode(current[n])) for n, v in wanted.items() if encode(v) != encode(current[n])])
+        else:
+            merge = merge_fields(wanted, current, {"withdrawn": encode(org.withdrawn)} | org.imported.get(plan.key, {}))
         _conflicts(report, merge, entity="organization", key=org.key, entity_id=org.id)
         _remember(org, {**org.imported, plan.key: merge.imported})
         if _set(org, merge.apply):

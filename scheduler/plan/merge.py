@@ -116,7 +116,7 @@ class Conflict:
             parts = [p for p in (self.changed_by, day) if p]
             who = f"（{' '.join(parts)} {self.changed_how or '修改'}时填写）"
         if self.field == "withdrawn" and self.file_value is True:
-            return (f"冲突：{self.where()} 已从文件中删除，但已有办理记录（{display(self.field, self.current_value)}）"
+            return (f"冲突：{self.where()} 已从文件中删除，但已有办理记录（{display('status', self.current_value)}）"
                     f"{who}，保留不撤下")
         label = FIELD_LABELS.get(self.field, self.field)
         return (f"冲突：{self.where()} {label}：文件为“{display(self.field, self.file_value)}”，"
