@@ -144,9 +144,11 @@ def plan_import(
     year: YearOption = None,
     title: TitleOption = None,
     published: PublishedOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只预览变更与冲突，不写入数据库")] = False,
 ) -> None:
-    """导入计划文件：JSON 或 Excel/Word 活动安排表（可重复执行；出错时不写入任何数据）。"""
+    """导入计划文件：JSON 或 Excel/Word 活动安排表（合并：只改文件改过的字段，不覆盖主办单位提交的内容）。"""
     from scheduler.db import session_scope
+    from scheduler.followups.history import annotate_conflicts
     from scheduler.plan.importer import import_plan
 
     rt = runtime(ctx)
@@ -154,16 +156,22 @@ def plan_import(
     doc = _load(path, as_json, rt, (key, year, title, published))
     with session_scope(rt.engine, write=True) as session:
         report = import_plan(session=session, doc=doc, now=rt.clock.now())
+        annotate_conflicts(session=session, conflicts=report.conflicts)
+        if dry_run:
+            session.rollback()  # the whole import ran; none of it is kept
     if as_json:
-        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        typer.echo(json.dumps({**report.as_dict(), "dry_run": dry_run}, ensure_ascii=False))
         return
+    done = "预览（未写入）" if dry_run else "导入完成"
     if report.changes == 0:
-        typer.echo("导入完成：0 处变更（数据库已是最新）。")
-        return
-    typer.echo(f"导入完成：{report.changes} 处变更。")
-    for key, n in sorted(report.counts.items()):
-        if not key.endswith(".unchanged"):
-            typer.echo(f"  {key}: {n}")
+        typer.echo(f"{done}：0 处变更（数据库已是最新）。")
+    else:
+        typer.echo(f"{done}：{report.changes} 处变更。")
+        for counted, n in sorted(report.counts.items()):
+            if not counted.endswith(".unchanged"):
+                typer.echo(f"  {counted}: {n}")
+    for conflict in report.conflicts:
+        typer.echo(conflict.text())
 
 
 @plan_app.command("show")

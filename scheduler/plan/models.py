@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -87,6 +88,7 @@ class Plan(SQLModel, table=True):
     published: date
     timezone: str = "Asia/Shanghai"
     themes: dict[str, str] = Field(default_factory=dict, sa_column=json_column())
+    imported: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())  # as last imported (plan.importer)
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))
 
@@ -104,6 +106,8 @@ class Organization(SQLModel, table=True):
     members: list[str] = Field(default_factory=list, sa_column=json_column())
     parent: str | None = Field(default=None, max_length=64)
     withdrawn: bool = False
+    # Shared by every plan: the values as last imported, per plan key ({plan_key: {field: value}}).
+    imported: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))
 
@@ -130,6 +134,7 @@ class Event(SQLModel, table=True):
     chains: list[str] = Field(default_factory=list, sa_column=json_column())
     series: str | None = Field(default=None, max_length=64)
     withdrawn: bool = False
+    imported: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())  # as last imported (plan.importer)
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))
 
@@ -143,6 +148,15 @@ class EventOrganization(SQLModel, table=True):
     organization_id: int = Field(foreign_key="organization.id", primary_key=True)
     role: str = Field(max_length=16, primary_key=True)
     position: int = 0
+
+
+class PlanOrganization(SQLModel, table=True):
+    """A unit that takes part in a plan (the directory itself is shared by every plan and never shrinks)."""
+
+    __tablename__ = "plan_organization"
+
+    plan_id: int = Field(foreign_key="plan.id", primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", primary_key=True)
 
 
 class Occurrence(SQLModel, table=True):
@@ -168,6 +182,7 @@ class Occurrence(SQLModel, table=True):
     status_reason: str | None = None
     sequence: int = 0
     withdrawn: bool = False
+    imported: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())  # as last imported (plan.importer)
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(sa_column=utc_column(nullable=False, index=True))
 

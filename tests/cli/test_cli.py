@@ -98,6 +98,9 @@ def test_plan_import_json_reports_counts(tmp_path: Path) -> None:
         "changes": 144,
         "counts": {"event.created": 48, "occurrence.created": 61, "organization.created": 34, "plan.created": 1},
         "sequence_bumps": [],
+        "conflicts": [],
+        "participants": {"added": 34},
+        "dry_run": False,
     }
     text = cli(["plan", "import", str(DEFAULT_SEED)], SCHEDULER_DATABASE_URL=url)
     assert text.stdout == "导入完成：0 处变更（数据库已是最新）。\n"
