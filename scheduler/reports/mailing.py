@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -11,7 +11,7 @@ from scheduler.clock import SHANGHAI, local_date
 from scheduler.contacts import contacts_by_org
 from scheduler.mail.kinds import MailKind, report_subject
 from scheduler.mail.outbox import Recipient, SyncReport, WantedMail, sync_outbox
-from scheduler.plan.catalog import get_plan
+from scheduler.plan.catalog import plans_for_year
 from scheduler.reports.build import build_report
 from scheduler.reports.export import display
 from scheduler.reports.periods import make_period
@@ -23,17 +23,15 @@ SUMMARY_KEYS = ("unit", "held", "signed", "signed_ytd", "target", "rate", "pace"
 
 
 def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> list[WantedMail]:
-    """Return the report mail due by `now`: one per office contact, for the plan's last finished month."""
-    plan = get_plan(session=session)
-    today = local_date(now)
-    if plan is None or today < date(plan.year, 2, 1):
-        return []
-    month = 12 if today.year > plan.year else today.month - 1
-    period = make_period("month", plan.year, month)
+    """Return the report mail due by `now`: one per office contact, for the month just finished, on the plan of
+    that month's year (December 2026 is reported in January 2027 on the 2026 plan); none without such a plan."""
+    last_month = local_date(now).replace(day=1) - timedelta(days=1)
+    period = make_period("month", last_month.year, last_month.month)
+    plans = plans_for_year(session=session, year=period.year)
     office = contacts_by_org(session=session).get(OFFICE_ORG, [])
-    if not office:
+    if not plans or not office:
         return []
-    report = build_report(session=session, kind="monthly", period=period.text, now=now)
+    report = build_report(session=session, kind="monthly", period=period.text, now=now, plan_key=plans[0].key)
     main = report.table("units")
     columns = {c.key: c for c in main.columns}
     rows = [{k: display(r.get(k), columns[k].kind) for k in SUMMARY_KEYS} for r in main.rows]
