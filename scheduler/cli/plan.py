@@ -175,20 +175,32 @@ def plan_import(
 
 
 @plan_app.command("show")
-def plan_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """以表格显示已导入的计划。"""
+def plan_show(
+    ctx: typer.Context,
+    plan_key: Annotated[str | None, typer.Option("--plan", help="计划 key，如 nantong-2023（默认：当前计划）")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """以表格显示已导入的计划（默认当前年度的计划）。"""
+    from scheduler.clock import local_date
     from scheduler.db import session_scope
+    from scheduler.plan.catalog import PlanNotFound, choose_plan
     from scheduler.plan.rows import plan_rows
 
     rt = runtime(ctx)
     require_schema(rt)
     with session_scope(rt.engine) as session:
-        rows = plan_rows(session=session)
-    if rows is None:
-        raise fail("数据库中还没有计划，请先运行：scheduler plan import seeds/events_2023.json")
+        try:
+            plan = choose_plan(session=session, key=plan_key, today=local_date(rt.clock.now()))
+        except PlanNotFound as exc:
+            raise fail(str(exc)) from None
+        if plan is None:
+            raise fail("数据库中还没有计划，请先运行：scheduler plan import seeds/events_2023.json")
+        rows = plan_rows(session=session, plan=plan)
+        heading = f"{plan.title}（{plan.key}，{plan.year} 年度）"
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
+    typer.echo(heading)
     for row in rows:
         typer.echo(f"{row['seq']:>3}  Q{row['quarter']}  {row['type_label']:<6}  {row['title']}")
         typer.echo(

@@ -27,6 +27,7 @@ def report(
     weights: Annotated[Path | None, typer.Option("--weights", help="季度考核计分设置（TOML）")] = None,
     issue: Annotated[bool, typer.Option("--issue", help="发布并冻结季度考核（不可撤销、不可重复）")] = False,
     by: Annotated[str, typer.Option("--by", help="发布人（与 --issue 一起使用）")] = "cli",
+    plan: Annotated[str | None, typer.Option("--plan", help="计划 key（默认：期间所在年度的计划）")] = None,
 ) -> None:
     """生成报表：月度跟踪、双月点评、季度考核、活动节奏、目标进度。"""
     from scheduler.cli.context import fail, refused, require_schema, runtime
@@ -56,9 +57,11 @@ def report(
         now = rt.clock.now()
         with session_scope(rt.engine, write=issue) as session:
             if issue:
-                built = issue_quarterly(session=session, period=period, now=now, by=by, scoring=scoring)
+                built = issue_quarterly(session=session, period=period, now=now, by=by, scoring=scoring,
+                                        plan_key=plan)
             else:
-                built = build_report(session=session, kind=kind, period=period, now=now, scoring=scoring)
+                built = build_report(session=session, kind=kind, period=period, now=now, scoring=scoring,
+                                     plan_key=plan)
     except (ReportUnavailable, SnapshotExists) as exc:
         raise fail(str(exc)) from None
     data = export(built, fmt)
@@ -92,13 +95,18 @@ def targets_import(ctx: typer.Context, path: Path, as_json: JsonFlag = False) ->
 
 
 @targets_app.command("show")
-def targets_show(ctx: typer.Context, year: Annotated[int, typer.Option("--year")] = 2023) -> None:
+def targets_show(
+    ctx: typer.Context, year: Annotated[int | None, typer.Option("--year", help="年度（默认：当前时钟的年份）")] = None
+) -> None:
     """显示各板块年度目标。"""
     from scheduler.cli.context import require_schema, runtime
+    from scheduler.clock import local_date
     from scheduler.reports.targets import METRICS, bankuai_units, load_targets
 
     rt = runtime(ctx)
     require_schema(rt)
+    if year is None:
+        year = local_date(rt.clock.now()).year
     with session_scope(rt.engine) as session:
         targets = load_targets(session=session, year=year)
         units = bankuai_units(session=session)

@@ -18,8 +18,8 @@ from scheduler.followups.models import Task, TaskKind, TaskStatus
 from scheduler.followups.planner import ORIGIN, WantedTask, plan_task_mail, plan_tasks
 from scheduler.mail.outbox import sync_outbox
 from scheduler.outcomes.models import EXIT_STAGES, Lead, LeadStage
-from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
-from scheduler.plan.models import OccurrenceStatus
+from scheduler.plan.catalog import get_organizations, list_event_views, running_plans
+from scheduler.plan.models import Occurrence, OccurrenceStatus
 from scheduler.reminders.planner import PersonRef, occurrence_context
 from scheduler.workdays import calendar_fingerprint, load_calendar
 
@@ -60,17 +60,25 @@ def _apply(task: Task, w: WantedTask, now: datetime) -> bool:
 def sync_tasks(
     *, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime
 ) -> tuple[FollowupReport, list[Task], dict[int, dict[str, Any]]]:
-    """Plan tasks at `now` and make the task table match (the caller commits)."""
+    """Plan tasks at `now` over every running plan and make their tasks match (the caller commits).
+
+    Tasks of a plan that no longer runs are left as they are: neither cancelled nor mailed about.
+    """
     report = FollowupReport()
-    plan = get_plan(session=session)
-    if plan is None:
+    plans = running_plans(session=session, today=local_date(now))
+    if not plans:
         return report, [], {}
-    views = list_event_views(session=session, plan=plan)
+    views = list_event_views(session=session, plans=plans)
     orgs = get_organizations(session=session)
-    stored = {t.key: t for t in session.exec(select(Task))}
+    # Withdrawn occurrences included: their open tasks are this sync's to cancel.
+    live = set(session.exec(select(Occurrence.id).where(col(Occurrence.plan_id).in_([p.id for p in plans]))).all())
+    stored = {t.key: t for t in session.exec(select(Task))
+              if t.occurrence_id is None or t.occurrence_id in live}
     lead_orgs = set(session.exec(select(Lead.bankuai_key).where(
         col(Lead.stage).not_in([*EXIT_STAGES, LeadStage.FULL]), col(Lead.bankuai_key).is_not(None))).all())
-    first_week = first_full_week(plan.published)  # the notice came out on a Sunday: weekly check-ins start after it
+    # Weekly 洽谈 and monthly lead check-ins are per 板块, not per plan: one series, from the earliest running
+    # plan's notice (it came out on a Sunday: weekly check-ins start the week after).
+    first_week = first_full_week(min(p.published for p in plans))
     wanted = plan_tasks(views, orgs, templates, stored, {k for k in lead_orgs if k}, first_week, now,
                         calendar=load_calendar(session=session))
     occs = {o.id: (v, o) for v in views for o in v.occurrences}
@@ -118,7 +126,7 @@ def followups_fingerprint(*, session: Session, now: datetime) -> tuple[Any, ...]
     """Summarize the inputs of follow-up planning; the day is part of it (tasks open and fall due by date)."""
     from scheduler.reminders.sync import planning_fingerprint
 
-    parts = list(planning_fingerprint(session=session))
+    parts = list(planning_fingerprint(session=session, now=now))
     parts += list(session.exec(select(func.count(), func.max(Task.updated_at))).one())
     parts += list(session.exec(select(func.count(), func.max(Lead.updated_at))).one())
     parts += calendar_fingerprint(session=session)  # due dates move when the office edits working days

@@ -1,15 +1,15 @@
 """Read the stored plans: which are running, their events with hosts, co-organizers and occurrences; groups.
 
 Several plans live side by side (one per city and year). A plan *runs* — its reminders, tasks and feeds are
-live — from `LEAD_IN` before its year starts (offices publish next year's plan in November–December, and 定档
-requests go out a month ahead) until `RUN_OUT` after its year ends (outcome reports and late 延期 are still
-followed up). Anything that acts on "the plan" acts on every running plan; pages and reports choose one.
+live — from 1 October of the year before (offices publish next year's plan in November–December, and 定档
+requests go out a month ahead) until 31 March after its year (outcome reports and late 延期 are still followed
+up). Anything that acts on "the plan" acts on every running plan; pages and reports choose one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from sqlmodel import Session, col, select
 
@@ -30,8 +30,12 @@ class EventView:
         return {o.key for o in self.hosts + self.co_organizers}
 
 
-LEAD_IN = timedelta(days=92)  # a plan starts running on 1 October of the year before (or when published, if later)
-RUN_OUT = timedelta(days=90)  # and keeps running until the end of March after its year
+RUN_FROM = (10, 1)  # (month, day) of the year before: a plan starts running on 1 October
+RUN_UNTIL = (3, 31)  # (month, day) of the year after: and keeps running until the end of March
+
+
+class PlanNotFound(LookupError):
+    """A plan key that names no stored plan; the message lists the keys there are (Chinese)."""
 
 
 def get_plan(*, session: Session, key: str | None = None) -> Plan | None:
@@ -48,7 +52,8 @@ def list_plans(*, session: Session) -> list[Plan]:
 
 def plan_runs_on(plan: Plan, today: date) -> bool:
     """Tell whether a plan's reminders, tasks and feeds are live on `today` (Asia/Shanghai date)."""
-    return date(plan.year, 1, 1) - LEAD_IN <= today <= date(plan.year, 12, 31) + RUN_OUT
+    # Calendar dates rather than day counts: 31 Dec + 90 days is 30 March when the next year is a leap year.
+    return date(plan.year - 1, *RUN_FROM) <= today <= date(plan.year + 1, *RUN_UNTIL)
 
 
 def running_plans(*, session: Session, today: date) -> list[Plan]:
@@ -71,6 +76,17 @@ def current_plan(*, session: Session, today: date) -> Plan | None:
     if running:
         return min(running, key=lambda p: abs(p.year - today.year))
     return plans[0] if plans else None
+
+
+def choose_plan(*, session: Session, key: str | None, today: date) -> Plan | None:
+    """Return the plan a page or command asked for by `key`, else the current one; None when no plan is stored."""
+    if not key:
+        return current_plan(session=session, today=today)
+    plan = get_plan(session=session, key=key)
+    if plan is None:
+        known = "、".join(p.key for p in list_plans(session=session)) or "（尚未导入任何计划）"
+        raise PlanNotFound(f"没有计划 {key!r}（已有：{known}）")
+    return plan
 
 
 def get_organizations(*, session: Session) -> dict[str, Organization]:

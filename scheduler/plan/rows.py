@@ -7,8 +7,8 @@ from typing import Any
 from sqlmodel import Session
 
 from scheduler.clock import SHANGHAI
-from scheduler.plan.catalog import EventView, get_plan, list_event_views
-from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, Occurrence, OccurrenceStatus
+from scheduler.plan.catalog import EventView, list_event_views, list_plans
+from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, Occurrence, OccurrenceStatus, Plan
 from scheduler.plan.windows import format_window
 
 
@@ -61,9 +61,12 @@ def event_row(view: EventView) -> dict[str, Any]:
     }
 
 
-def plan_rows(*, session: Session, plan_key: str | None = None) -> list[dict[str, Any]] | None:
-    """Return every event of the plan as a row, or None when no plan is stored."""
-    plan = get_plan(session=session, key=plan_key)
-    if plan is None:
-        return None
+def plan_rows(*, session: Session, plan: Plan) -> list[dict[str, Any]]:
+    """Return every event of `plan` as a row."""
     return [event_row(v) for v in list_event_views(session=session, plan=plan)]
+
+
+def plan_choices(*, session: Session, chosen: Plan | None) -> list[dict[str, Any]]:
+    """Describe every stored plan for a selector (newest first), marking the chosen one."""
+    return [{"key": p.key, "year": p.year, "title": p.title, "selected": chosen is not None and p.id == chosen.id}
+            for p in list_plans(session=session)]

@@ -1,4 +1,5 @@
-"""Read the planner's inputs from the database, run it, and sync its wanted rows into the outbox."""
+"""Read the planner's inputs from the database, run it over every running plan, and sync its wanted rows into the
+outbox."""
 
 from __future__ import annotations
 
@@ -9,21 +10,28 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from scheduler.clock import local_date
 from scheduler.contacts import Contact, MailOptOut, contacts_by_org, opted_out
 from scheduler.db import advisory_lock
 from scheduler.mail.kinds import MailKind
 from scheduler.mail.models import OutboxMessage, OutboxState
 from scheduler.mail.outbox import SyncReport, WantedMail, sync_outbox
-from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
-from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization
+from scheduler.plan.catalog import get_organizations, list_event_views, running_plans
+from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization, Plan
 from scheduler.reminders.planner import ORIGIN, PersonRef, RuleBook, plan_mail
 
 SYNC_LOCK_ID = 0x6B6A6D6C  # "kjml"
 
 
-def planning_fingerprint(*, session: Session) -> tuple[Any, ...]:
-    """Return a cheap summary of every planner input; equal summaries mean the wanted rows can only have expired."""
+def planning_fingerprint(*, session: Session, now: datetime | None = None) -> tuple[Any, ...]:
+    """Return a cheap summary of every planner input; equal summaries mean the wanted rows can only have expired.
+
+    Pass `now`: which plans run depends on the date (a plan starts running on 1 October of the year before).
+    """
     parts: list[Any] = []
+    if now is not None:
+        parts.append(tuple(p.id for p in running_plans(session=session, today=local_date(now))))
+    parts += list(session.exec(select(func.count(), func.max(Plan.updated_at))).one())
     for model in (Occurrence, Event, Organization):
         parts += list(session.exec(select(func.count(), func.max(model.updated_at))).one())
     parts.append(session.exec(select(func.sum(Occurrence.sequence))).one())
@@ -34,11 +42,11 @@ def planning_fingerprint(*, session: Session) -> tuple[Any, ...]:
 
 
 def wanted_mail(*, session: Session, rules: RuleBook, now: datetime) -> tuple[list[WantedMail], set[str]]:
-    """Run the planner on the stored plan; return wanted rows and organizations lacking contacts."""
-    plan = get_plan(session=session)
-    if plan is None:
+    """Run the planner on every plan running at `now`; return wanted rows and organizations lacking contacts."""
+    plans = running_plans(session=session, today=local_date(now))
+    if not plans:
         return [], set()
-    views = list_event_views(session=session, plan=plan)
+    views = list_event_views(session=session, plans=plans)
     contacts = {k: [PersonRef(c.name, c.email) for c in v] for k, v in contacts_by_org(session=session).items()}
     result = plan_mail(views, get_organizations(session=session), contacts, rules, now,
                        opted_out=frozenset(opted_out(session=session)))

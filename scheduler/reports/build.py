@@ -1,4 +1,5 @@
-"""Build any report from the database: `build_report(kind, period)`; issue quarterly assessments as snapshots."""
+"""Build any report from the database: `build_report(kind, period)` on the plan of the period's year; issue quarterly
+assessments as snapshots."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from scheduler.clock import local_date
+from scheduler.plan.catalog import get_plan, list_plans, plans_for_year
+from scheduler.plan.models import Plan
 from scheduler.reports.bimonthly import ReviewInputs, bimonthly_report
 from scheduler.reports.cadence import compute_cadence
 from scheduler.reports.cadence_report import cadence_report
@@ -63,35 +66,52 @@ def adjustments_for(*, session: Session, period: str) -> dict[str, list[tuple[De
     return out
 
 
-def _facts(session: Session) -> Facts:
-    facts = load_facts(session=session)
-    if facts is None:
+def _period(kind: str, text: str) -> Period:
+    try:
+        return period_for(kind, text)
+    except PeriodInvalid as exc:
+        raise ReportUnavailable(str(exc)) from None
+
+
+def plan_for_period(*, session: Session, period: Period, plan_key: str | None = None) -> Plan:
+    """Return the plan a report of `period` reads: `plan_key` if given, else the (first) plan of the period's year."""
+    plans = list_plans(session=session)
+    if not plans:
         raise ReportUnavailable("数据库中还没有计划，请先运行：scheduler plan import seeds/events_2023.json")
+    if plan_key:
+        plan = get_plan(session=session, key=plan_key)
+        if plan is None:
+            raise ReportUnavailable(f"没有计划 {plan_key!r}（已有：{'、'.join(p.key for p in plans)}）")
+        if plan.year != period.year:
+            raise ReportUnavailable(f"期间 {period.text!r} 不在计划 {plan.key} 的年度 {plan.year} 内")
+        return plan
+    same_year = plans_for_year(session=session, year=period.year)
+    if not same_year:
+        years = "、".join(str(y) for y in sorted({p.year for p in plans}))
+        raise ReportUnavailable(f"{period.year} 年没有导入计划：期间 {period.text!r} 不在计划年度 {years} 内")
+    return same_year[0]
+
+
+def _facts(session: Session, plan: Plan) -> Facts:
+    facts = load_facts(session=session, plan=plan)
+    assert facts is not None, "a stored plan always has facts"
     return facts
 
 
-def _period(kind: str, text: str, facts: Facts) -> Period:
-    try:
-        period = period_for(kind, text)
-    except PeriodInvalid as exc:
-        raise ReportUnavailable(str(exc)) from None
-    if period.year != facts.year:
-        raise ReportUnavailable(f"期间 {text!r} 不在计划年度 {facts.year} 内")
-    return period
-
-
 def build_report(
-    *, session: Session, kind: str, period: str, now: datetime, scoring: Scoring | None = None, live: bool = False
+    *, session: Session, kind: str, period: str, now: datetime, scoring: Scoring | None = None, live: bool = False,
+    plan_key: str | None = None,
 ) -> Report:
-    """Build one report; an issued quarterly assessment comes from its frozen snapshot unless `live`."""
+    """Build one report on the plan of the period's year (or `plan_key`); an issued quarterly assessment comes from
+    its frozen snapshot unless `live`."""
     check_kind(kind)
     today = local_date(now)
     if kind == "quarterly" and not live:
         snap = get_snapshot(session=session, kind=kind, period=period.strip().upper())
         if snap is not None:
             return snapshot_report(snap)
-    facts = _facts(session)
-    p = _period(kind, period, facts)
+    p = _period(kind, period)
+    facts = _facts(session, plan_for_period(session=session, period=p, plan_key=plan_key))
     if kind == "targets":
         return goals_report(facts, list_entries(session=session), min(today, p.end))
     if kind == "cadence":
@@ -108,10 +128,12 @@ def build_report(
     return report
 
 
-def issue_quarterly(*, session: Session, period: str, now: datetime, by: str, scoring: Scoring | None = None) -> Report:
+def issue_quarterly(*, session: Session, period: str, now: datetime, by: str, scoring: Scoring | None = None,
+                    plan_key: str | None = None) -> Report:
     """Compute and freeze a quarterly assessment; refuse a period already issued or not yet over."""
-    report = build_report(session=session, kind="quarterly", period=period, now=now, scoring=scoring, live=True)
-    if date.fromisoformat(report.as_of) < _period("quarterly", period, _facts(session)).end:
+    report = build_report(session=session, kind="quarterly", period=period, now=now, scoring=scoring, live=True,
+                          plan_key=plan_key)
+    if date.fromisoformat(report.as_of) < _period("quarterly", period).end:
         raise ReportUnavailable(f"{period} 尚未结束（截至 {report.as_of}），季末之后才能发布考核")
     report.meta.pop("issued", None)
     issue_snapshot(session=session, report=report, by=by, now=now)

@@ -13,7 +13,7 @@ from scheduler.clock import local_date
 from scheduler.followups.models import NegotiationCheckin, Task, TaskKind
 from scheduler.outcomes.models import SIGNED_FORMS, Lead, OutcomeReport, ProjectRow, TalentRow
 from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
-from scheduler.plan.models import BANKUAI_KINDS, EventType, Organization
+from scheduler.plan.models import BANKUAI_KINDS, EventType, Occurrence, Organization, Plan
 
 
 @dataclass(frozen=True)
@@ -137,9 +137,13 @@ def _bankuai_of(org: Organization, orgs: dict[str, Organization]) -> str | None:
     return parent.key if parent is not None and parent.kind in BANKUAI_KINDS else None
 
 
-def load_facts(*, session: Session) -> Facts | None:
-    """Load the newest plan's facts; None when no plan is stored."""
-    plan = get_plan(session=session)
+def load_facts(*, session: Session, plan: Plan | None = None) -> Facts | None:
+    """Load the facts of `plan` (default: the newest); None when no plan is stored.
+
+    Occurrences and outcome-report tasks are the plan's own; signed projects, talents, leads and 洽谈 check-ins
+    are dated and shared (a goal spans several plan years), and each report keeps to its period's dates.
+    """
+    plan = plan if plan is not None else get_plan(session=session)
     if plan is None:
         return None
     orgs = get_organizations(session=session)
@@ -244,6 +248,7 @@ def load_facts(*, session: Session) -> Facts | None:
         )
     ):
         facts.leads.append(LeadFact(lead_id or 0, name, bankuai, stage, local_date(created), local_date(updated)))
+    own = set(session.exec(select(Occurrence.id).where(Occurrence.plan_id == plan.id)).all())  # withdrawn too
     for occ_id, org, opens, due, status, done in session.execute(
         sa_select(
             col(Task.occurrence_id),
@@ -254,6 +259,8 @@ def load_facts(*, session: Session) -> Facts | None:
             col(Task.done_at),
         ).where(col(Task.kind) == TaskKind.OUTCOME)
     ):
+        if occ_id not in own:
+            continue  # another plan's report
         facts.report_tasks.append(ReportTask(occ_id, org, opens, due, status, local_date(done) if done else None))
     for org, week, count in session.exec(
         select(

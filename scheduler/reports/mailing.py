@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -12,7 +12,7 @@ from scheduler.contacts import Contact, contacts_by_org
 from scheduler.mail.kinds import MailKind, report_subject
 from scheduler.mail.models import OutboxMessage, OutboxState
 from scheduler.mail.outbox import Recipient, SyncReport, WantedMail, sync_outbox
-from scheduler.plan.catalog import get_plan
+from scheduler.plan.catalog import plans_for_year
 from scheduler.reports.build import build_report
 from scheduler.reports.export import display
 from scheduler.reports.periods import Period, make_period
@@ -26,15 +26,14 @@ SEND_AT = time(9, 0)  # on the 1st of the next month, 09:00 Shanghai
 SUMMARY_KEYS = ("unit", "held", "signed", "signed_ytd", "target", "rate", "pace", "ahead", "rank", "reports_overdue")
 
 
-def _due_month(*, session: Session, now: datetime) -> tuple[Period, list[Contact]] | None:
-    """Return the plan's last finished month by `now` and the office contacts to mail its report to, or None."""
-    plan = get_plan(session=session)
-    today = local_date(now)
-    if plan is None or today < date(plan.year, 2, 1):
-        return None
-    month = 12 if today.year > plan.year else today.month - 1
+def _due_month(*, session: Session, now: datetime) -> tuple[Period, str, list[Contact]] | None:
+    """Return the month just finished by `now`, the key of that month's year's plan, and the office contacts to
+    mail its report to (December 2026 is reported in January 2027 on the 2026 plan); None without either."""
+    last_month = local_date(now).replace(day=1) - timedelta(days=1)
+    period = make_period("month", last_month.year, last_month.month)
+    plans = plans_for_year(session=session, year=period.year)
     office = contacts_by_org(session=session).get(OFFICE_ORG, [])
-    return (make_period("month", plan.year, month), office) if office else None
+    return (period, plans[0].key, office) if plans and office else None
 
 
 def _subject(period: Period) -> str:
@@ -42,12 +41,12 @@ def _subject(period: Period) -> str:
 
 
 def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> list[WantedMail]:
-    """Return the report mail due by `now`: one per office contact, for the plan's last finished month."""
+    """Return the report mail due by `now`: one per office contact, for the month just finished."""
     found = _due_month(session=session, now=now)
     if found is None:
         return []
-    period, office = found
-    report = build_report(session=session, kind="monthly", period=period.text, now=now)
+    period, plan_key, office = found
+    report = build_report(session=session, kind="monthly", period=period.text, now=now, plan_key=plan_key)
     main = report.table("units")
     columns = {c.key: c for c in main.columns}
     rows = [{k: display(r.get(k), columns[k].kind) for k in SUMMARY_KEYS} for r in main.rows]
@@ -90,7 +89,7 @@ def plan_report_mail(*, session: Session, now: datetime, base_url: str) -> SyncR
     Once this month's mail has gone out the report is not built again: the ticker asks every few seconds.
     """
     due = _due_month(session=session, now=now)
-    if due is None or _settled(session=session, period=due[0], office=due[1]):
+    if due is None or _settled(session=session, period=due[0], office=due[2]):
         return SyncReport()
     wanted = wanted_report_mail(session=session, now=now, base_url=base_url)
     return sync_outbox(session=session, origin=f"{ORIGIN}:{due[0].text}", wanted=wanted, now=now)

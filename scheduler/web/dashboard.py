@@ -1,4 +1,5 @@
-"""Home (what needs attention, for administrators; the month calendar for everyone) and event timelines."""
+"""Home (what needs attention, for administrators; the month calendar for everyone) and event timelines, each for
+the plan chosen with `?plan=KEY` (default: the current plan)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState
 from scheduler.mail.outbox import list_page
 from scheduler.outcomes.filing import get_report, report_rows
 from scheduler.outcomes.models import REPORT_STATUS_LABELS, ReportStatus
-from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
-from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, OccurrenceStatus
-from scheduler.plan.rows import occurrence_when
+from scheduler.plan.catalog import get_organizations, list_event_views
+from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, OccurrenceStatus, Plan
+from scheduler.plan.rows import occurrence_when, plan_choices
 from scheduler.reports.cadence import closing_windows, compute_cadence
 from scheduler.reports.facts import Facts, load_facts
 from scheduler.web.admin.outbox import GENERIC_KIND, mail_kind_label
 from scheduler.web.deps import NowDep, SessionDep
+from scheduler.web.pages import chosen_plan
 from scheduler.web.security import AdminDep, OptionalAdminDep
 from scheduler.web.templates import render
 
@@ -73,9 +75,14 @@ def attention(*, session: Session, facts: Facts, today: date) -> dict[str, Any]:
     }
 
 
-def month_calendar(*, session: Session, year: int, month: int, admin: bool) -> dict[str, Any]:
-    """Lay out one month: weeks of days with the occurrences fixed on them, and the month's open windows."""
-    plan = get_plan(session=session)
+def month_calendar(
+    *, session: Session, plan: Plan | None, year: int, month: int, admin: bool, link_plan: str | None = None
+) -> dict[str, Any]:
+    """Lay out one month of `plan`: weeks of days with the occurrences fixed on them, and the month's open windows.
+
+    Links carry `link_plan` (the plan the visitor chose; None while the default plan is shown).
+    """
+    query = f"?plan={link_plan}" if link_plan else ""
     by_day: dict[date, list[dict]] = {}
     windows: list[dict] = []
     first, last = date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
@@ -89,7 +96,9 @@ def month_calendar(*, session: Session, year: int, month: int, admin: bool) -> d
                 "when": occurrence_when(occ),
                 "status": occ.status,
                 "status_label": STATUS_LABELS[OccurrenceStatus(occ.status)],
-                "href": f"/admin/events/{view.event.seq}" if admin else f"/events/{view.event.seq}",
+                # The public page reads the feed snapshot, which knows one plan's 序号 only (feeds are being made
+                # multi-plan separately): no plan argument for it yet.
+                "href": f"/admin/events/{view.event.seq}{query}" if admin else f"/events/{view.event.seq}",
             }
             if occ.start_at is not None:
                 day = local_date(occ.start_at)
@@ -116,6 +125,7 @@ def month_calendar(*, session: Session, year: int, month: int, admin: bool) -> d
         "weekdays": WEEKDAYS,
         "prev": f"{prev_m:%Y-%m}",
         "next": f"{next_m:%Y-%m}",
+        "plan_key": link_plan,
     }
 
 
@@ -135,15 +145,23 @@ def _month_arg(value: str | None, today: date, plan_year: int | None) -> tuple[i
 
 @router.get("/", response_class=HTMLResponse)
 def home(
-    request: Request, session: SessionDep, now: NowDep, admin: OptionalAdminDep, month: str | None = None
+    request: Request, session: SessionDep, now: NowDep, admin: OptionalAdminDep, month: str | None = None,
+    plan: str | None = None,
 ) -> HTMLResponse:
-    """Show the month calendar; administrators also see what needs attention."""
+    """Show the chosen plan's month calendar; administrators also see what needs attention in it."""
     today = local_date(now)
-    facts = load_facts(session=session)
+    chosen = chosen_plan(session=session, key=plan, today=today)
+    facts = load_facts(session=session, plan=chosen) if chosen is not None else None
     y, m = _month_arg(month, today, facts.year if facts else None)
+    link_plan = chosen.key if plan and chosen is not None else None  # keep a chosen plan across links
     ctx: dict[str, Any] = {
-        "cal": month_calendar(session=session, year=y, month=m, admin=admin is not None),
+        "cal": month_calendar(session=session, plan=chosen, year=y, month=m, admin=admin is not None,
+                              link_plan=link_plan),
+        "plan_query": f"?plan={link_plan}" if link_plan else "",
         "has_plan": facts is not None,
+        "plan": chosen,
+        "plans": plan_choices(session=session, chosen=chosen),
+        "selector_action": "/",
         "admin": admin,
         "today": today,
     }
@@ -161,12 +179,17 @@ def admin_root() -> RedirectResponse:
 
 
 @router.get("/admin/events/{seq}", response_class=HTMLResponse)
-def event_timeline(request: Request, session: SessionDep, admin: AdminDep, seq: int) -> HTMLResponse:
-    """Show one event's occurrences, each with its timeline: mail, tasks, outcome report, revisions, audit."""
-    plan = get_plan(session=session)
-    view = next((v for v in (list_event_views(session=session, plan=plan) if plan else []) if v.event.seq == seq), None)
+def event_timeline(
+    request: Request, session: SessionDep, admin: AdminDep, now: NowDep, seq: int, plan: str | None = None
+) -> HTMLResponse:
+    """Show one event of the chosen plan, each occurrence with its timeline: mail, tasks, outcome report, revisions,
+    audit."""
+    chosen = chosen_plan(session=session, key=plan, today=local_date(now))
+    views = list_event_views(session=session, plan=chosen) if chosen else []
+    view = next((v for v in views if v.event.seq == seq), None)
     if view is None:
-        raise HTTPException(status_code=404, detail=f"计划中没有序号 {seq} 的活动")
+        where = f"计划 {chosen.key} 中" if chosen else "计划中"
+        raise HTTPException(status_code=404, detail=f"{where}没有序号 {seq} 的活动")
     orgs = {k: o.short_name for k, o in get_organizations(session=session).items()}
     sessions = [occurrence_timeline(session=session, occ=occ, org_names=orgs) for occ in view.occurrences]
     ev = view.event
@@ -180,6 +203,9 @@ def event_timeline(request: Request, session: SessionDep, admin: AdminDep, seq: 
             "hosts": [o.short_name for o in view.hosts],
             "co_organizers": [o.short_name for o in view.co_organizers],
             "tz": SHANGHAI,
+            "plan": chosen,
+            "plans": plan_choices(session=session, chosen=chosen),
+            "selector_action": f"/admin/events/{seq}",
         },
     )
 
