@@ -56,7 +56,7 @@ class MailJobs:
         """Sync the planner's wanted rows into the outbox; skipped when no planner input changed."""
         now = self.runtime.clock.now()
         with session_scope(self.runtime.engine, write=True) as session:
-            fingerprint = planning_fingerprint(session=session)
+            fingerprint = planning_fingerprint(session=session, now=now)
             if fingerprint == self._planned_fingerprint:
                 # Unchanged inputs can only make rows expire, and claiming cancels expired rows itself.
                 return {"skipped": True}
