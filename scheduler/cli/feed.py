@@ -34,8 +34,11 @@ feed_app.add_typer(token_app, name="token")
 Many = Annotated[list[str] | None, typer.Option(help="可重复或用逗号分隔")]
 
 
-def _params(org: Any, bankuai: Any, type_: Any, quarter: Any, chain: Any, windows: Any) -> list[tuple[str, str]]:
-    pairs = [("org", v) for v in org or []] + [("bankuai", v) for v in bankuai or []]
+def _params(
+    plan: Any, org: Any, bankuai: Any, type_: Any, quarter: Any, chain: Any, windows: Any
+) -> list[tuple[str, str]]:
+    pairs = [("plan", v) for v in plan or []]
+    pairs += [("org", v) for v in org or []] + [("bankuai", v) for v in bankuai or []]
     pairs += [("type", v) for v in type_ or []] + [("quarter", v) for v in quarter or []]
     pairs += [("chain", v) for v in chain or []]
     if windows is not None:
@@ -46,8 +49,9 @@ def _params(org: Any, bankuai: Any, type_: Any, quarter: Any, chain: Any, window
 @feed_app.command("render", hidden=True)
 def feed_render(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="订阅名：all、org/kjj、bankuai/haian、type/district、quarter/2")],
+    name: Annotated[str, typer.Argument(help="订阅名：all（进行中的全部计划）、plan/nantong-2027、org/kjj、quarter/2")],
     out: Annotated[Path | None, typer.Option("--out", help="写入文件（默认输出到标准输出）")] = None,
+    plan: Annotated[list[str] | None, typer.Option(help="年度计划代码，如 nantong-2027；可重复")] = None,
     org: Many = None,
     bankuai: Many = None,
     type_: Annotated[list[str] | None, typer.Option("--type", help="活动类型，可重复")] = None,
@@ -64,7 +68,7 @@ def feed_render(
 
     rt = runtime(ctx)
     cache = FeedCache(rt.engine, base_url=rt.settings.base_url, recheck_seconds=0)
-    params = _params(org, bankuai, type_, quarter, chain, windows)
+    params = _params(plan, org, bankuai, type_, quarter, chain, windows)
     try:
         kind, value = split_feed_path(name.removeprefix("/").removeprefix("feeds/"), require_suffix=False)
         if token is not None or kind == "private":

@@ -1,4 +1,7 @@
-"""Feeds rendered once per data change: snapshot + rendered bytes per spec, VEVENT bytes reused across versions."""
+"""Feeds rendered once per data change and day: snapshot of every plan + bytes per spec, VEVENT bytes reused.
+
+The day matters because all.ics holds the plans running that day and cancelled items leave after their date.
+"""
 
 from __future__ import annotations
 

@@ -1,17 +1,22 @@
-"""Feed names and filters: /feeds/{kind}/{value}.ics plus query parameters → a canonical FeedSpec, or a clear 404."""
+"""Feed names and filters: /feeds/{kind}/{value}.ics plus query parameters → a canonical FeedSpec, or a clear 404.
+
+A spec without a plan filter means "the plans running on the day the feed is rendered" (/feeds/all.ics); `plan`
+(path /feeds/plan/nantong-2027.ics or ?plan=nantong-2027) picks stored plans by key, running or not.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlencode
 
-from scheduler.feeds.snapshot import EventRec, OrgRec, PlanSnapshot
+from scheduler.feeds.snapshot import EventRec, OrgRec, PlanRec, PlanSnapshot
 from scheduler.plan.models import BANKUAI_KINDS, EVENT_TYPE_LABELS, EventType, OrgKind
 from scheduler.plan.windows import QUARTER_NUMERALS, QUARTER_WORDS
 
-PATH_KINDS = ("org", "bankuai", "type", "quarter", "chain")
+PATH_KINDS = ("plan", "org", "bankuai", "type", "quarter", "chain")
 QUERY_KEYS = (*PATH_KINDS, "windows")
 MAX_NAME_CHARS = 200
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\\]|\.\.|//|^/|^\.|/\.")
@@ -37,11 +42,13 @@ class FeedSpec:
     chains: tuple[str, ...] = ()
     windows: bool = True
     private: bool = False
+    plans: tuple[str, ...] = ()  # plan keys; () = the plans running on the day of rendering
 
     @property
     def query(self) -> str:
-        """Return the canonical query string ('' for the whole plan)."""
-        pairs = [("org", ",".join(self.orgs)), ("bankuai", ",".join(self.bankuai)), ("type", ",".join(self.types))]
+        """Return the canonical query string ('' for every running plan, unfiltered)."""
+        pairs = [("plan", ",".join(self.plans)), ("org", ",".join(self.orgs)), ("bankuai", ",".join(self.bankuai))]
+        pairs.append(("type", ",".join(self.types)))
         pairs += [("quarter", ",".join(map(str, self.quarters))), ("chain", ",".join(self.chains))]
         pairs = [(k, v) for k, v in pairs if v]
         if not self.windows:
@@ -95,14 +102,34 @@ def _resolve_type(value: str) -> str:
     raise FeedNotFound(f"没有活动类型“{value}”。可用：{names}")
 
 
-def _resolve_quarter(snap: PlanSnapshot, value: str) -> int:
+def _resolve_plan(snap: PlanSnapshot, value: str) -> str:
+    plan = snap.plan_by_key(value)
+    if plan is not None:
+        return plan.key
+    keys = "、".join(p.key for p in snap.plans.values())
+    raise FeedNotFound(f"没有计划“{value}”。可用：{keys}。{SUBSCRIBE_HINT}")
+
+
+def common_themes(plans: Iterable[PlanRec]) -> dict[str, str]:
+    """Return the quarter themes the plans agree on (a quarter whose theme differs between plans has none)."""
+    merged: dict[str, str] = {}
+    differing: set[str] = set()
+    for plan in plans:
+        for number, theme in plan.themes.items():
+            if merged.setdefault(number, theme) != theme:
+                differing.add(number)
+    return {n: t for n, t in merged.items() if n not in differing}
+
+
+def _resolve_quarter(plans: list[PlanRec], value: str) -> int:
     text = value.upper().removeprefix("Q").removesuffix("季度")
     if text in QUARTER_NUMERALS:
         return QUARTER_NUMERALS[text]
-    for number, theme in snap.themes.items():
-        if value == theme:
-            return int(number)
-    themes = "、".join(f"{n}（{t}）" for n, t in sorted(snap.themes.items()))
+    for plan in plans:
+        for number, theme in plan.themes.items():
+            if value == theme:
+                return int(number)
+    themes = "、".join(f"{n}（{t}）" for n, t in sorted(common_themes(plans).items()))
     raise FeedNotFound(f"没有季度“{value}”。请使用 1-4 或季度主题：{themes}")
 
 
@@ -131,6 +158,8 @@ def resolve_spec(
         if not all(items):
             raise FeedNotFound(f"筛选参数 {key} 的值为空")
         wanted[key] += items
+    plans = tuple(sorted({_resolve_plan(snap, v) for v in wanted["plan"]}))
+    themed = [p for p in snap.plans.values() if p.key in plans] if plans else list(snap.plans.values())
     windows = True
     for flag in wanted.pop("windows"):
         if flag not in ("0", "1"):
@@ -140,11 +169,19 @@ def resolve_spec(
         orgs=tuple(sorted({_resolve_org(snap, v, bankuai=False) for v in wanted["org"]})),
         bankuai=tuple(sorted({_resolve_org(snap, v, bankuai=True) for v in wanted["bankuai"]})),
         types=tuple(sorted({_resolve_type(v) for v in wanted["type"]})),
-        quarters=tuple(sorted({_resolve_quarter(snap, v) for v in wanted["quarter"]})),
+        quarters=tuple(sorted({_resolve_quarter(themed, v) for v in wanted["quarter"]})),
         chains=tuple(sorted({_resolve_chain(snap, v) for v in wanted["chain"]})),
         windows=windows,
         private=private,
+        plans=plans,
     )
+
+
+def selected_plans(spec: FeedSpec, snap: PlanSnapshot, today: date) -> list[PlanRec]:
+    """Return the plans a feed covers on `today`: its plan filter, else every plan running that day."""
+    if spec.plans:
+        return [p for p in snap.plans.values() if p.key in spec.plans]
+    return snap.running(today)
 
 
 def involved_keys(selected: Iterable[str], orgs: dict[str, OrgRec]) -> frozenset[str]:
@@ -167,15 +204,17 @@ def involved_keys(selected: Iterable[str], orgs: dict[str, OrgRec]) -> frozenset
     return frozenset(keys)
 
 
-def event_matcher(spec: FeedSpec, snap: PlanSnapshot) -> dict[int, bool]:
-    """Return, for every event id, whether the spec's filters keep it."""
+def event_matcher(spec: FeedSpec, snap: PlanSnapshot, *, today: date) -> dict[int, bool]:
+    """Return, for every event id, whether the spec's plans on `today` and its filters keep it."""
+    plan_ids = {p.id for p in selected_plans(spec, snap, today)}
     org_keys = involved_keys(spec.orgs, snap.orgs) if spec.orgs else None
     bankuai_keys = involved_keys(spec.bankuai, snap.orgs) if spec.bankuai else None
 
     def keeps(ev: EventRec) -> bool:
         involved = set(ev.hosts) | set(ev.co_organizers)
         return (
-            (org_keys is None or bool(org_keys & involved))
+            ev.plan_id in plan_ids
+            and (org_keys is None or bool(org_keys & involved))
             and (bankuai_keys is None or bool(bankuai_keys & involved))
             and (not spec.types or ev.type in spec.types)
             and (not spec.quarters or ev.quarter in spec.quarters)
@@ -185,11 +224,12 @@ def event_matcher(spec: FeedSpec, snap: PlanSnapshot) -> dict[int, bool]:
     return {ev_id: keeps(ev) for ev_id, ev in snap.events.items()}
 
 
-def spec_label(spec: FeedSpec, snap: PlanSnapshot) -> str:
-    """Describe the filters in Chinese for the calendar name ('' for the whole plan)."""
+def spec_label(spec: FeedSpec, snap: PlanSnapshot, plans: list[PlanRec]) -> str:
+    """Describe the filters (not the plans: the title names them) in Chinese for the calendar name ('' if none)."""
+    themes = common_themes(plans)
     parts = [snap.orgs[k].short_name for k in (*spec.orgs, *spec.bankuai)]
     parts += [EVENT_TYPE_LABELS[EventType(t)] for t in spec.types]
-    parts += [f"{QUARTER_WORDS[q]}季度（{snap.themes.get(str(q), '')}）".replace("（）", "") for q in spec.quarters]
+    parts += [f"{QUARTER_WORDS[q]}季度（{themes.get(str(q), '')}）".replace("（）", "") for q in spec.quarters]
     parts += [f"{c}产业链" for c in spec.chains]
     if not spec.windows:
         parts.append("仅已定档")

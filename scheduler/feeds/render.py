@@ -1,4 +1,8 @@
-"""Occurrences → deterministic iCalendar bytes: one VEVENT per occurrence, whole feeds, single-event calendars."""
+"""Occurrences → deterministic iCalendar bytes: one VEVENT per occurrence, whole feeds, single-event calendars.
+
+A feed covers one or several plans (all.ics: those running on the day); its header names them, and each
+VEVENT links to its own plan's page, /events/{plan_key}/{seq}.
+"""
 
 from __future__ import annotations
 
@@ -12,25 +16,18 @@ from functools import cached_property
 from typing import cast
 
 from icalendar import Event as IcsEvent
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from scheduler.clock import SHANGHAI, local_date
-from scheduler.feeds.filters import FeedSpec, event_matcher, spec_label
+from scheduler.feeds.filters import FeedSpec, event_matcher, selected_plans, spec_label
 from scheduler.feeds.ics import CALENDAR_END, calendar_head, component_bytes, ics_text
-from scheduler.feeds.snapshot import EventRec, OccRec, OrgRec, PlanSnapshot, load_snapshot
-from scheduler.plan.models import (
-    EVENT_TYPE_LABELS,
-    STATUS_LABELS,
-    EventType,
-    Occurrence,
-    OccurrenceStatus,
-    Plan,
-    Precision,
-)
+from scheduler.feeds.snapshot import EventRec, OccRec, OrgRec, PlanRec, PlanSnapshot, load_snapshot
+from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, Occurrence, OccurrenceStatus, Precision
 from scheduler.plan.rows import occurrence_when
 from scheduler.plan.windows import QUARTER_WORDS, format_window
 
 VEventKey = tuple[object, ...]
+NO_RUNNING_PLAN = "科技招商活动安排（目前没有进行中的年度计划）"
 
 
 @dataclass
@@ -93,6 +90,25 @@ def summary(occ: OccRec, ev: EventRec) -> str:
     return title
 
 
+def event_path(ev: EventRec) -> str:
+    """Return the site path of a plan row's public page (plan-aware: 序号 repeat across plans)."""
+    return f"/events/{ev.plan_key}/{ev.seq}"
+
+
+def plans_title(plans: list[PlanRec]) -> str:
+    """Name the plans a feed covers in Chinese: one plan's title, '2026—2027年…' for a run of years, else a list."""
+    titles = list(dict.fromkeys(p.title for p in plans))
+    if len(titles) <= 1:
+        return titles[0] if titles else NO_RUNNING_PLAN
+    years = sorted(p.year for p in plans)
+    rests = {p.title.removeprefix(f"{p.year}年") for p in plans if p.title.startswith(f"{p.year}年")}
+    if len(rests) != 1 or len(set(years)) != len(plans):
+        return "、".join(titles)
+    consecutive = years == list(range(years[0], years[-1] + 1))
+    span = f"{years[0]}—{years[-1]}" if consecutive else "、".join(map(str, years))
+    return f"{span}年{rests.pop()}"
+
+
 def _names(keys: tuple[str, ...], orgs: dict[str, OrgRec]) -> str:
     return "、".join(orgs[k].short_name for k in keys)
 
@@ -133,7 +149,7 @@ def render_vevent(
     """Return the bytes of one VEVENT (icalendar); identical data gives identical bytes."""
     stamp = max(occ.updated_at, ev.updated_at).astimezone(UTC)
     cancelled = is_cancelled(occ, ev)
-    url = f"{base_url.rstrip('/')}/events/{ev.seq}"
+    url = base_url.rstrip("/") + event_path(ev)
     vevent = IcsEvent()
     vevent.add("uid", occ.uid)
     vevent.add("sequence", occ.sequence)
@@ -175,10 +191,10 @@ def _day_after(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
 
 
-def calendar_description(snap: PlanSnapshot, base_url: str) -> str:
+def calendar_description(title: str, base_url: str) -> str:
     """Return X-WR-CALDESC: what the feed holds and how windows, cancellations and year-round items show."""
     return (
-        f"{snap.plan_title}。时间待定的活动显示为全天“时间待定”条目（不占忙闲），定档后更新为具体时间；"
+        f"{title}。时间待定的活动显示为全天“时间待定”条目（不占忙闲），定档后更新为具体时间；"
         "取消的活动保留【已取消】标记至原定日期。全年常态化活动不进日历，见订阅页 "
         f"{base_url.rstrip('/')}/subscribe"
     )
@@ -193,10 +209,16 @@ def render_feed(
     vevent_cache: MutableMapping[VEventKey, bytes] | None = None,
 ) -> RenderedFeed:
     """Render one feed; VEVENT bytes are reused from `vevent_cache` when their record is unchanged."""
-    keeps = event_matcher(spec, snap)
     today = local_date(now)
+    plans = selected_plans(spec, snap, today)
+    keeps = event_matcher(spec, snap, today=today)
     context = (spec.private, base_url, snap.version[:4])  # plan and organization rows appear in every VEVENT
-    modified = [snap.plan_updated_at]
+    modified = [p.updated_at for p in plans]
+    if not spec.plans:  # the feed changed when a plan started or stopped running
+        changes = [d for p in snap.plans.values() if (d := p.last_change_of_running(today)) is not None]
+        modified += [datetime.combine(d, time(0), tzinfo=SHANGHAI) for d in changes]
+    if not modified:
+        modified = [min(p.updated_at for p in snap.plans.values())]
     chunks: list[bytes] = []
     for occ in snap.occurrences:
         if not keeps[occ.event_id] or is_year_round(occ) or (not spec.windows and occ.start_at is None):
@@ -213,9 +235,10 @@ def render_feed(
             if vevent_cache is not None:
                 vevent_cache[key] = vevent
         chunks.append(vevent)
-    label = spec_label(spec, snap)
-    name = snap.plan_title + (f"·{label}" if label else "") + ("（内部）" if spec.private else "")
-    head = calendar_head(name=name, description=calendar_description(snap, base_url))
+    label = spec_label(spec, snap, plans)
+    title = plans_title(plans)
+    name = title + (f"·{label}" if label else "") + ("（内部）" if spec.private else "")
+    head = calendar_head(name=name, description=calendar_description(title, base_url))
     body = b"".join([head, *chunks, CALENDAR_END])
     return RenderedFeed(body=body, last_modified=max(modified), event_count=len(chunks))
 
@@ -233,7 +256,8 @@ def render_single(
     ev = snap.events[occ.event_id]
     vevent = render_vevent(occ, ev, snap, base_url=base_url, private=private, organizer=organizer)
     name = summary(occ, ev)
-    head = calendar_head(name=name, description=calendar_description(snap, base_url), method=method)
+    description = calendar_description(snap.plans[occ.plan_id].title, base_url)
+    head = calendar_head(name=name, description=description, method=method)
     return head + vevent + CALENDAR_END
 
 
@@ -247,11 +271,8 @@ def occurrence_calendar(
     private: bool = False,
 ) -> bytes:
     """Return the .ics bytes of one occurrence (same VEVENT as in the feeds), e.g. for a mail attachment."""
-    row = session.exec(select(Occurrence).where(Occurrence.uid == uid)).first()
-    plan = session.get(Plan, row.plan_id) if row is not None else None
-    plan_key = plan.key if plan is not None else None
-    snap = load_snapshot(session=session, plan_key=plan_key) if plan_key else None
-    occ = next((o for o in snap.occurrences if o.uid == uid), None) if snap else None
+    snap = load_snapshot(session=session)
+    occ = snap.occurrence_by_uid().get(uid) if snap is not None else None
     if snap is None or occ is None:
         raise LookupError(f"没有 UID 为 {uid} 的活动场次")
     return render_single(snap, occ, base_url=base_url, method=method, organizer=organizer, private=private)

@@ -1,14 +1,20 @@
-"""The plan as light read-only records for feeds (Core queries, no ORM objects), and its cheap data version."""
+"""Every stored plan as light read-only records for feeds (Core queries, no ORM objects), and a cheap data version.
+
+Feeds read all plans at once (a few hundred rows per plan): `/feeds/all.ics` shows the plans running on the day
+it is rendered, `/feeds/plan/{key}.ics` any one plan. The data version is global, so it changes when any plan
+changes; which plans are running is decided per day at render time (rendered feeds are cached per day).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from scheduler.plan.catalog import LEAD_IN, RUN_OUT, plan_runs_on
 from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization, Plan, Role
 
 DataVersion = tuple[Any, ...]
@@ -28,10 +34,39 @@ class OrgRec:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanRec:
+    """A stored plan as feeds need it."""
+
+    id: int
+    key: str
+    year: int
+    title: str
+    published: date
+    updated_at: datetime
+    themes: dict[str, str]
+
+    @property
+    def run_span(self) -> tuple[date, date]:
+        """Return the first and the last day the plan runs (plan.catalog.plan_runs_on; tests hold them equal)."""
+        return date(self.year, 1, 1) - LEAD_IN, date(self.year, 12, 31) + RUN_OUT
+
+    def runs_on(self, today: date) -> bool:
+        """Tell whether the plan runs on `today` (its events are in /feeds/all.ics)."""
+        return plan_runs_on(cast(Plan, self), today)  # the catalog reads only fields a PlanRec has too
+
+    def last_change_of_running(self, today: date) -> date | None:
+        """Return the latest day up to `today` on which the plan started or stopped running, if any."""
+        first, last = self.run_span
+        days = [d for d in (first, last + timedelta(days=1)) if d <= today]
+        return max(days) if days else None
+
+
+@dataclass(frozen=True, slots=True)
 class EventRec:
     """A plan row (序号) with its organizations in plan order."""
 
     id: int
+    plan_id: int
     seq: int
     quarter: int
     type: str
@@ -44,6 +79,7 @@ class EventRec:
     hosts: tuple[str, ...] = ()
     co_organizers: tuple[str, ...] = ()
     session_count: int = 0
+    plan_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +87,7 @@ class OccRec:
     """One occurrence (session) as feeds need it."""
 
     id: int
+    plan_id: int
     event_id: int
     key: str
     uid: str
@@ -73,19 +110,26 @@ class OccRec:
 
 @dataclass
 class PlanSnapshot:
-    """Everything one plan's feeds are rendered from, read in five queries."""
+    """Everything the feeds of all stored plans are rendered from, read in five queries.
 
-    plan_id: int
-    plan_key: str
-    plan_year: int
-    plan_title: str
-    plan_updated_at: datetime
-    themes: dict[str, str]
+    `plans` is ordered oldest year first; `occurrences` follow that order, then 序号, position and key, so a
+    feed over several plans lists December 2026 before 2027.
+    """
+
+    plans: dict[int, PlanRec]
     orgs: dict[str, OrgRec]
     events: dict[int, EventRec]
     occurrences: list[OccRec]
     version: DataVersion = ()
     chains: tuple[str, ...] = field(default=())
+
+    def plan_by_key(self, key: str) -> PlanRec | None:
+        """Return the stored plan with `key`, if any."""
+        return next((p for p in self.plans.values() if p.key == key), None)
+
+    def running(self, today: date) -> list[PlanRec]:
+        """Return the plans running on `today`, oldest year first."""
+        return [p for p in self.plans.values() if p.runs_on(today)]
 
     def occurrence_by_uid(self) -> dict[str, OccRec]:
         """Return the occurrences indexed by UID (built once per snapshot)."""
@@ -112,17 +156,17 @@ def data_version(*, session: Session) -> DataVersion:
 _OCC_FIELDS = list(OccRec.__slots__)
 
 
-def load_snapshot(*, session: Session, plan_key: str | None = None) -> PlanSnapshot | None:
-    """Read the newest plan (or `plan_key`) with withdrawn rows too: feeds show them as cancelled."""
+def load_snapshot(*, session: Session) -> PlanSnapshot | None:
+    """Read every stored plan with withdrawn rows too (feeds show them as cancelled); None when there is none."""
     version = data_version(session=session)
     plan_table = Plan.__table__  # type: ignore[attr-defined]
-    query = select(plan_table)
-    if plan_key:
-        query = query.where(plan_table.c.key == plan_key)
-    query = query.order_by(plan_table.c.year.desc(), plan_table.c.id.desc())
-    plan = session.execute(query.limit(1)).first()
-    if plan is None:
+    plan_rows = session.execute(select(plan_table).order_by(plan_table.c.year, plan_table.c.id)).mappings().all()
+    if not plan_rows:
         return None
+    plans = {
+        r["id"]: PlanRec(r["id"], r["key"], r["year"], r["title"], r["published"], r["updated_at"], dict(r["themes"]))
+        for r in plan_rows
+    }
     orgs_by_id: dict[int, OrgRec] = {}
     for r in session.execute(select(Organization.__table__)).mappings():  # type: ignore[attr-defined]
         orgs_by_id[r["id"]] = OrgRec(
@@ -130,9 +174,11 @@ def load_snapshot(*, session: Session, plan_key: str | None = None) -> PlanSnaps
         )
     events: dict[int, dict[str, Any]] = {}
     ev_table = Event.__table__  # type: ignore[attr-defined]
-    for r in session.execute(select(ev_table).where(ev_table.c.plan_id == plan.id)).mappings():
+    for r in session.execute(select(ev_table)).mappings():
         events[r["id"]] = {
             "id": r["id"],
+            "plan_id": r["plan_id"],
+            "plan_key": plans[r["plan_id"]].key,
             "seq": r["seq"],
             "quarter": r["quarter"],
             "type": r["type"],
@@ -153,9 +199,7 @@ def load_snapshot(*, session: Session, plan_key: str | None = None) -> PlanSnaps
             role = "hosts" if link["role"] == Role.HOST else "co_organizers"
             ev[role].append(orgs_by_id[link["organization_id"]].key)
     occ_table = Occurrence.__table__  # type: ignore[attr-defined]
-    rows = session.execute(
-        select(*[occ_table.c[name] for name in _OCC_FIELDS]).where(occ_table.c.plan_id == plan.id)
-    ).all()
+    rows = session.execute(select(*[occ_table.c[name] for name in _OCC_FIELDS])).all()
     occurrences = [OccRec(*row) for row in rows]
     for occ in occurrences:
         if not occ.withdrawn:
@@ -164,15 +208,11 @@ def load_snapshot(*, session: Session, plan_key: str | None = None) -> PlanSnaps
         i: EventRec(**{**e, "hosts": tuple(e["hosts"]), "co_organizers": tuple(e["co_organizers"])})
         for i, e in events.items()
     }
-    occurrences.sort(key=lambda o: (event_recs[o.event_id].seq, o.position, o.key))
+    plan_order = {plan_id: i for i, plan_id in enumerate(plans)}
+    occurrences.sort(key=lambda o: (plan_order[o.plan_id], event_recs[o.event_id].seq, o.position, o.key))
     chains = sorted({c for e in event_recs.values() if not e.withdrawn for c in e.chains})
     return PlanSnapshot(
-        plan_id=plan.id,
-        plan_key=plan.key,
-        plan_year=plan.year,
-        plan_title=plan.title,
-        plan_updated_at=plan.updated_at,
-        themes=dict(plan.themes),
+        plans=plans,
         orgs={o.key: o for o in orgs_by_id.values()},
         events=event_recs,
         occurrences=occurrences,
@@ -189,8 +229,8 @@ _STRUCTURE = (0, 1, 2, 3, 4, 5, 6, 9)
 def update_snapshot(*, session: Session, snap: PlanSnapshot) -> PlanSnapshot | None:
     """Return `snap` with the occurrences edited since its version swapped in (one small query).
 
-    Returns None when more than occurrence fields changed (plan, organizations, events, links, rows added,
-    withdrawn or reordered): the caller then reads the whole plan again.
+    Returns None when more than occurrence fields changed (plans, organizations, events, links, rows added,
+    withdrawn or reordered): the caller then reads every plan again.
     """
     version = data_version(session=session)
     if version == snap.version:
@@ -198,15 +238,18 @@ def update_snapshot(*, session: Session, snap: PlanSnapshot) -> PlanSnapshot | N
     if any(version[i] != snap.version[i] for i in _STRUCTURE if i != _OCC_MAX):
         return None
     occ_table = Occurrence.__table__  # type: ignore[attr-defined]
-    query = select(*[occ_table.c[name] for name in _OCC_FIELDS]).where(
-        occ_table.c.plan_id == snap.plan_id, occ_table.c.updated_at >= snap.version[_OCC_MAX]
-    )
+    query = select(*[occ_table.c[name] for name in _OCC_FIELDS]).where(occ_table.c.updated_at >= snap.version[_OCC_MAX])
     changed = {row.id: OccRec(*row) for row in session.execute(query)}
     occurrences = list(snap.occurrences)
     for i, old in enumerate(occurrences):
         new = changed.get(old.id)
         if new is not None:
-            if (new.withdrawn, new.position, new.event_id) != (old.withdrawn, old.position, old.event_id):
+            if (new.withdrawn, new.position, new.event_id, new.plan_id) != (
+                old.withdrawn,
+                old.position,
+                old.event_id,
+                old.plan_id,
+            ):
                 return None
             occurrences[i] = new
     if sum(o.sequence for o in occurrences) != version[_SEQ_SUM]:

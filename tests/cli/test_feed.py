@@ -71,3 +71,14 @@ def test_token_create_list_revoke(cli_env: Engine, tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["feed", "token", "create", "--label", "x", "--filter", "org=nobody"])
     assert bad.exit_code == 2 and "没有单位“nobody”" in bad.output
     assert CliRunner().invoke(app, ["feed", "token", "revoke", "999"]).exit_code == 2
+
+
+def test_cli_plan_option_and_plan_feed_name_give_the_per_plan_feed(cli_env: Engine, tmp_path: Path) -> None:
+    http_app = create_app(Settings(base_url=BASE), clock=FixedClock(NOTICE_DATE), engine=cli_env)
+    with run_uvicorn(http_app, lifespan="off") as url:
+        served = httpx.get(f"{url}/feeds/plan/nantong-2023.ics", headers={"accept-encoding": "identity"}).content
+    assert run("feed", "all", "--plan", "nantong-2023", "--out", str(tmp_path / "a.ics")).exit_code == 0
+    assert run("feed", "plan/nantong-2023", "--out", str(tmp_path / "b.ics")).exit_code == 0
+    assert (tmp_path / "a.ics").read_bytes() == (tmp_path / "b.ics").read_bytes() == served
+    refused = CliRunner().invoke(app, ["feed", "all", "--plan", "nantong-2099"])
+    assert refused.exit_code == 2 and "没有计划“nantong-2099”" in refused.output

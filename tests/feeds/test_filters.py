@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 
+from scheduler.clock import local_date
 from scheduler.feeds.cache import FeedCache
 from scheduler.feeds.filters import FeedNotFound, event_matcher, split_feed_path
+from tests.support.instants import NOTICE_DATE
 
 BASE = "https://kjzs.example.org"
 
@@ -18,7 +20,7 @@ def cache(seeded_engine: Engine) -> FeedCache:
 
 def seqs(cache: FeedCache, kind: str, value: str | None, query: list[tuple[str, str]] | None = None) -> list[int]:
     snap = cache.current()
-    keeps = event_matcher(cache.resolve(kind, value, query or [], private=False), snap)
+    keeps = event_matcher(cache.resolve(kind, value, query or [], private=False), snap, today=local_date(NOTICE_DATE))
     return sorted(ev.seq for ev in snap.events.values() if keeps[ev.id])
 
 
