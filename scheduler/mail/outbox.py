@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from scheduler.mail.models import (
@@ -105,9 +106,15 @@ class SyncReport:
 def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], now: datetime) -> SyncReport:
     """Make the stored pending rows of `origin` match `wanted`: add, update, cancel what no longer applies."""
     report = SyncReport()
+    # Pending rows come as objects (they may change); the many cancelled rows a year piles up only as keys, and one
+    # is loaded when the planner wants it back.
     stored = {m.key: m for m in session.exec(
-        select(OutboxMessage).where(OutboxMessage.origin == origin,
-                                    col(OutboxMessage.state).in_([OutboxState.PENDING, OutboxState.CANCELLED])))}
+        select(OutboxMessage).where(OutboxMessage.origin == origin, OutboxMessage.state == OutboxState.PENDING))}
+    cancelled = {(kind, subject, recipient.lower(), rule): (row_id, reason) for row_id, kind, subject, recipient, rule,
+                 reason in session.execute(
+        sa_select(col(OutboxMessage.id), col(OutboxMessage.kind), col(OutboxMessage.subject),
+                  col(OutboxMessage.recipient), col(OutboxMessage.rule), col(OutboxMessage.cancel_reason))
+        .where(col(OutboxMessage.origin) == origin, col(OutboxMessage.state) == OutboxState.CANCELLED)).all()}
     sent_keys = set(session.exec(
         select(OutboxMessage.kind, OutboxMessage.subject, OutboxMessage.recipient, OutboxMessage.rule)
         .where(OutboxMessage.origin == origin,
@@ -120,13 +127,16 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
             continue
         seen.add(key)
         row = stored.get(key)
+        if row is None and key in cancelled:
+            row_id, reason = cancelled[key]
+            if reason != CANCELLED_BY_PLANNER:
+                continue
+            row = session.get(OutboxMessage, row_id)
         if row is None:
             session.add(_row(origin, w, now))
             report.added += 1
             continue
         if row.state == OutboxState.CANCELLED:
-            if row.cancel_reason != CANCELLED_BY_PLANNER:
-                continue
             row.state, row.cancel_reason, row.attempts, row.last_error = OutboxState.PENDING, None, 0, None
             report.revived += 1
         elif (row.due_at, row.expires_at, row.context, row.sequence) == (w.due_at, w.expires_at, w.context,
@@ -138,7 +148,7 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
         row.next_attempt_at = max(w.due_at, row.next_attempt_at) if row.attempts else w.due_at
         row.updated_at = now
     session.flush()
-    unwanted = [row.id for key, row in stored.items() if key not in seen and row.state == OutboxState.PENDING]
+    unwanted = [row.id for key, row in stored.items() if key not in seen]
     if unwanted:
         # Guarded by state: a row a worker claimed meanwhile is left to the worker.
         result = session.execute(
