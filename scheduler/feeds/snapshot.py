@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from scheduler.plan.catalog import LEAD_IN, RUN_OUT, plan_runs_on
+from scheduler.plan.catalog import plan_runs_on, run_span
 from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization, Plan, Role
 
 DataVersion = tuple[Any, ...]
@@ -48,7 +48,7 @@ class PlanRec:
     @property
     def run_span(self) -> tuple[date, date]:
         """Return the first and the last day the plan runs (plan.catalog.plan_runs_on; tests hold them equal)."""
-        return date(self.year, 1, 1) - LEAD_IN, date(self.year, 12, 31) + RUN_OUT
+        return run_span(self.year)
 
     def runs_on(self, today: date) -> bool:
         """Tell whether the plan runs on `today` (its events are in /feeds/all.ics)."""

@@ -50,10 +50,16 @@ def list_plans(*, session: Session) -> list[Plan]:
     return list(session.exec(select(Plan).order_by(col(Plan.year).desc(), col(Plan.id).desc())))
 
 
+def run_span(year: int) -> tuple[date, date]:
+    """Return the first and the last day a plan of `year` runs."""
+    # Calendar dates rather than day counts: 31 Dec + 90 days is 30 March when the next year is a leap year.
+    return date(year - 1, *RUN_FROM), date(year + 1, *RUN_UNTIL)
+
+
 def plan_runs_on(plan: Plan, today: date) -> bool:
     """Tell whether a plan's reminders, tasks and feeds are live on `today` (Asia/Shanghai date)."""
-    # Calendar dates rather than day counts: 31 Dec + 90 days is 30 March when the next year is a leap year.
-    return date(plan.year - 1, *RUN_FROM) <= today <= date(plan.year + 1, *RUN_UNTIL)
+    first, last = run_span(plan.year)
+    return first <= today <= last
 
 
 def running_plans(*, session: Session, today: date) -> list[Plan]:

@@ -3,7 +3,7 @@ per-plan feeds, headers, Last-Modified when a plan joins or leaves, incremental 
 
 Expected run spans are hand-computed from the rule "1 October of the year before to 31 March after the year"
 (catalog: 92 days before 1 January, 90 days after 31 December): 2026 runs 2025-10-01…2027-03-31, 2027 runs
-2026-10-01…2028-03-30 (2028 is a leap year: 31 + 29 + 30 = 90).
+2026-10-01…2028-03-31 (calendar dates: 1 October of the year before to 31 March after, leap years alike).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.factories.feedplans import DEC_1_2026, FEED_EVENTS_PER_PLAN, import_y
 from tests.feeds.test_render import vevents
 
 BASE = "https://kjzs.example.org"
-SPANS = {2026: (date(2025, 10, 1), date(2027, 3, 31)), 2027: (date(2026, 10, 1), date(2028, 3, 30))}
+SPANS = {2026: (date(2025, 10, 1), date(2027, 3, 31)), 2027: (date(2026, 10, 1), date(2028, 3, 31))}
 
 
 @pytest.fixture
