@@ -1,9 +1,8 @@
 """Feeds over several plans (the 2023 seed re-dated to 2026 and 2027): which plans all.ics holds on which day,
 per-plan feeds, headers, Last-Modified when a plan joins or leaves, incremental refresh across plans.
 
-Expected run spans are hand-computed from the rule "1 October of the year before to 31 March after the year"
-(catalog: 92 days before 1 January, 90 days after 31 December): 2026 runs 2025-10-01…2027-03-31, 2027 runs
-2026-10-01…2028-03-31 (calendar dates: 1 October of the year before to 31 March after, leap years alike).
+Expected run spans are hand-computed from the rule "1 October of the year before to 31 March after the year",
+in calendar dates (leap years alike): 2026 runs 2025-10-01…2027-03-31, 2027 runs 2026-10-01…2028-03-31.
 """
 
 from __future__ import annotations
