@@ -201,6 +201,7 @@ def session_action(request: Request, plan_key: str, seq: int, key: str, action: 
     occ = get_session_of(session=session, event=event, key=key) if event is not None else None
     if plan is None or event is None or occ is None or action not in ("fix", "move", "cancel", "withdraw"):
         return _missing(request, f"计划 {plan_key!r} 序号 {seq} 中没有场次 {key!r}。")
+    change: Change | None
     try:
         if action == "fix":
             change = fix_session(session=session, plan=plan, occurrence=occ, day=fields.get("date", ""),
