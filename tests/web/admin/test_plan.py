@@ -218,3 +218,26 @@ def test_forms_without_the_csrf_token_are_refused(office: tuple[httpx.Client, En
                        (f"/admin/plan/{PLAN}/events/6/sessions/06-1/cancel", {"reason": "x"})):
         assert client.post(path, data={"csrf_token": "forged", **data}).status_code == 403
     assert dump_database(engine) == before
+
+
+def test_postpone_and_cancel_from_the_editor(office: tuple[httpx.Client, Engine]) -> None:
+    client, engine = office
+    token = csrf_of(client.get(f"/admin/plan/{PLAN}/events/4").text)
+    base = f"/admin/plan/{PLAN}/events/4/sessions/04-1"
+    unreadable = client.post(f"{base}/move", data={"csrf_token": token, "date_text": "下个月", "reason": ""})
+    assert unreadable.status_code == 422
+    move_form = html.unescape(unreadable.text.split('data-testid="move-04-1"')[1].split("</form>")[0])
+    assert "无法识别的日期 '下个月'" in move_form  # under the 延期 form of that session, which comes back open
+    assert '<details data-ops="04-1" open>' in unreadable.text
+    moved = client.post(f"{base}/move", data={"csrf_token": token, "date_text": "4月", "reason": "专家行程调整"})
+    assert moved.status_code == 303
+    with session_scope(engine) as session:
+        occ = session.exec(select(Occurrence).where(Occurrence.key == "04-1")).one()
+    assert (occ.status, occ.window_start, occ.window_end, occ.status_reason, occ.sequence) == (
+        "postponed", date(2023, 4, 1), date(2023, 4, 30), "专家行程调整", 1)
+    assert client.post(f"{base}/cancel", data={"csrf_token": token, "reason": " "}).status_code == 422
+    assert client.post(f"{base}/cancel", data={"csrf_token": token, "reason": "合作方取消"}).status_code == 303
+    event = feed_events(client)[UID.format("04-1")]
+    assert (str(event["STATUS"]), event["SEQUENCE"]) == ("CANCELLED", 2)
+    assert change_notices(engine, "04-1")[0][:2] == ("change:2", 2)
+    assert [e.action for e in audit_log(engine)] == ["plan.occurrence.move", "plan.occurrence.cancel"]
