@@ -140,5 +140,5 @@ def app(settings: Settings, clock: FixedClock, engine: Engine) -> FastAPI:
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[httpx.Client]:
     """A client of `app` served by a real uvicorn on 127.0.0.1."""
-    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=10) as http:
+    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=30) as http:
         yield http

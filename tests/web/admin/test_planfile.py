@@ -283,7 +283,7 @@ def test_a_confirmation_needs_the_kept_files_id_and_hash(office: Office, setting
     assert (settings.var_dir / "secret_key").exists()
 
     add_admin(office.engine, "deputy")  # another administrator cannot confirm the office's upload
-    with httpx.Client(base_url=office.url, timeout=10) as other:
+    with httpx.Client(base_url=office.url, timeout=30) as other:
         assert sign_in(other, "deputy").status_code == 303
         theirs = {**fields, "csrf_token": csrf_of(other.get("/admin/plan/upload").text)}
         assert other.post("/admin/plan/upload/confirm", data=theirs).status_code == 410
