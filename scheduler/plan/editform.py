@@ -87,7 +87,9 @@ def event_sessions(*, session: Session, event: Event) -> list[Occurrence]:
 
 def _header(plan: Plan) -> PlanHeader:
     return PlanHeader.model_construct(id=plan.key, year=plan.year, title=plan.title, source=plan.source,
-                                      published=plan.published, timezone=plan.timezone, themes=dict(plan.themes))
+                                      published=plan.published, timezone=plan.timezone, themes=dict(plan.themes),
+                                      office=plan.office, chains=list(plan.chains),
+                                      bankuai=list(plan.bankuai) or None)
 
 
 def _org_in(org: Organization) -> OrganizationIn:

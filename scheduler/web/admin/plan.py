@@ -34,7 +34,6 @@ from scheduler.plan.editor import (
 )
 from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, Event, OccurrenceStatus, OrgKind, Plan
 from scheduler.plan.rows import occurrence_when, plan_choices
-from scheduler.plan.seed import KNOWN_CHAINS
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
@@ -102,7 +101,7 @@ def _editor_page(request: Request, session: Session, plan: Plan, form: EventForm
     return render(request, "admin_plan_event.html", {
         "plan": plan, "event": event, "values": form, "sessions": sessions, "live": live, "errors": errors or {},
         "done": DONE.get(done, ""), "csrf": csrf_token(request), "types": list(EVENT_TYPE_LABELS.items()),
-        "chains": KNOWN_CHAINS, "directory": _directory(session), "status_labels": STATUS_LABELS,
+        "chains": list(plan.chains), "directory": _directory(session), "status_labels": STATUS_LABELS,
         "when": occurrence_when, "cancelled": OccurrenceStatus.CANCELLED,
         "withdrawn_sessions": [o for o in stored.values() if o.withdrawn],
     }, status_code=status_code)
