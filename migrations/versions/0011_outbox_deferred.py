@@ -1,7 +1,7 @@
 """outbox: deferred rows wait on the wall clock (retry_at) and remember since when they are held back
 
 Revision ID: 0011_outbox_deferred
-Revises: 0009_plan_merge
+Revises: 0010_plan_vocabulary
 Create Date: 2026-12-08
 
 The new `deferred` state needs no schema change (state is a string). Rows that an older version left `pending`
@@ -13,7 +13,7 @@ import scheduler.db
 
 
 revision = '0011_outbox_deferred'
-down_revision = '0009_plan_merge'
+down_revision = '0010_plan_vocabulary'
 branch_labels = None
 depends_on = None
 
