@@ -77,5 +77,5 @@ def describe(exc: BaseException) -> str | None:
     if isinstance(exc, OSError):
         where = f"：{exc.filename}" if exc.filename else ""
         return f"{FAULT_TEXT[fault]}{where}（{exc.strerror or exc}）"
-    reason = str(getattr(exc, "orig", exc)).strip().splitlines()
-    return f"数据库错误：{FAULT_TEXT[fault]}（{reason[0] if reason else type(exc).__name__}）"
+    reason = " ".join(str(getattr(exc, "orig", exc)).split()) or type(exc).__name__
+    return f"数据库错误：{FAULT_TEXT[fault]}（{reason}）"

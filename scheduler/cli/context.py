@@ -75,7 +75,7 @@ def require_current_schema(rt: Runtime) -> None:
 
 def unreachable(rt: Runtime, exc: Exception) -> typer.Exit:
     """Say which database (password hidden) could not be reached and why."""
-    reason = str(getattr(exc, "orig", exc)).strip()
+    reason = " ".join(str(getattr(exc, "orig", exc)).split())  # one line: drivers add hints on lines of their own
     return fail(f"无法连接数据库 {rt.engine.url.render_as_string(hide_password=True)}：{reason}")
 
 
