@@ -1,23 +1,32 @@
-"""Liveness and readiness: database reachable, plan loaded."""
+"""Liveness and readiness: database reachable, plan loaded; details only for administrators and the health token."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, text
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from scheduler.plan.models import Event, Occurrence, Organization, Plan
+from scheduler.runtime import Runtime
 from scheduler.web.deps import RuntimeDep, SessionDep
+from scheduler.web.security import health_details_allowed, health_view
 
 router = APIRouter()
 
 
 @router.get("/healthz")
-def healthz(session: SessionDep, runtime: RuntimeDep) -> JSONResponse:
-    """Report database health and basic counts."""
+def healthz(request: Request, session: SessionDep, runtime: RuntimeDep) -> JSONResponse:
+    """Report ok/degraded to anyone; database health and counts to administrators and the health token."""
+    body, status_code = health_report(session=session, runtime=runtime)
+    view = health_view(body, detailed=health_details_allowed(request, runtime, session))
+    return JSONResponse(view, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+def health_report(*, session: Session, runtime: Runtime) -> tuple[dict[str, Any], int]:
+    """Return the full health report (database, counts, contributors) and its HTTP status."""
     body: dict[str, Any] = {"status": "ok", "clock": runtime.clock.describe(), "now": runtime.clock.now().isoformat()}
     try:
         session.execute(text("SELECT 1"))
@@ -31,10 +40,10 @@ def healthz(session: SessionDep, runtime: RuntimeDep) -> JSONResponse:
             )
         }
     except Exception as exc:  # the whole point is to report it, not to crash
-        return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
+        return {"status": "error", "database": type(exc).__name__}, 503
     body["database"] = session.get_bind().dialect.name
     body["counts"] = counts
     body["occurrences"] = counts["occurrences"]  # kept at the top level for existing readers
     for name, contribute in runtime.health_contributors.items():
         body[name] = contribute(session)
-    return JSONResponse(body)
+    return body, 200
