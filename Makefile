@@ -35,13 +35,15 @@ $(SYSDEPS_STAMP):
 
 # The demo: the 2023 plan on a simulated clock from the notice date at 3600× (an hour per real second, a
 # simulated week in under 3 minutes), example contacts, and a local SMTP sink whose mail shows at /mail.
-# Links in the mail point at this server (BASE_URL follows HOST and PORT).
+# Links in the mail point at this server (BASE_URL follows HOST and PORT). The demo's /mail is readable without
+# sign-in (SCHEDULER_MAILBOX_PUBLIC); anywhere else it needs an administrator.
 DEMO_CLOCK ?= simulated:2023-01-22@3600
 CONTACTS ?= seeds/contacts.example.toml
 run: export SCHEDULER_BASE_URL ?= http://$(HOST):$(PORT)
 run: export SCHEDULER_CLOCK ?= $(DEMO_CLOCK)
 run: export SCHEDULER_CONTACTS_FILE ?= $(CONTACTS)
 run: export SCHEDULER_MAIL_SINK ?= true
+run: export SCHEDULER_MAILBOX_PUBLIC ?= true
 run: $(STAMP)
 	$(BIN)/scheduler db upgrade
 	$(BIN)/scheduler plan import $(SEED)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Column, String
+from sqlalchemy import Column, String, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from scheduler.audit import ActorKind, audit
 from scheduler.db import session_scope, utc_column
+from scheduler.faults import Fault, classify
 
+log = logging.getLogger(__name__)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256  # the sign-in form accepts no longer password
@@ -174,59 +181,104 @@ def authenticate(*, session: Session, username: str, password: str, now: datetim
 
 
 class LoginThrottle:
-    """Refuse sign-in for a key (username or address) after too many failures in a sliding window."""
+    """Refuse a key (username, address, link) after too many failures in a sliding window of wall-clock time.
 
-    def __init__(self, *, limit: int = 5, window: timedelta = timedelta(minutes=15)) -> None:
+    The window runs on `wall` (seconds, monotonic by default), never on the application clock: a simulated clock
+    at 3600× would otherwise end a 15-minute lockout after a quarter of a second.
+    """
+
+    def __init__(self, *, limit: int = 5, window: timedelta = timedelta(minutes=15),
+                 wall: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[datetime]] = {}
+        self.window = window.total_seconds()
+        self._wall = wall
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()  # sync routes run in a thread pool
 
-    def blocked(self, key: str, now: datetime) -> bool:
+    def blocked(self, key: str) -> bool:
         """Tell whether `key` has used up its attempts."""
-        failures = self._failures.get(key)
-        if not failures:
-            return False
-        while failures and now - failures[0] > self.window:
-            failures.popleft()
-        return len(failures) >= self.limit
+        with self._lock:
+            failures = self._failures.get(key)
+            if not failures:
+                return False
+            now = self._wall()
+            while failures and now - failures[0] > self.window:
+                failures.popleft()
+            return len(failures) >= self.limit
 
-    def fail(self, key: str, now: datetime) -> None:
+    def fail(self, key: str) -> None:
         """Record one failed attempt."""
-        self._failures.setdefault(key, deque()).append(now)
-        if len(self._failures) > 10_000:  # bounded memory under a spray of usernames
-            self._failures.pop(next(iter(self._failures)))
+        with self._lock:
+            self._failures.setdefault(key, deque()).append(self._wall())
+            if len(self._failures) > 10_000:  # bounded memory under a spray of usernames
+                self._failures.pop(next(iter(self._failures)))
 
     def reset(self, key: str) -> None:
         """Forget the failures of `key` after a successful sign-in."""
-        self._failures.pop(key, None)
+        with self._lock:
+            self._failures.pop(key, None)
 
 
 class SignInGuard:
     """Sign-in with throttling, per (username, address) and per address; the failure counts live in this object."""
 
-    def __init__(self) -> None:
-        self.per_account = LoginThrottle()  # a stranger's guesses cannot lock the owner out elsewhere
-        self.per_address = LoginThrottle(limit=20)  # one address spraying usernames
+    def __init__(self, *, wall: Callable[[], float] = time.monotonic) -> None:
+        self.per_account = LoginThrottle(wall=wall)  # a stranger's guesses cannot lock the owner out elsewhere
+        self.per_address = LoginThrottle(limit=20, wall=wall)  # one address spraying usernames
 
-    def blocked(self, *, username: str, address: str, now: datetime) -> bool:
+    def blocked(self, *, username: str, address: str) -> bool:
         """Tell whether sign-in from `address` as `username` is refused for now (too many failures)."""
-        return self.per_account.blocked(self._key(username, address), now) or self.per_address.blocked(address, now)
+        return self.per_account.blocked(self._key(username, address)) or self.per_address.blocked(address)
 
     def sign_in(self, *, engine: Engine, username: str, password: str, address: str, now: datetime) -> AdminUser | None:
-        """Check the credentials in a transaction of its own; count a failure, forget them on success.
+        """Check the credentials, then stamp the sign-in in a short write of its own; count failures.
 
-        The sign-in stamp (and a password rehash) is committed here, not by the caller: it opens its own write
-        session so a request that fails after signing in never loses it, and no caller has to remember to commit.
+        The password is checked outside any transaction (argon2 takes tens of milliseconds: held under SQLite's
+        write lock, sixty sign-ins at once queued past the busy timeout and answered 500). The stamp (and a
+        rehash) is one UPDATE, retried while the database is busy; a stamp that still cannot be written after
+        the retries is logged and the sign-in goes ahead: nobody is refused because the ticker was writing.
         """
-        with session_scope(engine, write=True) as session:
-            user = authenticate(session=session, username=username, password=password, now=now)
-        if user is None:
-            self.per_account.fail(self._key(username, address), now)
-            self.per_address.fail(address, now)
+        with session_scope(engine) as session:  # a WAL read: never waits on the write lock
+            user = session.exec(select(AdminUser).where(AdminUser.username == username)).first()
+        try:
+            _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            user = None
+        if user is None or user.disabled:
+            self.per_account.fail(self._key(username, address))
+            self.per_address.fail(address)
             return None
+        values: dict[str, object] = {"last_login_at": now}
+        if _HASHER.check_needs_rehash(user.password_hash):
+            values["password_hash"] = _HASHER.hash(password)
+        _stamp_sign_in(engine, user_id=user.id, values=values)
+        for name, value in values.items():
+            setattr(user, name, value)
         self.per_account.reset(self._key(username, address))
         return user
 
     @staticmethod
     def _key(username: str, address: str) -> str:
         return f"{username.lower()}|{address}"
+
+
+SIGN_IN_WRITE_ATTEMPTS = 5
+
+
+def _stamp_sign_in(engine: Engine, *, user_id: int | None, values: dict[str, object]) -> bool:
+    """Write the sign-in stamp in one short transaction, retrying while SQLite is busy; tell whether it was written."""
+    for attempt in range(SIGN_IN_WRITE_ATTEMPTS):
+        try:
+            with session_scope(engine, write=True) as session:
+                session.execute(update(AdminUser).where(col(AdminUser.id) == user_id).values(**values))
+            return True
+        except OperationalError as exc:
+            fault = classify(exc)
+            if fault in (Fault.READ_ONLY, Fault.DISK_FULL):  # read-only mode: people may still sign in to read
+                log.warning("sign-in stamp of admin %s not written: %s", user_id, fault)
+                return False
+            if fault != Fault.BUSY:
+                raise
+            time.sleep(0.05 * 2**attempt)
+    log.warning("sign-in stamp of admin %s not written: the database stayed busy", user_id)
+    return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
     reminder_rules: dict[str, dict[str, Any]] = Field(default_factory=dict)  # JSON: {"district": {...}}
     seed_file: Path = DEFAULT_SEED
     feed_recheck_seconds: float = 2.0  # how stale a served feed may be before the data version is checked
+    # Operations (issue 15): which peers may set X-Forwarded-For/-Proto (comma list of addresses or networks; empty:
+    # nobody, the socket peer is the client), who sees /healthz details, whether /mail is readable without sign-in.
+    forwarded_allow_ips: str = ""
+    health_token: str | None = None
+    mailbox_public: bool = False  # only the local demo (`make run`) turns it on
 
     @field_validator("secret_keys", mode="before")
     @classmethod
@@ -64,6 +70,19 @@ class Settings(BaseSettings):
             if key.lower() in DEV_KEY_PLACEHOLDERS or len(key) < 16:
                 raise ValueError("每个密钥都必须是 16 个字符以上的随机字符串")
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        entries = [e.strip() for e in value.split(",") if e.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} 不是 IP 地址或网段（多个用逗号分隔，* 表示信任所有来源）") from None
+        return ",".join(entries)
 
     @property
     def resolved_database_url(self) -> str:
@@ -96,7 +115,7 @@ _SETTINGS_MESSAGES = {
     "literal_error": "取值无效",
     "missing": "缺少",
 }
-_SECRET_VARIABLES = {"SCHEDULER_SECRET_KEYS", "SCHEDULER_SMTP_PASSWORD"}
+_SECRET_VARIABLES = {"SCHEDULER_SECRET_KEYS", "SCHEDULER_SMTP_PASSWORD", "SCHEDULER_HEALTH_TOKEN"}
 
 
 def _describe(err: Any) -> str:

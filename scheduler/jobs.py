@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -12,8 +14,10 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.clock import Clock, RealClock
+from scheduler.clock import Clock, NonDecreasingClock, RealClock
+from scheduler.clockstate import record_instant, stored_instant
 from scheduler.db import session_scope
+from scheduler.faults import FAULT_TEXT, classify
 from scheduler.followups.action_links import mail_composer
 from scheduler.followups.checklists import ChecklistItem, read_checklists
 from scheduler.followups.sync import followups_fingerprint, plan_followups
@@ -47,6 +51,11 @@ class MailJobs:
         self.batch_size = batch_size if batch_size is not None else runtime.settings.dispatch_batch
         self.checklists = checklists
         self.wall = wall or RealClock()
+        # Every job reads this clock: it never runs back (a backward jump holds time at the latest instant seen).
+        clock = runtime.clock
+        self.clock = clock if isinstance(clock, NonDecreasingClock) else NonDecreasingClock(clock)
+        self._floor_loaded = False
+        self.watch = DatabaseWatch()
         self.worker = worker_id()
         self.breaker = CircuitBreaker()  # this process's view of the SMTP server, kept across dispatch ticks
         self._planned_fingerprint: tuple[Any, ...] | None = None
@@ -55,7 +64,7 @@ class MailJobs:
 
     def plan(self) -> dict[str, Any]:
         """Sync the planner's wanted rows into the outbox; skipped when no planner input changed."""
-        now = self.runtime.clock.now()
+        now = self.clock.now()
         with session_scope(self.runtime.engine, write=True) as session:
             fingerprint = planning_fingerprint(session=session, now=now)
             if fingerprint == self._planned_fingerprint:
@@ -71,7 +80,7 @@ class MailJobs:
 
     def followups(self) -> dict[str, Any]:
         """Plan tasks and task mail; skipped when no input changed and it is still the same day."""
-        now = self.runtime.clock.now()
+        now = self.clock.now()
         templates = self.checklists if self.checklists is not None else read_checklists(self.settings.checklist_file)
         with session_scope(self.runtime.engine, write=True) as session:
             fingerprint = (followups_fingerprint(session=session, now=now), tuple(sorted(templates.items())))
@@ -85,13 +94,13 @@ class MailJobs:
     def reports(self) -> dict[str, Any]:
         """Queue the monthly tracking report for the office once its month is over."""
         with session_scope(self.runtime.engine, write=True) as session:
-            report = plan_report_mail(session=session, now=self.runtime.clock.now(), base_url=self.settings.base_url)
+            report = plan_report_mail(session=session, now=self.clock.now(), base_url=self.settings.base_url)
         return report.as_dict()
 
     async def dispatch(self) -> dict[str, Any]:
         """Send every due row."""
         report = await dispatch_due(
-            engine=self.runtime.engine, mailer=self.mailer, composer=self.composer, clock=self.runtime.clock,
+            engine=self.runtime.engine, mailer=self.mailer, composer=self.composer, clock=self.clock,
             worker=self.worker, batch_size=self.batch_size, policy=self.policy, wall=self.wall,
             on_sent=note_mail_sent, breaker=self.breaker,
         )
@@ -107,6 +116,21 @@ class MailJobs:
         self._planned_fingerprint = None
         self._followups_fingerprint = None
 
+    def mark_instant(self) -> datetime:
+        """Keep the instant the planners are about to act on in the database, and return it.
+
+        On the first call the instant kept by an earlier process becomes the floor of the clock: after a restart
+        (or a clock set back) the planners never see an earlier `now` than one they already acted on.
+        """
+        if not self._floor_loaded:
+            last = stored_instant(engine=self.runtime.engine)
+            if last is not None:
+                self.clock.raise_floor(last)
+            self._floor_loaded = True
+        instant = self.clock.now()
+        record_instant(engine=self.runtime.engine, instant=instant, wall=self.wall.now())
+        return instant
+
     async def run(self, job: Job) -> dict[str, Any]:
         """Run one tick of `job` on the running loop."""
         result = job.tick(self)
@@ -118,17 +142,110 @@ class MailJobs:
         """Run one tick of the job named `job_id`, whatever earlier ticks planned from."""
         job = job_by_id(job_id)
         self.forget()
+        if job.plans:
+            self.mark_instant()
         return await self.run(job)
+
+    def guarded(self, job: Job) -> Callable[[], Any]:
+        """Return the ticker's callable for `job`: the instant kept first, database outages logged once, not raised.
+
+        While the database is away the job backs off (DatabaseWatch) and says so in one log line when it goes and
+        one when it returns, instead of a traceback every tick. Other errors still raise (APScheduler logs them).
+        """
+        watch = self.watch
+
+        def before() -> dict[str, Any] | None:
+            if not watch.due():
+                return {"skipped": "database"}
+            if job.plans:
+                self.mark_instant()
+            return None
+
+        if inspect.iscoroutinefunction(job.tick):
+            async def tick_async() -> dict[str, Any]:
+                try:
+                    skipped = before()
+                    if skipped is not None:
+                        return skipped
+                    result = await job.tick(self)  # type: ignore[misc]
+                except Exception as exc:
+                    return watch.failed(job, exc)
+                watch.succeeded()
+                return result
+
+            return tick_async
+
+        def tick_sync() -> dict[str, Any]:
+            try:
+                skipped = before()
+                if skipped is not None:
+                    return skipped
+                result = job.tick(self)
+            except Exception as exc:
+                return watch.failed(job, exc)
+            watch.succeeded()
+            assert isinstance(result, dict)
+            return result
+
+        return tick_sync
 
     def ticker(self) -> AsyncIOScheduler:
         """Build (not start) the ticker: every job of JOBS, in memory, never overlapping itself."""
         sched = AsyncIOScheduler()
         for job in JOBS:
             # Synchronous ticks run in the loop's thread pool, coroutine ticks on the loop itself.
-            sched.add_job(job.tick, "interval", args=(self,), seconds=getattr(self.settings, job.interval),
+            sched.add_job(self.guarded(job), "interval", seconds=getattr(self.settings, job.interval),
                           id=job.id, name=job.name, coalesce=True, max_instances=1,
                           misfire_grace_time=MISFIRE_GRACE_SECONDS)
         return sched
+
+
+class DatabaseWatch:
+    """Whether the ticker's database answers; while it does not, ticks back off and one line per change is logged."""
+
+    FIRST_DELAY = 5.0  # real seconds before the first retry; doubled up to MAX_DELAY
+    MAX_DELAY = 300.0
+
+    def __init__(self, *, wall: Callable[[], float] = time.monotonic) -> None:
+        self._wall = wall
+        self._lock = threading.Lock()
+        self.down_since: float | None = None
+        self.reason = ""
+        self._delay = 0.0
+        self._next_try = 0.0
+
+    def due(self) -> bool:
+        """Tell whether a tick may try the database now (always while it is up)."""
+        with self._lock:
+            return self.down_since is None or self._wall() >= self._next_try
+
+    def failed(self, job: Job, exc: Exception) -> dict[str, Any]:
+        """Note a failed tick: an outage is logged once and backed off; anything else raises again."""
+        fault = classify(exc)
+        if fault is None:
+            raise exc
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+        with self._lock:
+            now = self._wall()
+            first = self.down_since is None
+            if first:
+                self.down_since, self._delay = now, self.FIRST_DELAY
+            else:
+                self._delay = min(self._delay * 2, self.MAX_DELAY)
+            self._next_try = now + self._delay
+            self.reason = f"{FAULT_TEXT[fault]}（{reason[0] if reason else type(exc).__name__}）"
+        if first:
+            log.warning("数据库不可用，定时任务暂停并自动重试：%s（任务 %s）", self.reason, job.id)
+        return {"skipped": "database", "reason": self.reason}
+
+    def succeeded(self) -> None:
+        """Note a tick that reached the database; logs once when it comes back."""
+        with self._lock:
+            if self.down_since is None:
+                return
+            away = self._wall() - self.down_since
+            self.down_since, self.reason, self._delay = None, "", 0.0
+        log.warning("数据库已恢复（中断约 %.0f 秒），定时任务继续", away)
 
 
 def build_composer(runtime: Runtime) -> Composer:
@@ -149,14 +266,18 @@ class Job:
     at_start: bool  # run once as soon as the ticker starts, not only after the first period
     tick: Tick
     replayed: bool = True  # run by each step of a replay (scheduler.replay)
+    plans: bool = False  # decides what is due from `now`: the instant is kept first (scheduler.clockstate)
 
 
 # Planners first, then dispatch: a replay step runs these in order, so mail planned at an instant that is
 # already due goes out in the same step, as the ticker's next dispatch tick would send it.
 JOBS: tuple[Job, ...] = (
-    Job(id="plan", name="计划→发件箱", interval="plan_interval", at_start=True, tick=MailJobs.plan),
-    Job(id="followups", name="跟进事项→发件箱", interval="plan_interval", at_start=True, tick=MailJobs.followups),
-    Job(id="reports", name="月度跟踪报表邮件", interval="plan_interval", at_start=False, tick=MailJobs.reports),
+    Job(id="plan", name="计划→发件箱", interval="plan_interval", at_start=True, tick=MailJobs.plan,
+        plans=True),
+    Job(id="followups", name="跟进事项→发件箱", interval="plan_interval", at_start=True,
+        tick=MailJobs.followups, plans=True),
+    Job(id="reports", name="月度跟踪报表邮件", interval="plan_interval", at_start=False, tick=MailJobs.reports,
+        plans=True),
     Job(id="dispatch", name="发送到期邮件", interval="dispatch_interval", at_start=False, tick=MailJobs.dispatch),
     # Not replayed: a replay is one process whose sends finish before its clock moves on, so no row can be
     # left in `sending` by a crashed worker; and the lease timeout is wall time, which a replay skips over.

@@ -1,6 +1,6 @@
 """Import every module that defines tables, so SQLModel.metadata is complete (migrations, create_all)."""
 
-from scheduler import audit, auth, contacts, workdays  # noqa: F401
+from scheduler import audit, auth, clockstate, contacts, workdays  # noqa: F401
 from scheduler.feeds import models as feed_models  # noqa: F401
 from scheduler.followups import models as followup_models  # noqa: F401
 from scheduler.mail import models as mail_models  # noqa: F401

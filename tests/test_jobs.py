@@ -108,7 +108,8 @@ def stop(proc: subprocess.Popen) -> None:
 
 def test_serve_runs_the_sink_and_the_ticker_and_shows_mail(tmp_path: Path) -> None:
     http_port, smtp_port = free_port(), free_port()
-    env = env_for(tmp_path, SCHEDULER_MAIL_SINK="true", SCHEDULER_SMTP_PORT=str(smtp_port))
+    env = env_for(tmp_path, SCHEDULER_MAIL_SINK="true", SCHEDULER_SMTP_PORT=str(smtp_port),
+                  SCHEDULER_MAILBOX_PUBLIC="true", SCHEDULER_HEALTH_TOKEN="h" * 24)
     prepare(env)
     proc = subprocess.Popen([sys.executable, "-m", "scheduler", "serve", "--port", str(http_port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -117,7 +118,8 @@ def test_serve_runs_the_sink_and_the_ticker_and_shows_mail(tmp_path: Path) -> No
         health: dict = {}
         while time.monotonic() < deadline:
             try:
-                health = httpx.get(f"http://127.0.0.1:{http_port}/healthz", timeout=2).json()
+                health = httpx.get(f"http://127.0.0.1:{http_port}/healthz", timeout=2,
+                                   headers={"Authorization": f"Bearer {'h' * 24}"}).json()
             except httpx.HTTPError:
                 health = {}
             page = httpx.get(f"http://127.0.0.1:{http_port}/mail", timeout=5).text if health else ""

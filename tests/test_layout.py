@@ -16,7 +16,8 @@ from scheduler.config import PROJECT_ROOT
 LAYERS: tuple[frozenset[str], ...] = tuple(
     frozenset(names.split())
     for names in (
-        "scheduler config clock db validation workdays",
+        # faults names environmental failures; clockstate keeps the clock's last instant (issue 15)
+        "scheduler config clock db validation workdays faults clockstate",
         # runtime only builds the engine and the clock from settings; domain jobs, jobs, web and cli receive it
         "runtime",
         "plan",

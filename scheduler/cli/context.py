@@ -40,9 +40,42 @@ def require_schema(rt: Runtime) -> None:
         raise fail(f"数据库 {url} 尚未初始化，请先运行：scheduler db upgrade")
 
 
+def require_current_schema(rt: Runtime) -> None:
+    """Stop with a clear message unless the database is reachable and migrated to this program's revision.
+
+    For the long-running commands: `serve` and `worker` must not start on a schema they would fail on every tick.
+    A database built without Alembic (no version table, the tests' create_all) is taken as current.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.exc import DBAPIError
+
+    from scheduler.migrate import alembic_config
+
+    require_schema(rt)
+    url = rt.engine.url.render_as_string(hide_password=False)
+    try:
+        with rt.engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except DBAPIError as exc:
+        raise unreachable(rt, exc) from None
+    if not current:
+        return
+    script = ScriptDirectory.from_config(alembic_config(url))
+    heads = set(script.get_heads())
+    if current == heads:
+        return
+    shown = rt.engine.url.render_as_string(hide_password=True)
+    known = {rev.revision for rev in script.walk_revisions()}
+    if not current <= known:
+        raise fail(f"数据库 {shown} 的版本（{'、'.join(sorted(current))}）比本程序新，请升级程序后再启动")
+    raise fail(f"数据库 {shown} 的结构版本过旧（{'、'.join(sorted(current))}，应为 {'、'.join(sorted(heads))}），"
+               "请先运行：scheduler db upgrade")
+
+
 def unreachable(rt: Runtime, exc: Exception) -> typer.Exit:
     """Say which database (password hidden) could not be reached and why."""
-    reason = str(getattr(exc, "orig", exc)).strip()
+    reason = " ".join(str(getattr(exc, "orig", exc)).split())  # one line: drivers add hints on lines of their own
     return fail(f"无法连接数据库 {rt.engine.url.render_as_string(hide_password=True)}：{reason}")
 
 

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-from scheduler.cli.context import JsonFlag, fail, refused, runtime
+from scheduler.cli.context import JsonFlag, fail, refused, require_current_schema, runtime
 from scheduler.clock import SHANGHAI
+from scheduler.config import Settings
 from scheduler.jobs import MailJobs, describe_jobs, job_by_id, running_ticker
 from scheduler.runtime import Runtime
 
@@ -29,12 +30,32 @@ def serve(
     from scheduler.mail.mailer import SMTPMailer
     from scheduler.web.app import create_app
 
-    rt = runtime(ctx)
+    rt = started_runtime(ctx)
     typer.echo(f"服务已启动：http://{host}:{port}/  （{rt.clock.describe()}）")
     if rt.settings.mail_sink:
         typer.echo(f"本地 SMTP 接收端：{rt.settings.smtp_host}:{rt.settings.smtp_port}，邮件见 http://{host}:{port}/mail")
     web = create_app(rt.settings, clock=rt.clock, engine=rt.engine, mailer=SMTPMailer(rt.settings), ticker=True)
-    uvicorn.run(web, host=host, port=port, log_level="info")
+    uvicorn.run(web, host=host, port=port, log_level="info", **uvicorn_options(rt.settings))
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """Return uvicorn's proxy options: X-Forwarded-* honoured only from SCHEDULER_FORWARDED_ALLOW_IPS (default none).
+
+    uvicorn otherwise trusts 127.0.0.1, so anyone reaching the port locally (or through a proxy that passes the
+    client's header on) picks their own address and walks around the per-address sign-in and form throttles.
+    """
+    proxies = settings.forwarded_allow_ips
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or ""}
+
+
+def started_runtime(ctx: typer.Context) -> Runtime:
+    """Return the runtime of a long-running or ticking command: schema current, clock resumed from the database."""
+    from scheduler.clockstate import resume_clock
+
+    rt = runtime(ctx)
+    require_current_schema(rt)
+    rt.clock = resume_clock(rt.clock, engine=rt.engine)
+    return rt
 
 
 def _mail_jobs(rt: Runtime) -> MailJobs:
@@ -43,10 +64,9 @@ def _mail_jobs(rt: Runtime) -> MailJobs:
     return MailJobs(rt, mailer=SMTPMailer(rt.settings))
 
 
-
 def worker(ctx: typer.Context) -> None:
     """只运行定时任务（计划、发送、恢复），可与其他实例并行。"""
-    rt = runtime(ctx)
+    rt = started_runtime(ctx)
     jobs = _mail_jobs(rt)
 
     async def main() -> None:
@@ -67,7 +87,7 @@ def run_job(ctx: typer.Context, job_id: Annotated[str, typer.Argument(metavar="I
         job_by_id(job_id)
     except LookupError as exc:
         raise fail(str(exc.args[0])) from None
-    rt = runtime(ctx)
+    rt = started_runtime(ctx)
     jobs = _mail_jobs(rt)
 
     async def main() -> dict[str, Any]:

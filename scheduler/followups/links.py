@@ -1,6 +1,11 @@
 """Capability links: signed, expiring, revocable tokens granting one action (a task kind) on one task to one recipient.
 
-A token reads `<kind>.<signed payload>`; the kind is the `TaskKind` value, so stored links stay valid.
+A token reads `<kind>.<signed nonce>`: an opaque random id, signed so a guess costs nothing to refuse. Everything it
+grants (task, recipient, expiry, revocation) is read from its stored `issued_link` row, never from the token.
+
+Tokens of the earlier format (`<kind>.<signed {task, recipient, nonce, expiry}>`, the recipient's address readable
+in base64) are still in mailboxes: they keep working until their stored expiry, checked against the same row, and
+then get the renew page like any expired link. Nothing issues them any more.
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session, select
 
 from scheduler.followups.models import IssuedLink, TaskKind
+
+MAX_NONCE = 32  # the issued_link.nonce column
 
 
 class LinkRefused(Exception):
@@ -63,10 +70,9 @@ class LinkSigner:
         return self.token_for(link)
 
     def token_for(self, link: IssuedLink) -> str:
-        """Return the token of an issued link (signing is deterministic, so the same link gives the same token)."""
+        """Return the token of an issued link: its signed nonce only (deterministic: same link, same token)."""
         action = TaskKind(link.action)
-        payload = {"t": link.task_id, "r": link.recipient, "n": link.nonce, "e": int(link.expires_at.timestamp())}
-        return f"{action}.{self._serializer(action).dumps(payload)}"
+        return f"{action}.{self._serializer(action).dumps(link.nonce)}"
 
     def derived_nonce(self, key: str) -> str:
         """Return a nonce bound to `key` (e.g. one outbox row) that only the key holder can compute."""
@@ -79,19 +85,19 @@ class LinkSigner:
         try:
             action = TaskKind(action_text)
             payload = self._serializer(action).loads(signed)
-            grant = Grant(
-                action=action,
-                task_id=int(payload["t"]),
-                recipient=str(payload["r"]),
-                nonce=str(payload["n"]),
-                expires_at=datetime.fromtimestamp(int(payload["e"]), UTC),
-            )
-        except (ValueError, KeyError, TypeError, BadSignature):
+        except (ValueError, BadSignature):
             raise LinkRefused() from None
-        issued = session.exec(select(IssuedLink).where(IssuedLink.nonce == grant.nonce)).first()
-        if (issued is None or issued.revoked_at is not None or issued.task_id != grant.task_id
-                or issued.action != str(grant.action) or issued.recipient != grant.recipient):
+        legacy = isinstance(payload, dict)
+        nonce = payload.get("n") if legacy else payload
+        if not isinstance(nonce, str) or not nonce or len(nonce) > MAX_NONCE:
             raise LinkRefused()
+        issued = session.exec(select(IssuedLink).where(IssuedLink.nonce == nonce)).first()
+        if issued is None or issued.revoked_at is not None or issued.action != str(action):
+            raise LinkRefused()
+        if legacy and (payload.get("t") != issued.task_id or payload.get("r") != issued.recipient):
+            raise LinkRefused()  # an old token must agree with the row it names
+        grant = Grant(action=action, task_id=issued.task_id, recipient=issued.recipient, nonce=issued.nonce,
+                      expires_at=issued.expires_at)
         if now >= grant.expires_at:
             raise LinkExpired(grant)
         return grant

@@ -78,9 +78,9 @@ def renew_link(*, session: Session, grant: Grant, now: datetime, throttle: Login
         return Renewal.DONE
     if task.status == TaskStatus.CANCELLED:
         return Renewal.CANCELLED
-    if throttle.blocked(grant.nonce, now):
+    if throttle.blocked(grant.nonce):
         return Renewal.THROTTLED
-    throttle.fail(grant.nonce, now)
+    throttle.fail(grant.nonce)
     orgs = get_organizations(session=session)
     org_name = orgs[task.organization_key].short_name if task.organization_key in orgs else ""
     rcpt = Recipient(email=grant.recipient, name="", org_key=task.organization_key, org_name=org_name, role="renewal")

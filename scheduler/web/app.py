@@ -26,7 +26,7 @@ from scheduler.web.admin import users as admin_users
 from scheduler.web.admin import workdays as admin_workdays
 from scheduler.web.errors import install_error_pages
 from scheduler.web.logredact import install_redaction
-from scheduler.web.security import SESSION_COOKIE, SESSION_MAX_AGE, LoginRequired
+from scheduler.web.security import SESSION_COOKIE, SESSION_MAX_AGE, LoginRequired, SecurityHeaders
 from scheduler.web.templates import make_templates
 
 
@@ -81,6 +81,7 @@ def create_app(
         https_only=settings.base_url.startswith("https://"),
     )
     app.add_middleware(feeds.FeedMiddleware, runtime=runtime)
+    app.add_middleware(SecurityHeaders)  # outermost: CSP, nosniff and no-store on every answer, feeds included
 
     install_error_pages(app)
 

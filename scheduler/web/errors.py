@@ -1,16 +1,23 @@
-"""Error pages for people: a browser gets a Chinese page saying what went wrong and where; programs keep JSON."""
+"""Error pages for people: a browser gets a Chinese page saying what went wrong and where; programs keep JSON.
+
+A read-only or full disk, or a database away, is a 503 page with a banner saying what still works, never a 500.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
+from scheduler.faults import Fault, classify
+from scheduler.faults import describe as describe_fault
 from scheduler.validation import json_path, located_errors
 from scheduler.web.templates import render
 
@@ -59,7 +66,37 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"title": TITLES[422], "messages": messages, "status": 422}, status_code=422)
 
 
+FAULT_PAGES = {
+    Fault.READ_ONLY: ("只读模式", "系统磁盘当前为只读：可以浏览已保存的内容，暂时不能保存任何修改。"),
+    Fault.DISK_FULL: ("磁盘已满", "系统磁盘已满：暂时不能保存任何修改，请联系管理员清理磁盘。"),
+    Fault.PERMISSION: ("只读模式", "系统没有写入数据文件的权限：暂时不能保存任何修改，请联系管理员。"),
+    Fault.DISK_IO: ("暂时无法访问", "系统磁盘读写出错：请稍后再试，或联系管理员。"),
+    Fault.BUSY: ("系统繁忙", "系统正忙，本次操作未保存：请稍后重试。"),
+    Fault.MISSING: ("暂时无法访问", "数据文件不可用：请联系管理员。"),
+    Fault.UNREACHABLE: ("暂时无法访问", "数据库暂时无法连接：请稍后再试。"),
+}
+log = logging.getLogger(__name__)
+
+
+async def _fault(request: Request, exc: Exception) -> Response:
+    """Answer a database or disk failure with 503 and a Chinese banner (a bug still gets its 500 and traceback)."""
+    fault = classify(exc)
+    if fault is None:
+        raise exc
+    title, message = FAULT_PAGES[fault]
+    log.warning("%s %s: %s", request.method, request.url.path, describe_fault(exc))
+    headers = {"Retry-After": "30"}
+    if not wants_html(request):
+        return JSONResponse({"detail": message, "fault": str(fault)}, status_code=503, headers=headers)
+    context = {"title": title, "messages": [message], "status": 503}
+    response = render(request, "error.html", context, status_code=503)
+    response.headers.update(headers)
+    return response
+
+
 def install_error_pages(app: FastAPI) -> None:
-    """Register the HTML error pages on `app`."""
+    """Register the HTML error pages on `app`, database and disk failures included (503 with a banner, not 500)."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _fault)
+    app.add_exception_handler(OSError, _fault)

@@ -6,6 +6,8 @@ Routes check what the browser sent (origin, size, rate, form nonce) and render; 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -39,12 +41,13 @@ TOKEN_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", 
 class LinkForms:
     """Per-app state of the link forms: signers and anonymous POST throttles (in memory, per process)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, wall: Callable[[], float] = time.monotonic) -> None:
+        """Build the signers; the throttles count wall-clock seconds from `wall`, never the application clock."""
         keys = runtime.settings.signing_keys()
         self.signer = LinkSigner(keys)
         self.nonces = URLSafeTimedSerializer(keys[::-1] if len(keys) > 1 else keys, salt="kjzs-form-nonce")
-        self.posts = LoginThrottle(limit=30, window=timedelta(minutes=1))  # anonymous POSTs per address
-        self.renewals = LoginThrottle(limit=1, window=timedelta(minutes=10))  # fresh-link requests per link
+        self.posts = LoginThrottle(limit=30, window=timedelta(minutes=1), wall=wall)  # anonymous POSTs per address
+        self.renewals = LoginThrottle(limit=1, window=timedelta(minutes=10), wall=wall)  # fresh links per link
 
 
 def link_forms(request: Request, runtime: RuntimeDep) -> LinkForms:
@@ -195,9 +198,9 @@ async def guarded_form(request: Request, runtime: Runtime, state: LinkForms, now
     ip, _agent = _client(request)
     if not _origin_ok(request, runtime.settings.base_url):
         return problem(request, 403, "来源不明的提交", "此提交不是从本站页面发出的，未保存。")
-    if state.posts.blocked(ip, now):
+    if state.posts.blocked(ip):
         return problem(request, 429, "提交过于频繁", "提交过于频繁，请稍后再试。")
-    state.posts.fail(ip, now)
+    state.posts.fail(ip)
     return await read_form(request)
 
 

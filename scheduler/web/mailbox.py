@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
-from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -38,23 +36,13 @@ def _header_text(name: str, msg: Any) -> str:
     return value
 
 
-def is_local_demo(base_url: str) -> bool:
-    """Tell whether the service is published on a loopback address only (the embedded demo)."""
-    host = urlsplit(base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def mailbox_access(request: Request, runtime: RuntimeDep, admin: OptionalAdminDep) -> None:
-    """Let administrators read the mailbox; without sign-in only the local demo (loopback BASE_URL) may.
+    """Let administrators read the mailbox; without sign-in only when SCHEDULER_MAILBOX_PUBLIC says so (the demo).
 
-    The stored mail holds live capability links: on a published service it must not be public.
+    The stored mail holds live capability links: the rule is an explicit setting, default sign-in, not a guess from
+    BASE_URL (a loopback BASE_URL says nothing about the addresses the server listens on).
     """
-    if admin is None and not is_local_demo(runtime.settings.base_url):
+    if admin is None and not runtime.settings.mailbox_public:
         raise LoginRequired(request.url.path)
 
 

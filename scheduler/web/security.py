@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Form, HTTPException, Request
+from sqlmodel import Session
 
 from scheduler.auth import AdminUser, get_user
+from scheduler.runtime import Runtime
 from scheduler.web.deps import SessionDep
 
 SESSION_COOKIE = "kjzs_session"
@@ -72,6 +74,83 @@ def require_admin(request: Request, user: Annotated[AdminUser | None, Depends(cu
     return user
 
 
+def health_details_allowed(request: Request, runtime: Runtime, session: Session) -> bool:
+    """Tell whether this caller may see /healthz details: a signed-in administrator, or SCHEDULER_HEALTH_TOKEN sent
+    as `Authorization: Bearer …` (a header, never the URL: URLs end up in logs)."""
+    token = runtime.settings.health_token
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and secrets.compare_digest(sent.strip().encode(), token.encode()):
+        return True
+    if "session" not in request.scope or request.session.get("admin_id") is None:
+        return False
+    try:
+        return current_admin(request, session) is not None
+    except Exception:  # the database is what is failing: no details, the public answer still goes out
+        return False
+
+
+def health_view(body: dict[str, Any], *, detailed: bool) -> dict[str, Any]:
+    """Return what a caller may see of a health report: all of it when `detailed`, else only ok/degraded."""
+    if detailed:
+        return body
+    return {"status": "ok" if body.get("status") == "ok" else "degraded"}
+
+
 AdminDep = Annotated[AdminUser, Depends(require_admin)]
 OptionalAdminDep = Annotated[AdminUser | None, Depends(current_admin)]
 CsrfDep = Depends(verify_csrf)
+
+
+# No script runs on any page (script-src 'none'); styles are inline <style> blocks and attributes in the templates.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+PRIVATE_PREFIXES = ("/admin", "/login", "/mail")
+
+
+def security_headers(path: str, *, signed_in: bool, headers: dict[str, str]) -> dict[str, str]:
+    """Return the headers to add to a response for `path` (`headers`: the response's own, lower-case names).
+
+    Every response: nosniff. HTML: the CSP above (no framing, no scripts) and DENY for browsers without CSP 3.
+    Admin pages, sign-in, the mailbox, downloads (CSV, attachments) and any page shown to a signed-in session:
+    `Cache-Control: no-store`, so nothing private stays in a shared or back-button cache.
+    """
+    added = {"x-content-type-options": "nosniff"}
+    content_type = headers.get("content-type", "")
+    html = content_type.startswith("text/html")
+    if html:
+        added["content-security-policy"] = CONTENT_SECURITY_POLICY
+        added["x-frame-options"] = "DENY"
+        added.setdefault("referrer-policy", headers.get("referrer-policy", "same-origin"))
+    download = "attachment" in headers.get("content-disposition", "") or content_type.startswith("text/csv")
+    private = path == "/admin" or path.startswith(tuple(p + "/" for p in PRIVATE_PREFIXES)) or path in PRIVATE_PREFIXES
+    if download or private or (html and signed_in):
+        added["cache-control"] = "no-store"
+    return added
+
+
+class SecurityHeaders:
+    """ASGI middleware adding `security_headers` to every HTTP response (streamed bodies untouched)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookie = next((v for k, v in scope.get("headers", ()) if k == b"cookie"), b"")
+        signed_in = SESSION_COOKIE.encode() + b"=" in cookie
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                raw = list(message.get("headers", ()))
+                present = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+                extra = security_headers(scope["path"], signed_in=signed_in, headers=present)
+                kept = [(k, v) for k, v in raw if k.decode("latin-1").lower() not in extra]
+                message = {**message, "headers": kept + [(k.encode(), v.encode()) for k, v in extra.items()]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

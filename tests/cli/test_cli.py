@@ -129,7 +129,9 @@ def test_plan_import_text_lists_what_changed(tmp_path: Path) -> None:
         ({"SCHEDULER_SECRET_KEYS": "changeme"}, "SCHEDULER_SECRET_KEYS：每个密钥都必须是 16 个字符以上的随机字符串"),
         ({"SCHEDULER_CLOCK": "bogus"}, "SCHEDULER_CLOCK: 未知的时钟 'bogus'（可用 real 或 simulated:START[@SPEED]）"),
         ({"SCHEDULER_CLOCK": "simulated:2023-13-01"},
-         "SCHEDULER_CLOCK: 无法解析开始时间 '2023-13-01'（应为 ISO 8601）"),
+         "SCHEDULER_CLOCK 第 11 个字符起：无法解析开始时间 '2023-13-01'（应为 ISO 8601）"),
+        ({"SCHEDULER_CLOCK": "simulated:2023-01-22@inf"},
+         "SCHEDULER_CLOCK 第 22 个字符起：倍速 'inf' 不是数字（应为大于 0、不超过 1000000 的有限数字，如 3600）"),
     ],
 )
 def test_settings_errors_are_chinese_and_located(tmp_path: Path, env: dict[str, str], expected: str) -> None:

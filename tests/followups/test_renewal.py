@@ -22,7 +22,8 @@ pytestmark = pytest.mark.db
 def test_only_an_expired_link_of_an_open_task_gets_one_fresh_link(mail_engine: Engine) -> None:
     plan(mail_engine, T_MARCH)
     token = issue(mail_engine, "outcome:occ:5", T_MARCH, expires_at=T_MARCH + timedelta(days=1))
-    signer, throttle = LinkSigner(KEYS), LoginThrottle(limit=1, window=timedelta(minutes=10))
+    wall = [0.0]  # the throttle runs on wall-clock seconds, not on the application clock
+    signer, throttle = LinkSigner(KEYS), LoginThrottle(limit=1, window=timedelta(minutes=10), wall=lambda: wall[0])
     later = T_MARCH + timedelta(days=2)
     with session_scope(mail_engine, write=True) as session:
         with pytest.raises(LinkStillValid):
@@ -39,7 +40,9 @@ def test_only_an_expired_link_of_an_open_task_gets_one_fresh_link(mail_engine: E
         assert renew_link(now=later, **args) == Renewal.DONE
         task.status = TaskStatus.OPEN
         assert renew_link(now=later, **args) == Renewal.SENT
-        assert renew_link(now=later + timedelta(minutes=5), **args) == Renewal.THROTTLED
+        wall[0] += 5 * 60
+        assert renew_link(now=later + timedelta(days=5), **args) == Renewal.THROTTLED  # app clock far ahead: still
+        wall[0] += 6 * 60
         assert renew_link(now=later + timedelta(minutes=11), **args) == Renewal.SENT
     with session_scope(mail_engine) as session:
         rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "link_renewal")).all()

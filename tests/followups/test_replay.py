@@ -29,6 +29,7 @@ from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import RuleBook
 from scheduler.replay import replay
 from scheduler.web.app import create_app
+from scheduler.web.links import LinkForms
 from tests.factories.followups import KEYS, outcome_form, post_form, settings
 from tests.factories.mail import T0, Recorder, start_smtp
 from tests.support.servers import run_uvicorn
@@ -139,6 +140,8 @@ def test_a_year_of_scripted_answers(mail_engine: Engine, tmp_path: Path) -> None
     s = settings(tmp_path, smtp_port=controller.port)
     composer = mail_composer(s, mail_engine)
     app = create_app(s, clock=clock, engine=mail_engine)
+    # A year of answers in minutes, all from 127.0.0.1: the forms' throttles count this simulation's seconds.
+    app.state.link_forms = LinkForms(app.state.runtime, wall=lambda: clock.now().timestamp())
     try:
         with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=30) as client:
             people = People(recorder, mail_engine, client)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ from scheduler.mail.models import OutboxMessage
 from scheduler.outcomes.models import Lead, OutcomeReport, ProjectRow
 from scheduler.plan.models import Occurrence
 from scheduler.web.app import create_app
+from scheduler.web.links import LinkForms
 from tests.factories.followups import RECIPIENT, T_MARCH, issue, outcome_form, plan, post_form, settings, task_by_key
 from tests.support.dbstate import dump_database
 from tests.support.servers import run_uvicorn
@@ -169,14 +171,19 @@ def test_wrong_action_for_the_task_kind_is_refused(served) -> None:
     assert r.status_code == 403
 
 
-def test_anonymous_posts_are_rate_limited_per_address(served) -> None:
-    client, clock, _engine = served
-    statuses = [client.post("/o/outcome.bogus", data={"x": "1"}).status_code for _ in range(31)]
-    assert statuses[:30] == [403] * 30 and statuses[30] == 429
-    blocked = client.post("/o/outcome.bogus", data={"x": "1"})
-    assert blocked.status_code == 429 and "提交过于频繁" in blocked.text
-    clock.set(T_MARCH.replace(minute=2))  # the window slides
-    assert client.post("/o/outcome.bogus", data={"x": "1"}).status_code == 403
+def test_anonymous_posts_are_rate_limited_per_address_on_the_wall_clock(mail_engine: Engine, tmp_path: Path) -> None:
+    clock, wall = FixedClock(T_MARCH), [1000.0]
+    app = create_app(settings(tmp_path), clock=clock, engine=mail_engine)
+    app.state.link_forms = LinkForms(app.state.runtime, wall=lambda: wall[0])
+    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=20) as client:
+        statuses = [client.post("/o/outcome.bogus", data={"x": "1"}).status_code for _ in range(31)]
+        assert statuses[:30] == [403] * 30 and statuses[30] == 429
+        blocked = client.post("/o/outcome.bogus", data={"x": "1"})
+        assert blocked.status_code == 429 and "提交过于频繁" in blocked.text
+        clock.set(T_MARCH + timedelta(days=30))  # the application clock moving on frees nobody
+        assert client.post("/o/outcome.bogus", data={"x": "1"}).status_code == 429
+        wall[0] += 61  # a real minute later the window has slid
+        assert client.post("/o/outcome.bogus", data={"x": "1"}).status_code == 403
 
 
 def test_every_kind_of_form_opens_without_writing_anything(served) -> None:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
 import icalendar
 import pytest
 from aiosmtpd.controller import Controller
@@ -40,7 +39,7 @@ def sink(settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, Path]]:
     port = free_port()
     controller = Controller(StoreHandler(tmp_path / "mail"), hostname="127.0.0.1", port=port)
     controller.start()
-    yield settings.model_copy(update={"smtp_port": port, "mail_sink": True}), tmp_path / "mail"
+    yield settings.model_copy(update={"smtp_port": port, "mail_sink": True, "mailbox_public": True}), tmp_path / "mail"
     controller.stop()
 
 
@@ -87,7 +86,7 @@ def test_mailbox_escapes_what_it_shows(mail_engine: Engine, settings: Settings, 
         b"From: x@example.org\r\nTo: y@example.org\r\nSubject: <script>alert(1)</script>\r\n"
         b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
         b"<img src=x onerror=alert(2)>\r\n--b\r\nContent-Type: text/html\r\n\r\n<script>alert(3)</script>\r\n--b--\r\n")
-    settings = settings.model_copy(update={"mail_sink": True})
+    settings = settings.model_copy(update={"mail_sink": True, "mailbox_public": True})
     client = TestClient(create_app(settings, engine=mail_engine, clock=FixedClock(NOTICE_DATE)))
     listing = client.get("/mail").text
     assert "<script>alert(1)" not in listing and "&lt;script&gt;alert(1)" in listing
@@ -138,10 +137,12 @@ def test_reminders_carry_list_unsubscribe_headers(mail_engine: Engine, settings:
     assert unsubscribe_serializer(settings).loads(url.rsplit("/", 1)[1]) == "a@example.org"
 
 
-def test_healthz_reports_outbox_counts(mail_engine: Engine, client: httpx.Client) -> None:
+def test_healthz_reports_outbox_counts(mail_engine: Engine, settings: Settings) -> None:
     with session_scope(mail_engine, write=True) as session:
         report = plan_and_sync(session=session, rules=RuleBook(), now=NOTICE_DATE)
-    body = client.get("/healthz").json()
+    app = create_app(settings.model_copy(update={"health_token": "t" * 24}), clock=FixedClock(NOTICE_DATE),
+                     engine=mail_engine)
+    body = TestClient(app).get("/healthz", headers={"Authorization": f"Bearer {'t' * 24}"}).json()
     assert body["outbox"] == {"pending": report.added, "sending": 0, "sent": 0, "deferred": 0, "failed": 0,
                               "cancelled": 0}
     assert body["mail"] == {"held_back": False}

@@ -22,6 +22,8 @@ from tests.support.servers import run_uvicorn
 
 NOW = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)
 QUARTERS = ["第一季度", "第二季度", "第三季度", "第四季度"]
+HEALTH_TOKEN = "health-token-for-tests-0123456789"
+HEALTH_AUTH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
 
 class PlanPage(HTMLParser):
@@ -74,14 +76,14 @@ class PlanPage(HTMLParser):
 
 @pytest.fixture
 def base_url(seeded_engine: Engine, tmp_path: Path) -> Iterator[str]:
-    settings = Settings(var_dir=tmp_path / "var", database_url="sqlite://unused")
+    settings = Settings(var_dir=tmp_path / "var", database_url="sqlite://unused", health_token=HEALTH_TOKEN)
     app = create_app(settings, clock=FixedClock(NOW), engine=seeded_engine)
     with run_uvicorn(app) as url:
         yield url
 
 
 def test_healthz_reports_ok_with_counts(base_url: str, backend: str) -> None:
-    response = httpx.get(f"{base_url}/healthz", timeout=10)
+    response = httpx.get(f"{base_url}/healthz", timeout=10, headers=HEALTH_AUTH)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -144,9 +146,10 @@ def test_root_shows_the_public_calendar(base_url: str) -> None:
 
 
 def test_empty_database_page_says_how_to_import(engine: Engine, tmp_path: Path) -> None:
-    app = create_app(Settings(var_dir=tmp_path / "var"), clock=FixedClock(NOW), engine=engine)
+    app = create_app(Settings(var_dir=tmp_path / "var", health_token=HEALTH_TOKEN), clock=FixedClock(NOW),
+                     engine=engine)
     with run_uvicorn(app) as url:
         page = httpx.get(f"{url}/plan", timeout=10)
-        health = httpx.get(f"{url}/healthz", timeout=10).json()
+        health = httpx.get(f"{url}/healthz", timeout=10, headers=HEALTH_AUTH).json()
     assert page.status_code == 200 and "尚未导入活动计划" in page.text
     assert health["status"] == "ok" and health["counts"]["events"] == 0

@@ -1,4 +1,4 @@
-"""What must stay private: the mailbox off loopback, tokens in logs, unsubscribe links across key rotation."""
+"""What must stay private: the mailbox unless the demo opens it, tokens in logs, unsubscribe links on rotation."""
 
 from __future__ import annotations
 
@@ -10,35 +10,29 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from scheduler.clock import FixedClock
-from scheduler.config import Settings
+from scheduler.config import PROJECT_ROOT, Settings
 from scheduler.mail.compose import unsubscribe_serializer
 from scheduler.web.app import create_app
 from scheduler.web.logredact import RedactTokens, redact
-from scheduler.web.mailbox import is_local_demo
 from tests.support.servers import run_uvicorn
 
 NEW, OLD = "n" * 32, "o" * 32
 
 
 @pytest.mark.parametrize(
-    ("base_url", "local"),
+    ("base_url", "public", "status"),
     [
-        ("http://127.0.0.1:8000", True),
-        ("http://localhost:8000", True),
-        ("http://[::1]:8000", True),
-        ("https://kjzs.example.org", False),
-        ("http://10.0.0.5:8000", False),
+        ("http://127.0.0.1:8000", False, 303),  # a loopback BASE_URL no longer opens the mailbox by itself
+        ("http://127.0.0.1:8000", True, 200),
+        ("https://kjzs.example.org", False, 303),
+        ("https://kjzs.example.org", True, 200),
     ],
 )
-def test_only_a_loopback_service_counts_as_the_local_demo(base_url: str, local: bool) -> None:
-    assert is_local_demo(base_url) is local
-
-
-@pytest.mark.parametrize(("base_url", "status"), [("http://127.0.0.1:8000", 200), ("https://kjzs.example.org", 303)])
-def test_mailbox_needs_sign_in_on_a_published_service(
-    engine: Engine, settings: Settings, clock: FixedClock, base_url: str, status: int
+def test_mailbox_needs_sign_in_unless_the_setting_makes_it_public(
+    engine: Engine, settings: Settings, clock: FixedClock, base_url: str, public: bool, status: int
 ) -> None:
-    app = create_app(settings.model_copy(update={"mail_sink": True, "base_url": base_url}), clock=clock, engine=engine)
+    changed = {"mail_sink": True, "base_url": base_url, "mailbox_public": public}
+    app = create_app(settings.model_copy(update=changed), clock=clock, engine=engine)
     with run_uvicorn(app, lifespan="off") as url:
         response = httpx.get(f"{url}/mail", follow_redirects=False, timeout=10)
     assert response.status_code == status
@@ -46,6 +40,13 @@ def test_mailbox_needs_sign_in_on_a_published_service(
         assert response.headers["referrer-policy"] == "no-referrer" and response.headers["cache-control"] == "no-store"
     else:
         assert response.headers["location"].startswith("/login?next=/mail")
+
+
+def test_mailbox_is_private_by_default_and_public_in_the_demo_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SCHEDULER_MAILBOX_PUBLIC", raising=False)
+    assert Settings().mailbox_public is False
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert "run: export SCHEDULER_MAILBOX_PUBLIC ?= true" in makefile.splitlines()
 
 
 def test_every_kind_of_token_is_redacted_from_log_lines() -> None:

@@ -49,7 +49,7 @@ def login(
     """Check the credentials; on success start a fresh session and go where the user was heading."""
     address = request.client.host if request.client else "?"
     name = username.strip()
-    if guard.blocked(username=name, address=address, now=now):
+    if guard.blocked(username=name, address=address):
         context = {
             "next": _safe_next(next),
             "csrf_token": csrf_token(request),

@@ -1,0 +1,81 @@
+"""What went wrong outside the program, by kind: database unreachable, disk full, read-only, no permission.
+
+Base module: the CLI, the ticker and the web error pages name a failure the same way, in one Chinese line.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+
+class Fault(enum.StrEnum):
+    """A kind of environmental failure a person can act on."""
+
+    DISK_FULL = "disk_full"
+    READ_ONLY = "read_only"
+    PERMISSION = "permission"
+    BUSY = "busy"
+    DISK_IO = "disk_io"
+    MISSING = "missing"
+    UNREACHABLE = "unreachable"  # the database server or file cannot be reached at all
+
+
+FAULT_TEXT = {
+    Fault.DISK_FULL: "磁盘已满",
+    Fault.READ_ONLY: "磁盘或数据库为只读",
+    Fault.PERMISSION: "没有权限",
+    Fault.BUSY: "数据库忙（其他进程正在写入）",
+    Fault.DISK_IO: "磁盘读写错误",
+    Fault.MISSING: "文件或目录不存在",
+    Fault.UNREACHABLE: "无法连接数据库",
+}
+_ERRNO = {
+    errno.ENOSPC: Fault.DISK_FULL, errno.EDQUOT: Fault.DISK_FULL, errno.EROFS: Fault.READ_ONLY,
+    errno.EACCES: Fault.PERMISSION, errno.EPERM: Fault.PERMISSION, errno.EIO: Fault.DISK_IO,
+    errno.ENOENT: Fault.MISSING, errno.ENOTDIR: Fault.MISSING,
+}
+# Substrings of SQLite's and PostgreSQL drivers' messages, most specific first.
+_DB_MESSAGES = (
+    ("database or disk is full", Fault.DISK_FULL),
+    ("no space left", Fault.DISK_FULL),
+    ("readonly database", Fault.READ_ONLY),
+    ("read-only", Fault.READ_ONLY),
+    ("database is locked", Fault.BUSY),
+    ("database is busy", Fault.BUSY),
+    ("disk i/o error", Fault.DISK_IO),
+    ("permission denied", Fault.PERMISSION),
+    ("unable to open database file", Fault.UNREACHABLE),
+    ("connection", Fault.UNREACHABLE),
+    ("could not connect", Fault.UNREACHABLE),
+    ("server closed", Fault.UNREACHABLE),
+    ("timeout", Fault.UNREACHABLE),
+    ("the database system is", Fault.UNREACHABLE),  # starting up / shutting down / in recovery mode
+)
+
+
+def classify(exc: BaseException) -> Fault | None:
+    """Return the kind of an environmental failure, or None for anything else (a bug: let it show)."""
+    if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        text = str(exc.orig).lower()
+        for needle, fault in _DB_MESSAGES:
+            if needle in text:
+                return fault
+        return Fault.UNREACHABLE if isinstance(exc, OperationalError) else None
+    if isinstance(exc, OSError) and exc.errno in _ERRNO:
+        return _ERRNO[exc.errno]
+    return None
+
+
+def describe(exc: BaseException) -> str | None:
+    """Return one Chinese line saying what failed and where, or None when `exc` is not an environmental failure."""
+    fault = classify(exc)
+    if fault is None:
+        return None
+    if isinstance(exc, OSError):
+        where = f"：{exc.filename}" if exc.filename else ""
+        return f"{FAULT_TEXT[fault]}{where}（{exc.strerror or exc}）"
+    reason = " ".join(str(getattr(exc, "orig", exc)).split()) or type(exc).__name__
+    return f"数据库错误：{FAULT_TEXT[fault]}（{reason}）"
