@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -12,17 +12,19 @@ from scheduler.contacts import Contact, contacts_by_org
 from scheduler.mail.kinds import MailKind, report_subject
 from scheduler.mail.models import OutboxMessage, OutboxState
 from scheduler.mail.outbox import Recipient, SyncReport, WantedMail, sync_outbox
+from scheduler.mail.senddays import provisional_context, send_on_workday
 from scheduler.plan.catalog import plans_for_year
 from scheduler.reports.build import build_report
 from scheduler.reports.export import display
 from scheduler.reports.periods import Period, make_period
+from scheduler.workdays import load_calendar
 
 ORIGIN = "reports"
 KIND = MailKind.MONTHLY_REPORT
 RULE = "monthly"
 LEFT_QUEUE = (OutboxState.SENT, OutboxState.SENDING, OutboxState.FAILED)  # rows sync_outbox never touches again
 OFFICE_ORG = "kjj"  # 推进领导小组办公室设在市科技局
-SEND_AT = time(9, 0)  # on the 1st of the next month, 09:00 Shanghai
+SEND_AT = time(9, 0)  # on the 1st of the next month (or the next working day), 09:00 Shanghai
 SUMMARY_KEYS = ("unit", "held", "signed", "signed_ytd", "target", "rate", "pace", "ahead", "rank", "reports_overdue")
 
 
@@ -50,6 +52,8 @@ def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> lis
     main = report.table("units")
     columns = {c.key: c for c in main.columns}
     rows = [{k: display(r.get(k), columns[k].kind) for k in SUMMARY_KEYS} for r in main.rows]
+    calendar = load_calendar(session=session)
+    overdue = report.table("overdue_reports").rows[:20]
     context: dict[str, Any] = {
         "org_name": "市科技局（推进领导小组办公室）",
         "title": report.title,
@@ -57,10 +61,12 @@ def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> lis
         "period_label": period.label,
         "as_of": report.as_of,
         "rows": rows,
-        "overdue": report.table("overdue_reports").rows[:20],
+        "overdue": overdue,
         "report_url": f"{base_url.rstrip('/')}/admin/reports/monthly?period={period.text}",
+        # The plan's year and the deadlines the mail states; a year the calendar does not cover yet is said so.
+        **provisional_context([period.start, *(date.fromisoformat(o["due_on"]) for o in overdue)], calendar),
     }
-    due = datetime.combine(period.end + timedelta(days=1), SEND_AT, tzinfo=SHANGHAI)
+    due = send_on_workday(datetime.combine(period.end + timedelta(days=1), SEND_AT, tzinfo=SHANGHAI), calendar)
     return [
         WantedMail(kind=KIND, subject=_subject(period), rule=RULE,
                    recipient=Recipient(email=c.email, name=c.name, org_key=OFFICE_ORG, org_name="市科技局",
