@@ -1,4 +1,4 @@
-"""Located errors for every input file and form (plan, contacts, targets, checklists, scoring), in Chinese.
+"""Located errors for every input file and form (plan, contacts, targets, goals, checklists, scoring), in Chinese.
 
 One record (`LocatedError`: where + message), one exception (`InputInvalid`: which kind of file, which file,
 every problem found), the Chinese texts for pydantic's error types and the function that turns pydantic errors
@@ -22,6 +22,7 @@ class FileKind(StrEnum):
     TARGETS = "targets"
     CHECKLISTS = "checklists"
     SCORING = "scoring"
+    GOALS = "goals"
 
 
 FILE_LABELS = {
@@ -30,6 +31,7 @@ FILE_LABELS = {
     FileKind.TARGETS: "目标文件",
     FileKind.CHECKLISTS: "筹备事项模板文件",
     FileKind.SCORING: "计分设置文件",
+    FileKind.GOALS: "发展目标文件",
 }
 
 
@@ -93,6 +95,8 @@ PYDANTIC_MESSAGES = {
     "int_parsing": "不是整数",
     "int_type": "不是整数",
     "greater_than_equal": "过小",
+    "greater_than": "应大于 {gt}",
+    "literal_error": "取值无效",
     "less_than_equal": "过大",
     "list_type": "应为列表",
     "dict_type": "应为对象",
@@ -114,8 +118,9 @@ def json_path(loc: Sequence[Any]) -> str:
 
 def pydantic_message(err: Mapping[str, Any]) -> str:
     """Say in Chinese what one pydantic error means, with the choices and the value received."""
-    message = PYDANTIC_MESSAGES.get(err.get("type", ""), err.get("msg", "无效"))
-    if err.get("type") == "enum":
+    template = PYDANTIC_MESSAGES.get(err.get("type", ""))
+    message = template.format(**err.get("ctx", {})) if template else err.get("msg", "无效")
+    if err.get("type") in ("enum", "literal_error"):
         message += f"（可选：{err.get('ctx', {}).get('expected', '')}）"
     if err.get("type") != "missing" and "input" in err:
         message += f"，收到 {json.dumps(err['input'], ensure_ascii=False, default=str)[:120]}"

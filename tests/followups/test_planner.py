@@ -80,7 +80,8 @@ def test_task_mail_requests_then_nudges_overdue_tasks_and_lists_them_in_the_mond
     tasks = [_task(1, "outcome", date(2023, 2, 3)), _task(2, "fix_date", date(2023, 1, 31)),
              _task(3, "outcome", date(2023, 3, 1), status="done")]
     now = datetime(2023, 2, 8, 2, tzinfo=UTC)  # a Wednesday
-    mail, missing = plan_task_mail(tasks, ORGS, contacts, {}, now, calendar=WorkCalendar())
+    mail, missing = plan_task_mail(tasks, ORGS, contacts, {}, now, calendar=WorkCalendar(),
+                                   offices={t.id: ["kjj"] for t in tasks})
     kinds = sorted((m.kind, m.rule, m.recipient.email) for m in mail)
     assert (MailKind.TASK_REQUEST, "request", "rg@example.org") in kinds
     nudges = [m for m in mail if m.kind == MailKind.TASK_NUDGE]
@@ -114,12 +115,13 @@ def test_a_digest_monday_in_national_day_goes_out_on_the_swapped_saturday_and_st
     contacts = {"rugao": [PersonRef("联络员", "rg@example.org")], "kjj": [PersonRef("办公室", "office@example.org")]}
     tasks = [_task(1, "outcome", date(2023, 9, 20))]
     for now in (datetime(2023, 10, 3, 2, tzinfo=UTC), datetime(2023, 10, 7, 0, tzinfo=UTC)):
-        mail, _missing = plan_task_mail(tasks, ORGS, contacts, {}, now, calendar=WorkCalendar())
+        mail, _missing = plan_task_mail(tasks, ORGS, contacts, {}, now, calendar=WorkCalendar(),
+                                        offices={1: ["kjj"]})
         [digest] = [m for m in mail if m.kind == MailKind.TASK_DIGEST]
         assert (digest.subject, digest.due_at) == ("digest:2023-10-02", sh(10, 7))
     # Sunday 10-08 (also a working day): the next digest is Monday 10-09's.
     mail, _missing = plan_task_mail(tasks, ORGS, contacts, {}, datetime(2023, 10, 8, 2, tzinfo=UTC),
-                                    calendar=WorkCalendar())
+                                    calendar=WorkCalendar(), offices={1: ["kjj"]})
     assert [m.subject for m in mail if m.kind == MailKind.TASK_DIGEST] == ["digest:2023-10-09"]
 
 
@@ -128,7 +130,7 @@ def test_a_task_request_opening_in_the_2024_spring_festival_goes_out_on_the_swap
     contacts = {"rugao": [PersonRef("联络员", "rg@example.org")]}
     task = _task(1, "checklist", date(2024, 2, 20), opens_on=date(2024, 2, 12))
     mail, _missing = plan_task_mail([task], ORGS, contacts, {}, datetime(2024, 2, 1, tzinfo=UTC),
-                                    calendar=WorkCalendar())
+                                    calendar=WorkCalendar(), offices={1: ["kjj"]})
     [request] = [m for m in mail if m.kind == MailKind.TASK_REQUEST]
     assert request.due_at == datetime(2024, 2, 18, 1, 0, tzinfo=UTC)  # 09:00 Shanghai
     assert "provisional" not in request.context and request.context["due_on"] == "2024-02-20"

@@ -27,6 +27,7 @@ CONTACTS = {
     "qidong": [PersonRef("启东联络员", "qd@example.org")],
     "univ-tt-centers": [PersonRef("高校联络员", "uni@example.org")],
 }
+OFFICES = {1: "kjj"}  # the factory's events belong to plan 1, whose office unit is kjj
 HOST = {"rg@example.org"}
 OFFICE = {"kjj@example.org", "office@example.org"}
 EVERYONE = HOST | {"ha@example.org", "qd@example.org", "uni@example.org"}
@@ -41,7 +42,7 @@ def rows(occ_over: dict, now: datetime, *, cos=(DISTRICTS, UNIS), rules: RuleBoo
          opted_out: frozenset[str] = frozenset()) -> set[tuple[str, str, str, str]]:
     """Return (kind, rule, recipient, due in Shanghai) for one occurrence hosted by 如皋市."""
     plan = plan_mail([view([occurrence(**occ_over)], hosts=[RUGAO], cos=list(cos))], ORGS, CONTACTS,
-                     rules or RuleBook(), now, opted_out=opted_out, calendar=CAL)
+                     rules or RuleBook(), now, opted_out=opted_out, calendar=CAL, offices=OFFICES)
     return {(w.kind, w.rule, w.recipient.email, f"{w.due_at.astimezone(SHANGHAI):%m-%d %H:%M}") for w in plan.wanted}
 
 
@@ -209,7 +210,8 @@ def test_a_nudge_due_in_the_2024_spring_festival_goes_out_on_the_swapped_sunday(
     # Window 2024-03-06…03-31: request 30 days before, Mon 2-05; nudges weekly from Mon 2-12.
     # 国办发明电〔2023〕7号: 春节 2月10日至17日放假调休，2月18日（星期日）上班 → the 2-12 nudge goes 2-18 09:00.
     occ = occurrence(window_start=date(2024, 3, 6), window_end=date(2024, 3, 31))
-    plan = plan_mail([view([occ], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), at(2024, 2, 1), calendar=CAL)
+    plan = plan_mail([view([occ], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), at(2024, 2, 1), calendar=CAL,
+                     offices=OFFICES)
     got = {(w.kind, w.rule): (w.due_at, w.expires_at) for w in plan.wanted if w.recipient.email != "office@example.org"}
     assert got[(MailKind.FIX_REQUEST, "request:2024-03-06..2024-03-31")][0] == at(2024, 2, 5)
     assert got[(MailKind.FIX_NUDGE, "nudge:2024-02-12")] == (at(2024, 2, 18), at(2024, 2, 19))
@@ -243,10 +245,12 @@ def test_two_reminders_moved_onto_one_day_go_as_one() -> None:
 def test_a_2027_window_says_provisional_until_the_year_is_confirmed() -> None:
     occ = occurrence(window_start=date(2027, 3, 1), window_end=date(2027, 3, 31))
     line = "2027年节假日安排尚未发布，日期按周末推算，待国务院办公厅通知后复核"
-    before = plan_mail([view([occ], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), at(2027, 1, 4), calendar=CAL)
+    before = plan_mail([view([occ], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), at(2027, 1, 4), calendar=CAL,
+                       offices=OFFICES)
     assert before.wanted and all(w.context["provisional"] == [line] for w in before.wanted)
     confirmed = WorkCalendar([Override(date(2027, 2, 6), False, "春节", "test")], confirmed={2027: "test"})
-    after = plan_mail([view([occ], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), at(2027, 1, 4), calendar=confirmed)
+    after = plan_mail([view([occ], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), at(2027, 1, 4), calendar=confirmed,
+                      offices=OFFICES)
     assert after.wanted and all("provisional" not in w.context for w in after.wanted)
     # The rows are the same rows (same keys): the sync updates them in place.
     assert {w.key for w in before.wanted} == {w.key for w in after.wanted}

@@ -1,4 +1,4 @@
-"""Administrator pages: 2025 goals and annual targets (view and enter)."""
+"""Administrator pages: development goals (the set covering the year) and annual targets (view and enter)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from scheduler.clock import local_date
 from scheduler.reports.build import build_report
 from scheduler.reports.export import FORMATS, display, display_quantity
 from scheduler.reports.facts import load_facts
-from scheduler.reports.goals import GOALS, add_entry
+from scheduler.reports.goals import add_entry
+from scheduler.reports.goalsets import known_goal_keys
 from scheduler.reports.targets import METRICS, bankuai_units, load_targets, set_target
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
@@ -46,7 +47,7 @@ def targets_page(request: Request, session: SessionDep, now: NowDep, admin: Admi
             "display": display,
             "qty": display_quantity,
             "formats": FORMATS,
-            "goals": GOALS,
+            "goals": list(known_goal_keys(session=session).values()),
             "metrics": METRICS,
             "units": bankuai_units(session=session),
             "targets": load_targets(session=session, year=year),
