@@ -13,6 +13,7 @@ from scheduler.followups.kinds import TASK_KIND_LABELS
 from scheduler.followups.models import Task, TaskKind, TaskStatus
 from scheduler.mail.kinds import MailKind, digest_subject, task_subject
 from scheduler.mail.outbox import Recipient, WantedMail
+from scheduler.mail.senddays import provisional_lines, send_on_workday
 from scheduler.plan.catalog import EventView, expand_members
 from scheduler.plan.models import Occurrence, Organization
 from scheduler.reminders.planner import PersonRef
@@ -164,16 +165,37 @@ def _people(key: str, orgs: Mapping[str, Organization], contacts: Mapping[str, S
     return [Recipient(email=p.email, name=p.name, org_key=key, org_name=name, role=role) for p in people]
 
 
-def _digest_rows(office: str, overdue: Sequence[Task], digest_day: date, orgs: Mapping[str, Organization],
-                 contacts: Mapping[str, Sequence[PersonRef]], missing: set[str]) -> list[WantedMail]:
-    """Return one office unit's weekly digest of overdue tasks, one row per contact."""
+def _with_provisional(ctx: dict[str, Any], days: Iterable[date], calendar: WorkCalendar,
+                      also: Iterable[str] = ()) -> dict[str, Any]:
+    """Add the provisional lines of `days` (and `also`, an occurrence's own) to a mail context, if any."""
+    lines = sorted(set(provisional_lines(days, calendar)) | set(also))
+    return {**ctx, "provisional": lines} if lines else ctx
+
+
+def _digest_day(today: date, calendar: WorkCalendar) -> tuple[date, datetime]:
+    """Return the Monday whose digest is wanted `today` and when it goes out (that Monday, or the next working day).
+
+    A digest stays wanted all the day it goes out (sent or not); the next Monday's from the day after on.
+    """
+    monday = today - timedelta(days=today.weekday())
+    send = send_on_workday(at_local(monday, SEND_AT), calendar)
+    if local_date(send) < today:
+        monday += timedelta(days=7)
+        send = send_on_workday(at_local(monday, SEND_AT), calendar)
+    return monday, send
+
+
+def _digest_rows(office: str, overdue: Sequence[Task], digest_day: date, due: datetime,
+                 orgs: Mapping[str, Organization], contacts: Mapping[str, Sequence[PersonRef]], missing: set[str],
+                 calendar: WorkCalendar) -> list[WantedMail]:
+    """Return one office unit's weekly digest of overdue tasks, one row per contact, going out at `due`."""
     items = sorted(overdue, key=lambda t: (t.due_on, t.id or 0))
     listing = [{"task_id": t.id, "title": t.title, "kind_label": TASK_KIND_LABELS.get(TaskKind(t.kind), t.kind),
                 "org": orgs[t.organization_key].short_name if t.organization_key in orgs else t.organization_key,
                 "due_on": t.due_on.isoformat(), "days_overdue": (digest_day - t.due_on).days,
                 "reminders_sent": t.reminders_sent} for t in items]
-    ctx = {"digest_day": digest_day.isoformat(), "overdue": listing, "count": len(listing)}
-    due = at_local(digest_day, SEND_AT)
+    ctx = _with_provisional({"digest_day": digest_day.isoformat(), "overdue": listing, "count": len(listing)},
+                            [digest_day, *(t.due_on for t in items)], calendar)
     return [WantedMail(kind=MailKind.TASK_DIGEST, subject=digest_subject(digest_day), rule="weekly", recipient=r,
                        due_at=due, expires_at=due + timedelta(days=1), context={**ctx, "org_name": r.org_name})
             for r in _people(office, orgs, contacts, "office", missing)]
@@ -181,18 +203,20 @@ def _digest_rows(office: str, overdue: Sequence[Task], digest_day: date, orgs: M
 
 def plan_task_mail(
     tasks: Sequence[Task], orgs: Mapping[str, Organization], contacts: Mapping[str, Sequence[PersonRef]],
-    occ_contexts: Mapping[int, Mapping[str, Any]], now: datetime, *, offices: Mapping[int, Sequence[str]],
+    occ_contexts: Mapping[int, Mapping[str, Any]], now: datetime, *, calendar: WorkCalendar,
+    offices: Mapping[int, Sequence[str]],
 ) -> tuple[list[WantedMail], set[str]]:
     """Return the request, nudge and digest rows wanted at `now` for open tasks (定档 mail is the reminders').
 
-    Each office unit's weekly digest lists the overdue tasks of its plans (`offices`: task id → office unit keys).
+    Each goes out on `calendar`'s next working day when due on a day off (same local time); dates in a year the
+    calendar does not cover yet add the provisional line. Each office unit's weekly digest lists the overdue tasks
+    of its plans (`offices`: task id → office unit keys).
     """
     today = local_date(now)
     missing: set[str] = set()
     wanted: list[WantedMail] = []
     overdue_by_monday: list[Task] = []
-    # This Monday's digest stays wanted all Monday (sent or not), next Monday's from Tuesday on.
-    digest_day = today + timedelta(days=(7 - today.weekday()) % 7)
+    digest_day, digest_due = _digest_day(today, calendar)
     for task in tasks:
         if task.status != TaskStatus.OPEN or task.id is None:
             continue
@@ -203,6 +227,8 @@ def plan_task_mail(
         rcpts = _people(task.organization_key, orgs, contacts, task.assignee_role or "assignee", missing)
         ctx = task_context(task, orgs[task.organization_key].short_name if task.organization_key in orgs else "",
                            occ_contexts.get(task.occurrence_id or -1))
+        ctx = _with_provisional(ctx, (task.opens_on, task.due_on), calendar,
+                                (ctx["occurrence"] or {}).get("provisional", ()))
         subject = task_subject(task.id)
         request_due = max(at_local(task.opens_on, SEND_AT), task.created_at)
         if task.kind == TaskKind.OUTCOME:
@@ -219,8 +245,11 @@ def plan_task_mail(
             rows.append((MailKind.TASK_NUDGE, f"nudge:{nudge_day.isoformat()}", due, nxt,
                          {**ctx, "nudge_number": n + 1}))
             nudge_day += timedelta(days=NUDGE_EVERY_DAYS)
-        for kind, rule, due, expires, context in rows:
-            if expires is not None and expires <= now:
+        for kind, rule, nominal, nominal_expires, context in rows:
+            # Rule keys stay on the nominal day; the send time (and the expiry, the next nudge's) move off days off.
+            due = send_on_workday(nominal, calendar)
+            expires = send_on_workday(nominal_expires, calendar) if nominal_expires is not None else None
+            if expires is not None and (expires <= now or expires <= due):
                 continue
             wanted += [WantedMail(kind=kind, subject=subject, rule=rule, recipient=r, due_at=due, expires_at=expires,
                                   context={**context, "org_name": r.org_name, "role": r.role}) for r in rcpts]
@@ -229,5 +258,5 @@ def plan_task_mail(
         for office in offices.get(task.id or -1, ()):
             by_office.setdefault(office, []).append(task)
     for office, overdue in sorted(by_office.items()):
-        wanted += _digest_rows(office, overdue, digest_day, orgs, contacts, missing)
+        wanted += _digest_rows(office, overdue, digest_day, digest_due, orgs, contacts, missing, calendar)
     return wanted, missing

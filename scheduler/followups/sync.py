@@ -17,11 +17,12 @@ from scheduler.followups.checklists import ChecklistItem
 from scheduler.followups.models import Task, TaskKind, TaskStatus
 from scheduler.followups.planner import ORIGIN, WantedTask, plan_task_mail, plan_tasks
 from scheduler.mail.outbox import sync_outbox
+from scheduler.mail.senddays import provisional_context
 from scheduler.outcomes.models import EXIT_STAGES, Lead, LeadStage
 from scheduler.plan.catalog import get_organizations, list_event_views, running_plans
 from scheduler.plan.models import Occurrence, OccurrenceStatus
 from scheduler.plan.vocabulary import offices_by_plan, participant_offices
-from scheduler.reminders.planner import PersonRef, occurrence_context
+from scheduler.reminders.planner import PersonRef, occurrence_context, stated_days
 from scheduler.workdays import calendar_fingerprint, load_calendar
 
 SYNC_LOCK_ID = 0x6B6A6675  # "kjfu"
@@ -80,8 +81,9 @@ def sync_tasks(
     # Weekly 洽谈 and monthly lead check-ins are per 板块, not per plan: one series, from the earliest running
     # plan's notice (it came out on a Sunday: weekly check-ins start the week after).
     first_week = first_full_week(min(p.published for p in plans))
+    calendar = load_calendar(session=session)
     wanted = plan_tasks(views, orgs, templates, stored, {k for k in lead_orgs if k}, first_week, now,
-                        calendar=load_calendar(session=session))
+                        calendar=calendar)
     occs = {o.id: (v, o) for v in views for o in v.occurrences}
     for key, w in wanted.items():
         task = stored.get(key)
@@ -119,7 +121,8 @@ def sync_tasks(
     for occ_id, (view, occ) in occs.items():
         if occ_id is not None:
             end = occ.end_at or occ.start_at
-            contexts[occ_id] = {**occurrence_context(view, occ), "end_at": end.isoformat() if end else None}
+            contexts[occ_id] = {**occurrence_context(view, occ), "end_at": end.isoformat() if end else None,
+                                **provisional_context(stated_days(occ), calendar)}
     return report, list(stored.values()), contexts
 
 
@@ -165,7 +168,8 @@ def plan_followups(*, session: Session, templates: dict[str, tuple[ChecklistItem
     orgs = get_organizations(session=session)
     contacts = {k: [PersonRef(c.name, c.email) for c in v] for k, v in contacts_by_org(session=session).items()}
     offices = task_offices(session=session, tasks=tasks, now=now)
-    wanted, missing = plan_task_mail(tasks, orgs, contacts, contexts, now, offices=offices)
+    wanted, missing = plan_task_mail(tasks, orgs, contacts, contexts, now, calendar=load_calendar(session=session),
+                                     offices=offices)
     mail = sync_outbox(session=session, origin=ORIGIN, wanted=wanted, now=now)
     mail.missing_contacts = sorted(missing)
     report.mail = mail.as_dict()

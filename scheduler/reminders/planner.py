@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from scheduler.clock import at_local, local_date
 from scheduler.mail.kinds import MailKind, occurrence_subject
 from scheduler.mail.outbox import Recipient, WantedMail
+from scheduler.mail.senddays import provisional_context, send_before_on_workday, send_on_workday
 from scheduler.plan.catalog import EventView, expand_members
 from scheduler.plan.models import (
     EVENT_TYPE_LABELS,
@@ -23,6 +24,7 @@ from scheduler.plan.models import (
 )
 from scheduler.plan.rows import occurrence_when
 from scheduler.plan.windows import format_window
+from scheduler.workdays import WorkCalendar
 
 ORIGIN = "reminders"
 REMINDER_KINDS = (MailKind.FIX_REQUEST, MailKind.FIX_NUDGE, MailKind.FIX_ESCALATION, MailKind.REMINDER,
@@ -135,6 +137,13 @@ def occurrence_context(view: EventView, occ: Occurrence) -> dict[str, Any]:
     }
 
 
+def stated_days(occ: Occurrence) -> list[date]:
+    """Return the dates a message about `occ` states: its window and, once fixed, its days."""
+    days = [occ.window_start, occ.window_end]
+    days += [local_date(at) for at in (occ.start_at, occ.end_at) if at is not None]
+    return days
+
+
 def plan_mail(
     views: Sequence[EventView],
     orgs: Mapping[str, Organization],
@@ -142,11 +151,15 @@ def plan_mail(
     rules: RuleBook,
     now: datetime,
     opted_out: frozenset[str] = frozenset(),
+    *,
+    calendar: WorkCalendar,
     offices: Mapping[int, str] | None = None,
 ) -> Plan:
     """Return every row wanted at `now`; rows already expired are not wanted.
 
     Addresses in `opted_out` unsubscribed from routine reminders; requests, escalations and notices still reach them.
+    Requests, nudges and escalations go out on `calendar`'s working days (the next one when due on a day off),
+    reminders on the working day before; a date in a year `calendar` does not cover yet adds the provisional line.
     Escalations go to the office unit of each event's plan (`offices`: plan id → unit key) unless the rules name
     other units.
     """
@@ -164,10 +177,11 @@ def plan_mail(
             if occ.withdrawn:
                 continue
             assert occ.id is not None, "the planner reads stored occurrences"
-            base = occurrence_context(view, occ)
-            for kind, rule, role_recipients, due, expires, extra in _rows_for(occ, r, hosts, cos, orgs, contacts, plan):
-                if expires is not None and expires <= now:
-                    continue
+            base = {**occurrence_context(view, occ), **provisional_context(stated_days(occ), calendar)}
+            for kind, rule, role_recipients, due, expires, extra in _rows_for(occ, r, hosts, cos, orgs, contacts, plan,
+                                                                             calendar):
+                if expires is not None and (expires <= now or expires <= due):
+                    continue  # expired, or moved onto the next row's day (which then goes instead)
                 for rcpt in role_recipients:
                     if kind == MailKind.REMINDER and rcpt.email.lower() in opted_out:
                         continue
@@ -189,7 +203,7 @@ def plan_mail(
 
 def _rows_for(
     occ: Occurrence, r: Rules, hosts: list[str], cos: list[str], orgs: Mapping[str, Organization],
-    contacts: Mapping[str, Sequence[PersonRef]], plan: Plan,
+    contacts: Mapping[str, Sequence[PersonRef]], plan: Plan, calendar: WorkCalendar,
 ) -> Iterable[tuple[str, str, list[Recipient], datetime, datetime | None, dict[str, Any]]]:
     """Yield (kind, rule, recipients, due, expires, extra context) for one occurrence."""
     status = occ.status
@@ -206,11 +220,13 @@ def _rows_for(
     if status == OccurrenceStatus.CANCELLED:
         return
     if occ.start_at is None:
-        yield from _fix_rows(occ, r, hosts, orgs, contacts, plan)
+        yield from _fix_rows(occ, r, hosts, orgs, contacts, plan, calendar)
         return
     start_day = local_date(occ.start_at)
-    dues = [(days, at_local(start_day - timedelta(days=days), r.send_at)) for days in sorted(set(r.remind_days_before),
-                                                                                           reverse=True)]
+    # A reminder due on a day off goes on the working day before (never after the event); the rule keeps its
+    # nominal day count, the text says how many days are really left.
+    dues = [(days, send_before_on_workday(at_local(start_day - timedelta(days=days), r.send_at), calendar))
+            for days in sorted(set(r.remind_days_before), reverse=True)]
     dues = [(days, due) for days, due in dues if due < occ.start_at]
     for i, (days, due) in enumerate(dues):
         # A reminder due before the last change is covered by that change's notice; a late one by the next reminder.
@@ -218,12 +234,12 @@ def _rows_for(
             continue
         expires = dues[i + 1][1] if i + 1 < len(dues) else occ.start_at
         rule = f"remind-{days}d:{start_day.isoformat()}"
-        yield MailKind.REMINDER, rule, everyone, due, expires, {"days_before": days}
+        yield MailKind.REMINDER, rule, everyone, due, expires, {"days_before": (start_day - local_date(due)).days}
 
 
 def _fix_rows(
     occ: Occurrence, r: Rules, hosts: list[str], orgs: Mapping[str, Organization],
-    contacts: Mapping[str, Sequence[PersonRef]], plan: Plan,
+    contacts: Mapping[str, Sequence[PersonRef]], plan: Plan, calendar: WorkCalendar,
 ) -> Iterable[tuple[str, str, list[Recipient], datetime, datetime | None, dict[str, Any]]]:
     closes = window_close(occ)
     window = f"{occ.window_start.isoformat()}..{occ.window_end.isoformat()}"
@@ -233,15 +249,20 @@ def _fix_rows(
                       occ.updated_at)
     escalation_due = max(at_local(occ.window_end - timedelta(days=r.escalate_days_before_close), r.send_at),
                          request_due)
-    yield MailKind.FIX_REQUEST, f"request:{window}", host_rcpts, request_due, closes, extra
+    # Nominal times above (rule keys are built from them); each row goes out on the next working day.
+    request_sent = send_on_workday(request_due, calendar, before=closes)
+    escalation_sent = send_on_workday(escalation_due, calendar, before=closes)
+    yield MailKind.FIX_REQUEST, f"request:{window}", host_rcpts, request_sent, closes, extra
     if r.nudge_every_days > 0:
         step = timedelta(days=r.nudge_every_days)
         first_day = local_date(request_due) + step
         due = at_local(first_day, r.send_at)
         while due < escalation_due:
-            nxt = min(due + step, escalation_due)
-            yield MailKind.FIX_NUDGE, f"nudge:{local_date(due).isoformat()}", host_rcpts, due, nxt, extra
+            sent = send_on_workday(due, calendar)
+            nxt = send_on_workday(due + step, calendar) if due + step < escalation_due else escalation_sent
+            if sent > request_sent:  # a request moved past a holiday is not followed by a nudge the same morning
+                yield MailKind.FIX_NUDGE, f"nudge:{local_date(due).isoformat()}", host_rcpts, sent, nxt, extra
             due += step
     if r.escalate_to:
         office = _dedupe(_recipients(r.escalate_to, "escalation", orgs, contacts, plan))
-        yield MailKind.FIX_ESCALATION, f"escalate:{window}", office, escalation_due, closes, extra
+        yield MailKind.FIX_ESCALATION, f"escalate:{window}", office, escalation_sent, closes, extra

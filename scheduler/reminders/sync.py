@@ -20,6 +20,7 @@ from scheduler.plan.catalog import get_organizations, list_event_views, running_
 from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization, Plan
 from scheduler.plan.vocabulary import offices_by_plan
 from scheduler.reminders.planner import ORIGIN, PersonRef, RuleBook, plan_mail
+from scheduler.workdays import calendar_fingerprint, load_calendar
 
 SYNC_LOCK_ID = 0x6B6A6D6C  # "kjml"
 
@@ -39,6 +40,7 @@ def planning_fingerprint(*, session: Session, now: datetime | None = None) -> tu
     parts.append(session.exec(select(func.count()).select_from(EventOrganization)).one())
     parts += list(session.exec(select(func.count(), func.max(Contact.created_at), func.max(Contact.id))).one())
     parts += list(session.exec(select(func.count(), func.max(MailOptOut.id))).one())
+    parts += calendar_fingerprint(session=session)  # send times and provisional lines follow the working days
     return tuple(parts)
 
 
@@ -50,7 +52,8 @@ def wanted_mail(*, session: Session, rules: RuleBook, now: datetime) -> tuple[li
     views = list_event_views(session=session, plans=plans)
     contacts = {k: [PersonRef(c.name, c.email) for c in v] for k, v in contacts_by_org(session=session).items()}
     result = plan_mail(views, get_organizations(session=session), contacts, rules, now,
-                       opted_out=frozenset(opted_out(session=session)), offices=offices_by_plan(plans))
+                       opted_out=frozenset(opted_out(session=session)), calendar=load_calendar(session=session),
+                       offices=offices_by_plan(plans))
     return _with_previous(session, result.wanted), result.missing_contacts
 
 

@@ -13,10 +13,11 @@ from datetime import date, timedelta
 
 from scheduler.plan.windows import month_end
 from scheduler.reports.facts import Facts, OccFact
+from scheduler.workdays import WorkCalendar
 
 CITY = "全市"
 CLOSING_DAYS = 14  # a theme window closing within this many days, still unfixed, is flagged
-CHECKIN_GRACE_DAYS = 1  # a week's check-in is due the day after its Sunday
+CHECKIN_GRACE_DAYS = 1  # a week's check-in is due the first working day after its Sunday
 
 MONTH_STATES = {
     "kept": "已举办",
@@ -154,13 +155,13 @@ def week_mondays(facts: Facts) -> list[date]:
     return out
 
 
-def week_state(logged: bool, monday: date, today: date) -> str:
+def week_state(logged: bool, monday: date, today: date, calendar: WorkCalendar) -> str:
     """Classify one 板块-week: logged, missed (past its due day), pending (this week or due today), future."""
     if logged:
         return "logged"
     if monday > today:
         return "future"
-    due = monday + timedelta(days=6 + CHECKIN_GRACE_DAYS)
+    due = calendar.add_workdays(monday + timedelta(days=6), CHECKIN_GRACE_DAYS)  # as the check-in task is due
     return "missed" if today > due else "pending"
 
 
@@ -179,7 +180,8 @@ def compute_cadence(facts: Facts, today: date) -> Cadence:
     for unit in facts.units:
         logged = facts.checkins.get(unit.key, set())
         cad.weeks[unit.key] = [
-            WeekCell(unit.key, m, week_state(m in logged, m, today), facts.checkin_counts.get((unit.key, m)))
+            WeekCell(unit.key, m, week_state(m in logged, m, today, facts.calendar),
+                     facts.checkin_counts.get((unit.key, m)))
             for m in mondays
         ]
     cad.gaps = foreseen_gaps(cad, facts)

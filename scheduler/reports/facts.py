@@ -14,6 +14,7 @@ from scheduler.followups.models import NegotiationCheckin, Task, TaskKind
 from scheduler.outcomes.models import SIGNED_FORMS, Lead, OutcomeReport, ProjectRow, TalentRow
 from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
 from scheduler.plan.models import BANKUAI_KINDS, EventType, Occurrence, Organization, Plan
+from scheduler.workdays import WorkCalendar, load_calendar
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Facts:
     checkin_counts: dict[tuple[str, date], int] = field(default_factory=dict)
     week_from: date | None = None  # first week 周周有洽谈 is expected (the notice's week)
     names: dict[str, str] = field(default_factory=dict)  # every organization's short name by key
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)  # working days, with the office's overrides
 
     def unit_name(self, key: str) -> str:
         return next((u.name for u in self.units if u.key == key), self.names.get(key, key))
@@ -158,6 +160,7 @@ def load_facts(*, session: Session, plan: Plan | None = None) -> Facts | None:
         themes={int(k): v for k, v in (plan.themes or {}).items()},
         week_from=plan.published,
         names={k: o.short_name for k, o in orgs.items()},
+        calendar=load_calendar(session=session),
     )
     reports = {r.occurrence_id: r for r in session.exec(select(OutcomeReport))}
     occ_hosts: dict[int, tuple[str, ...]] = {}

@@ -3,7 +3,7 @@ the outbox: every plan of the month's year (one per city) is reported to its own
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -13,18 +13,20 @@ from scheduler.contacts import Contact, contacts_by_org
 from scheduler.mail.kinds import MailKind, report_subject
 from scheduler.mail.models import OutboxMessage, OutboxState
 from scheduler.mail.outbox import Recipient, SyncReport, WantedMail, sync_outbox
+from scheduler.mail.senddays import provisional_context, send_on_workday
 from scheduler.plan.catalog import get_organizations, plans_for_year
 from scheduler.plan.models import Plan
 from scheduler.reports.build import build_report
 from scheduler.reports.export import display
 from scheduler.reports.periods import Period, make_period
+from scheduler.workdays import load_calendar
 
 ORIGIN = "reports"
 KIND = MailKind.MONTHLY_REPORT
 RULE = "monthly"
 LEFT_QUEUE = (OutboxState.SENT, OutboxState.SENDING, OutboxState.FAILED)  # rows sync_outbox never touches again
 OFFICE_ROLE = "推进领导小组办公室"
-SEND_AT = time(9, 0)  # on the 1st of the next month, 09:00 Shanghai
+SEND_AT = time(9, 0)  # on the 1st of the next month (or the next working day), 09:00 Shanghai
 SUMMARY_KEYS = ("unit", "held", "signed", "signed_ytd", "target", "rate", "pace", "ahead", "rank", "reports_overdue")
 
 
@@ -55,6 +57,7 @@ def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> lis
     period, due = found
     orgs = get_organizations(session=session)
     first_key = plans_for_year(session=session, year=period.year)[0].key
+    calendar = load_calendar(session=session)
     wanted: list[WantedMail] = []
     for plan, office in due:
         report = build_report(session=session, kind="monthly", period=period.text, now=now, plan_key=plan.key)
@@ -64,6 +67,7 @@ def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> lis
         office_key: str = plan.office  # type: ignore[assignment]  # _due_month keeps plans with an office
         short = orgs[office_key].short_name if office_key in orgs else office_key
         chosen = "" if plan.key == first_key else f"&plan={plan.key}"
+        overdue = report.table("overdue_reports").rows[:20]
         context: dict[str, Any] = {
             "org_name": f"{short}（{OFFICE_ROLE}）",
             "title": report.title,
@@ -71,10 +75,13 @@ def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> lis
             "period_label": period.label,
             "as_of": report.as_of,
             "rows": rows,
-            "overdue": report.table("overdue_reports").rows[:20],
+            "overdue": overdue,
             "report_url": f"{base_url.rstrip('/')}/admin/reports/monthly?period={period.text}{chosen}",
+            # The plan's year and the deadlines the mail states; a year the calendar does not cover yet is said so.
+            **provisional_context([period.start, *(date.fromisoformat(o["due_on"]) for o in overdue)], calendar),
         }
-        due_at = datetime.combine(period.end + timedelta(days=1), SEND_AT, tzinfo=SHANGHAI)
+        due_at = send_on_workday(datetime.combine(period.end + timedelta(days=1), SEND_AT, tzinfo=SHANGHAI),
+                                 calendar)
         wanted += [
             WantedMail(kind=KIND, subject=_subject(period), rule=RULE,
                        recipient=Recipient(email=c.email, name=c.name, org_key=office_key, org_name=short,

@@ -90,7 +90,8 @@ def stalled_leads(facts: Facts, unit: str | None, as_of: date) -> list[LeadFact]
 def checkin_weeks(facts: Facts, unit: str, span: Span, as_of: date) -> tuple[int, int]:
     """Return (weeks logged, weeks due) for 周周有洽谈 among the weeks starting within the span, as of `as_of`."""
     logged = facts.checkins.get(unit, set())
-    due = [m for m in week_mondays(facts) if m in span and week_state(m in logged, m, as_of) in ("logged", "missed")]
+    due = [m for m in week_mondays(facts)
+           if m in span and week_state(m in logged, m, as_of, facts.calendar) in ("logged", "missed")]
     return sum(1 for m in due if m in logged), len(due)
 
 

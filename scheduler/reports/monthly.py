@@ -52,7 +52,7 @@ TASK_COLUMNS = [
     Column("unit", "板块"),
     Column("title", "活动"),
     Column("due_on", "应填报日期"),
-    Column("days", "逾期天数", "int"),
+    Column("days", "逾期工作日", "int"),
 ]
 
 
@@ -159,7 +159,7 @@ def monthly_report(facts: Facts, targets: Targets, period: Period, today: date) 
                     "unit": u.name,
                     "title": occ.title if occ else "—",
                     "due_on": t.due_on.isoformat(),
-                    "days": (as_of - t.due_on).days,
+                    "days": facts.calendar.workdays_between(t.due_on, as_of),
                 }
             )
     target_total = totals.get("target") or None

@@ -29,7 +29,7 @@ from scheduler.reports.cadence import closing_windows, compute_cadence
 from scheduler.reports.facts import Facts, load_facts
 from scheduler.web.admin.outbox import GENERIC_KIND, mail_kind_label
 from scheduler.web.deps import NowDep, SessionDep
-from scheduler.web.pages import chosen_plan
+from scheduler.web.pages import chosen_plan, plan_days, provisional_banner
 from scheduler.web.security import AdminDep, OptionalAdminDep
 from scheduler.web.templates import render
 
@@ -168,6 +168,8 @@ def home(
         "selector_action": "/",
         "admin": admin,
         "today": today,
+        "provisional": provisional_banner(session=session, days=[*plan_days(session=session, plan=chosen),
+                                                                 date(y, m, 1)]),
     }
     if admin is not None and facts is not None:
         ctx["att"] = attention(session=session, facts=facts, today=today)

@@ -23,6 +23,8 @@ from scheduler.outcomes.models import (
 from scheduler.plan.catalog import get_organizations
 from scheduler.plan.models import Event, Occurrence
 from scheduler.plan.rows import occurrence_when
+from scheduler.reminders.planner import stated_days
+from scheduler.web.pages import provisional_banner
 
 MAX_BODY_BYTES = 256 * 1024  # any real answer fits in far less
 # Every row field of a form filled to MAX_ROWS in each table, plus the header fields.
@@ -77,4 +79,6 @@ def form_context(
         "bankuai": sorted(((k, o.short_name) for k, o in orgs.items() if o.is_bankuai and not o.members),
                           key=lambda x: x[0]),
         "narrative_max": forms.NARRATIVE_MAX,
+        "provisional": provisional_banner(
+            session=session, days=[task.opens_on, task.due_on, *(stated_days(occ) if occ else [])]),
     }

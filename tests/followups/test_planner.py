@@ -80,13 +80,16 @@ def test_task_mail_requests_then_nudges_overdue_tasks_and_lists_them_in_the_mond
     tasks = [_task(1, "outcome", date(2023, 2, 3)), _task(2, "fix_date", date(2023, 1, 31)),
              _task(3, "outcome", date(2023, 3, 1), status="done")]
     now = datetime(2023, 2, 8, 2, tzinfo=UTC)  # a Wednesday
-    mail, missing = plan_task_mail(tasks, ORGS, contacts, {}, now, offices={t.id: ["kjj"] for t in tasks})
+    mail, missing = plan_task_mail(tasks, ORGS, contacts, {}, now, calendar=WorkCalendar(),
+                                   offices={t.id: ["kjj"] for t in tasks})
     kinds = sorted((m.kind, m.rule, m.recipient.email) for m in mail)
     assert (MailKind.TASK_REQUEST, "request", "rg@example.org") in kinds
     nudges = [m for m in mail if m.kind == MailKind.TASK_NUDGE]
     assert [m.rule for m in nudges] == ["nudge:2023-02-04", "nudge:2023-02-11", "nudge:2023-02-18",
                                         "nudge:2023-02-25"], "four in all, one a week, from the day after the due date"
-    assert nudges[0].expires_at == sh(2, 11), "a late nudge gives way to the next one"
+    # The nudge days are Saturdays (rest days; February 2023 has no 调休): each goes out the Monday after, at 09:00.
+    assert [m.due_at for m in nudges] == [sh(2, 6), sh(2, 13), sh(2, 20), sh(2, 27)]
+    assert nudges[0].expires_at == sh(2, 13), "a late nudge gives way to the next one"
     assert not [m for m in mail if m.subject == task_subject(2) and m.kind != MailKind.TASK_DIGEST], \
         "定档 mail is the reminders'"
     [digest] = [m for m in mail if m.kind == MailKind.TASK_DIGEST]
@@ -104,3 +107,30 @@ def test_checklist_templates_are_read_from_the_editable_file_and_bad_ones_say_wh
     assert "default[0].key" in text and "default[0].offset_days" in text and "default[0].assignee" in text
     with pytest.raises(InputInvalid, match="未知分组"):
         parse_checklists('[[party]]\nkey="a"\ntitle="b"\noffset_days=1\n')
+
+
+def test_a_digest_monday_in_national_day_goes_out_on_the_swapped_saturday_and_stays_wanted_until_then() -> None:
+    # 国办发明电〔2022〕16号: 9月29日至10月6日放假，10月7日（星期六）上班. Monday 2023-10-02 is off: that week's digest
+    # goes Saturday 10-07 09:00; on Tuesday 10-03 it is still the one wanted (not next Monday's).
+    contacts = {"rugao": [PersonRef("联络员", "rg@example.org")], "kjj": [PersonRef("办公室", "office@example.org")]}
+    tasks = [_task(1, "outcome", date(2023, 9, 20))]
+    for now in (datetime(2023, 10, 3, 2, tzinfo=UTC), datetime(2023, 10, 7, 0, tzinfo=UTC)):
+        mail, _missing = plan_task_mail(tasks, ORGS, contacts, {}, now, calendar=WorkCalendar(),
+                                        offices={1: ["kjj"]})
+        [digest] = [m for m in mail if m.kind == MailKind.TASK_DIGEST]
+        assert (digest.subject, digest.due_at) == ("digest:2023-10-02", sh(10, 7))
+    # Sunday 10-08 (also a working day): the next digest is Monday 10-09's.
+    mail, _missing = plan_task_mail(tasks, ORGS, contacts, {}, datetime(2023, 10, 8, 2, tzinfo=UTC),
+                                    calendar=WorkCalendar(), offices={1: ["kjj"]})
+    assert [m.subject for m in mail if m.kind == MailKind.TASK_DIGEST] == ["digest:2023-10-09"]
+
+
+def test_a_task_request_opening_in_the_2024_spring_festival_goes_out_on_the_swapped_sunday() -> None:
+    # 国办发明电〔2023〕7号: 2月10日至17日放假，2月18日（星期日）上班.
+    contacts = {"rugao": [PersonRef("联络员", "rg@example.org")]}
+    task = _task(1, "checklist", date(2024, 2, 20), opens_on=date(2024, 2, 12))
+    mail, _missing = plan_task_mail([task], ORGS, contacts, {}, datetime(2024, 2, 1, tzinfo=UTC),
+                                    calendar=WorkCalendar(), offices={1: ["kjj"]})
+    [request] = [m for m in mail if m.kind == MailKind.TASK_REQUEST]
+    assert request.due_at == datetime(2024, 2, 18, 1, 0, tzinfo=UTC)  # 09:00 Shanghai
+    assert "provisional" not in request.context and request.context["due_on"] == "2024-02-20"

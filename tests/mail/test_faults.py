@@ -32,7 +32,7 @@ from scheduler.mail.sink import list_mail, start_sink
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync
 from tests.factories.mail import Recorder, start_smtp
-from tests.support.instants import NOTICE_DATE
+from tests.support.instants import FIRST_WORKDAY, NOTICE_DATE
 from tests.support.servers import free_port
 
 WALL0 = datetime.fromisoformat("2026-03-01T08:00:00+00:00")
@@ -43,8 +43,12 @@ def settings(tmp_path: Path, port: int) -> Settings:
     return Settings(var_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=port, secret_keys=["k" * 32], smtp_timeout=2)
 
 
-def plan(engine: Engine, now: datetime = NOTICE_DATE) -> int:
-    """Queue the 2023 plan's mail; return how many rows are due at `now`."""
+def plan(engine: Engine, now: datetime = FIRST_WORKDAY) -> int:
+    """Queue the 2023 plan's mail; return how many rows are due at `now`.
+
+    The notice day 2023-01-22 is 春节 (国办发明电〔2022〕16号): the mail planned then goes out on the first working
+    day, Saturday 1-28, so the outage scenarios plan and send from then.
+    """
     with session_scope(engine, write=True) as session:
         plan_and_sync(session=session, rules=RuleBook(), now=now)
         return len(session.exec(select(OutboxMessage).where(OutboxMessage.next_attempt_at <= now)).all())
@@ -94,7 +98,7 @@ def assert_all_delivered_once(engine: Engine, received: list[bytes], due: int) -
 def test_an_outage_longer_than_the_whole_old_schedule_loses_nothing(mail_engine: Engine, tmp_path: Path) -> None:
     port = free_port()  # nothing listens: connection refused
     due = plan(mail_engine)
-    ticker = Ticker(mail_engine, settings(tmp_path, port), app=FixedClock(NOTICE_DATE), wall=FixedClock(WALL0))
+    ticker = Ticker(mail_engine, settings(tmp_path, port), app=FixedClock(FIRST_WORKDAY), wall=FixedClock(WALL0))
     recorder = Recorder()
 
     async def scenario() -> None:
@@ -126,7 +130,7 @@ def test_an_outage_longer_than_the_whole_old_schedule_loses_nothing(mail_engine:
 def test_a_ten_second_outage_on_the_demo_clock_fails_nothing(mail_engine: Engine, tmp_path: Path) -> None:
     port = free_port()
     due = plan(mail_engine)
-    app = FixedClock(NOTICE_DATE)
+    app = FixedClock(FIRST_WORKDAY)
     ticker = Ticker(mail_engine, settings(tmp_path, port), app=app, wall=FixedClock(WALL0))
     recorder = Recorder()
 
@@ -162,7 +166,7 @@ def _sink_scenario(engine: Engine, tmp_path: Path, break_it: Callable[[Path], Ca
     reasons: set[str] = set()
     port = free_port()
     directory = tmp_path / "var" / "mail"
-    ticker = Ticker(engine, settings(tmp_path, port), app=FixedClock(NOTICE_DATE), wall=FixedClock(WALL0))
+    ticker = Ticker(engine, settings(tmp_path, port), app=FixedClock(FIRST_WORKDAY), wall=FixedClock(WALL0))
 
     async def scenario() -> None:
         server = await start_sink("127.0.0.1", port, directory)

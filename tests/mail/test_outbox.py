@@ -27,7 +27,7 @@ from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync
 from tests.factories.mail import edit_occurrence
-from tests.support.instants import NOTICE_DATE
+from tests.support.instants import FIRST_WORKDAY, NOTICE_DATE
 
 SH = timedelta(hours=8)
 
@@ -72,52 +72,53 @@ def test_sync_is_idempotent_and_replanning_cancels_what_no_longer_applies(mail_e
 
 
 def test_sent_rows_are_never_touched_by_replanning(mail_engine: Engine) -> None:
-    sync(mail_engine, NOTICE_DATE)
+    sync(mail_engine, FIRST_WORKDAY)
     with session_scope(mail_engine, write=True) as session:
-        claimed = claim_due(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, worker="w", limit=500)
+        claimed = claim_due(session=session, now=FIRST_WORKDAY, wall_now=FIRST_WORKDAY, worker="w", limit=500)
     with session_scope(mail_engine, write=True) as session:
         record_outcomes(session=session, outcomes=[Outcome(row_id=r.id, message_id=f"<{r.id}@x>") for r in claimed],
-                        now=NOTICE_DATE, wall_now=NOTICE_DATE, base=60, cap=3600)
+                        now=FIRST_WORKDAY, wall_now=FIRST_WORKDAY, base=60, cap=3600)
     occ = claimed[0].occurrence_id
     with session_scope(mail_engine, write=True) as session:
         o = session.get(Occurrence, occ)
-        o.status, o.status_reason, o.sequence, o.updated_at = "cancelled", "场地", o.sequence + 1, NOTICE_DATE + SH
-    sync(mail_engine, NOTICE_DATE + SH)
+        o.status, o.status_reason, o.sequence, o.updated_at = "cancelled", "场地", o.sequence + 1, FIRST_WORKDAY + SH
+    sync(mail_engine, FIRST_WORKDAY + SH)
     sent = rows(mail_engine, occurrence_id=occ, kind=MailKind.FIX_REQUEST)
     assert {r.state for r in sent} == {"sent"}
     assert {r.kind for r in rows(mail_engine, occurrence_id=occ, state="pending")} == {MailKind.CHANGE_NOTICE}
 
 
 def test_claim_record_wall_clock_backoff_and_failure(mail_engine: Engine) -> None:
-    sync(mail_engine, NOTICE_DATE)
+    # Planned and sent on the first working day: the notice day 2023-01-22 is 春节 (国办发明电〔2022〕16号).
+    sync(mail_engine, FIRST_WORKDAY)
     wall = datetime(2026, 1, 1, tzinfo=UTC)  # the wall clock is unrelated to the application clock
     with session_scope(mail_engine, write=True) as session:
-        batch = claim_due(session=session, now=NOTICE_DATE, wall_now=wall, worker="w1", limit=3)
+        batch = claim_due(session=session, now=FIRST_WORKDAY, wall_now=wall, worker="w1", limit=3)
     assert [r.state for r in batch] == ["sending"] * 3 and all(r.attempts == 1 for r in batch)
     a, b, c = batch
     with session_scope(mail_engine, write=True) as session:
-        record_outcomes(session=session, now=NOTICE_DATE, wall_now=wall, base=60, cap=3600, outcomes=[
+        record_outcomes(session=session, now=FIRST_WORKDAY, wall_now=wall, base=60, cap=3600, outcomes=[
             Outcome(row_id=a.id, message_id="<a@x>"),
             Outcome(row_id=b.id, error="451 4.3.0 try later"),
             Outcome(row_id=c.id, error="550 5.1.1 no such user", permanent=True),
         ])
     with session_scope(mail_engine) as session:
         ra, rb, rc = (session.get(OutboxMessage, r.id) for r in batch)
-    assert (ra.state, ra.message_id, ra.sent_at) == ("sent", "<a@x>", NOTICE_DATE)
+    assert (ra.state, ra.message_id, ra.sent_at) == ("sent", "<a@x>", FIRST_WORKDAY)
     assert (rb.state, rb.last_error, rb.retry_at, rb.deferred_since) == (
         "deferred", "451 4.3.0 try later", wall + timedelta(seconds=60), wall)
     assert (rc.state, rc.last_error) == ("failed", "550 5.1.1 no such user")
     # However far the application clock runs (a demo clock at 3600×), the row waits for the wall clock.
     with session_scope(mail_engine, write=True) as session:
-        assert b.id not in {r.id for r in claim_due(session=session, now=NOTICE_DATE + timedelta(days=3),
+        assert b.id not in {r.id for r in claim_due(session=session, now=FIRST_WORKDAY + timedelta(days=3),
                                                     wall_now=wall + timedelta(seconds=59), worker="w1", limit=500)}
     # Twenty transient failures in a row (far past the old 8 attempts) still leave it deferred, backoff capped.
     for n in range(20):
         later = wall + timedelta(hours=n + 1)
         with session_scope(mail_engine, write=True) as session:
-            again = claim_due(session=session, now=NOTICE_DATE, wall_now=later, worker="w1", limit=500)
+            again = claim_due(session=session, now=FIRST_WORKDAY, wall_now=later, worker="w1", limit=500)
             assert b.id in {r.id for r in again}
-            record_outcomes(session=session, now=NOTICE_DATE, wall_now=later, base=60, cap=3600,
+            record_outcomes(session=session, now=FIRST_WORKDAY, wall_now=later, base=60, cap=3600,
                             outcomes=[Outcome(row_id=r.id, error="421 4.3.2 busy") for r in again])
     row = rows(mail_engine, id=b.id)[0]
     assert (row.state, row.attempts, row.deferred_since) == ("deferred", 21, wall)
@@ -125,15 +126,15 @@ def test_claim_record_wall_clock_backoff_and_failure(mail_engine: Engine) -> Non
 
 
 def test_rows_claimed_but_not_tried_go_back_unchanged(mail_engine: Engine) -> None:
-    sync(mail_engine, NOTICE_DATE)
+    sync(mail_engine, FIRST_WORKDAY)  # the notice day 2023-01-22 is 春节: nothing is due before Saturday 1-28
     with session_scope(mail_engine, write=True) as session:
-        a, b = claim_due(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, worker="w", limit=2)
-        record_outcomes(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, base=60, cap=3600,
+        a, b = claim_due(session=session, now=FIRST_WORKDAY, wall_now=FIRST_WORKDAY, worker="w", limit=2)
+        record_outcomes(session=session, now=FIRST_WORKDAY, wall_now=FIRST_WORKDAY, base=60, cap=3600,
                         outcomes=[Outcome(row_id=a.id, error="421 down")])
     with session_scope(mail_engine, write=True) as session:
-        [again] = claim_due(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, worker="w", limit=1, probe=True)
+        [again] = claim_due(session=session, now=FIRST_WORKDAY, wall_now=FIRST_WORKDAY, worker="w", limit=1, probe=True)
         assert again.id == a.id  # a probe takes a deferred row before its retry time
-        record_outcomes(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, base=60, cap=3600, outcomes=[
+        record_outcomes(session=session, now=FIRST_WORKDAY, wall_now=FIRST_WORKDAY, base=60, cap=3600, outcomes=[
             Outcome(row_id=a.id, attempted=False), Outcome(row_id=b.id, attempted=False)])
     ra, rb = rows(mail_engine, id=a.id)[0], rows(mail_engine, id=b.id)[0]
     assert (ra.state, ra.attempts, ra.last_error) == ("deferred", 1, "421 down")
@@ -151,10 +152,10 @@ def test_expired_rows_are_cancelled_at_claim_not_sent(mail_engine: Engine) -> No
 
 
 def test_recover_puts_stuck_rows_back_after_the_timeout(mail_engine: Engine) -> None:
-    sync(mail_engine, NOTICE_DATE)
+    sync(mail_engine, FIRST_WORKDAY)
     wall = datetime(2026, 1, 1, tzinfo=UTC)
     with session_scope(mail_engine, write=True) as session:
-        stuck = claim_due(session=session, now=NOTICE_DATE, wall_now=wall, worker="dead", limit=2)
+        stuck = claim_due(session=session, now=FIRST_WORKDAY, wall_now=wall, worker="dead", limit=2)
     with session_scope(mail_engine, write=True) as session:
         assert recover_stuck(session=session, wall_now=wall + timedelta(seconds=599),
                              timeout=timedelta(seconds=600)) == 0
@@ -164,23 +165,23 @@ def test_recover_puts_stuck_rows_back_after_the_timeout(mail_engine: Engine) -> 
 
 
 def test_admin_retry_and_cancel(mail_engine: Engine) -> None:
-    sync(mail_engine, NOTICE_DATE)
+    sync(mail_engine, FIRST_WORKDAY)
     with session_scope(mail_engine, write=True) as session:
-        row = claim_due(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, worker="w", limit=1)[0]
+        row = claim_due(session=session, now=FIRST_WORKDAY, wall_now=FIRST_WORKDAY, worker="w", limit=1)[0]
         with pytest.raises(ValueError, match="发送中"):
-            cancel_row(session=session, row_id=row.id, now=NOTICE_DATE)
+            cancel_row(session=session, row_id=row.id, now=FIRST_WORKDAY)
     with session_scope(mail_engine, write=True) as session:
-        record_outcomes(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, base=60, cap=3600,
+        record_outcomes(session=session, now=FIRST_WORKDAY, wall_now=FIRST_WORKDAY, base=60, cap=3600,
                         outcomes=[Outcome(row_id=row.id, error="550 no", permanent=True)])
     with session_scope(mail_engine, write=True) as session:
-        again = retry_row(session=session, row_id=row.id, now=NOTICE_DATE + SH)
-        assert (again.state, again.attempts, again.next_attempt_at) == ("pending", 0, NOTICE_DATE + SH)
-        cancelled = cancel_row(session=session, row_id=row.id, now=NOTICE_DATE + SH)
+        again = retry_row(session=session, row_id=row.id, now=FIRST_WORKDAY + SH)
+        assert (again.state, again.attempts, again.next_attempt_at) == ("pending", 0, FIRST_WORKDAY + SH)
+        cancelled = cancel_row(session=session, row_id=row.id, now=FIRST_WORKDAY + SH)
         assert cancelled.cancel_reason == "admin"
         with pytest.raises(LookupError):
-            retry_row(session=session, row_id=999_999, now=NOTICE_DATE)
+            retry_row(session=session, row_id=999_999, now=FIRST_WORKDAY)
     # An administrator's cancellation sticks: re-planning does not revive it.
-    report = sync(mail_engine, NOTICE_DATE + SH)
+    report = sync(mail_engine, FIRST_WORKDAY + SH)
     assert report.revived == 0
     assert rows(mail_engine, id=row.id)[0].state == "cancelled"
 

@@ -29,7 +29,7 @@ from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync, wanted_mail
 from scheduler.replay import replay
 from tests.factories.mail import Recorder, edit_occurrence, start_smtp
-from tests.support.instants import NOTICE_DATE
+from tests.support.instants import FIRST_WORKDAY, NOTICE_DATE
 from tests.support.servers import free_port
 
 KEY = "k" * 32
@@ -137,7 +137,7 @@ def _dispatch(engine: Engine, s: Settings, now: datetime, mailer: SMTPMailer | N
     return asyncio.run(run())
 
 
-def _plan(engine: Engine, now: datetime = NOTICE_DATE) -> int:
+def _plan(engine: Engine, now: datetime = FIRST_WORKDAY) -> int:
     with session_scope(engine, write=True) as session:
         plan_and_sync(session=session, rules=RuleBook(), now=now)
         return len(session.exec(select(OutboxMessage).where(OutboxMessage.next_attempt_at <= now)).all())
@@ -146,7 +146,7 @@ def _plan(engine: Engine, now: datetime = NOTICE_DATE) -> int:
 def states(engine: Engine) -> Counter:
     with session_scope(engine) as session:
         return Counter(r.state for r in session.exec(select(OutboxMessage).where(
-            OutboxMessage.next_attempt_at <= NOTICE_DATE + timedelta(days=1))))
+            OutboxMessage.next_attempt_at <= FIRST_WORKDAY + timedelta(days=1))))
 
 
 def test_starttls_with_auth_and_a_self_signed_certificate(mail_engine: Engine, tmp_path: Path) -> None:
@@ -165,14 +165,14 @@ def test_starttls_with_auth_and_a_self_signed_certificate(mail_engine: Engine, t
         due = _plan(mail_engine)
         wrong = settings(tmp_path, controller.port, smtp_tls="starttls", smtp_cafile=cafile, smtp_username="kjzs",
                          smtp_password="wrong")
-        report = _dispatch(mail_engine, wrong, NOTICE_DATE)
+        report = _dispatch(mail_engine, wrong, FIRST_WORKDAY)
         assert (report.sent, report.retried) == (0, due)  # a bad login is retried later, not a lost message
         with session_scope(mail_engine) as session:
             errors = set(session.exec(select(OutboxMessage.last_error).where(OutboxMessage.attempts == 1)).all())
         assert len(errors) == 1 and "SMTPAuthenticationError" in errors.pop()
         good = settings(tmp_path, controller.port, smtp_tls="starttls", smtp_cafile=cafile, smtp_username="kjzs",
                         smtp_password="s3cret", smtp_connections=2)
-        report = _dispatch(mail_engine, good, NOTICE_DATE + timedelta(minutes=2))
+        report = _dispatch(mail_engine, good, FIRST_WORKDAY + timedelta(minutes=2))
     finally:
         controller.stop()
     assert report.sent == due == len(recorder.received)
@@ -188,7 +188,7 @@ def test_implicit_tls(mail_engine: Engine, tmp_path: Path) -> None:
     try:
         due = _plan(mail_engine)
         report = _dispatch(mail_engine, settings(tmp_path, controller.port, smtp_tls="tls", smtp_cafile=cafile),
-                           NOTICE_DATE)
+                           FIRST_WORKDAY)
     finally:
         controller.stop()
     assert report.sent == due == len(recorder.received) > 0
@@ -197,17 +197,17 @@ def test_implicit_tls(mail_engine: Engine, tmp_path: Path) -> None:
 def test_refused_connections_are_retried_and_delivered_later(mail_engine: Engine, tmp_path: Path) -> None:
     port = free_port()  # nothing listens here yet
     due = _plan(mail_engine)
-    report = _dispatch(mail_engine, settings(tmp_path, port), NOTICE_DATE)
+    report = _dispatch(mail_engine, settings(tmp_path, port), FIRST_WORKDAY)
     assert (report.sent, report.retried, report.failed) == (0, due, 0)
     with session_scope(mail_engine) as session:
         row = session.exec(select(OutboxMessage).where(OutboxMessage.attempts == 1)).first()
-    assert row.state == "deferred" and row.retry_at == NOTICE_DATE + timedelta(seconds=60)
+    assert row.state == "deferred" and row.retry_at == FIRST_WORKDAY + timedelta(seconds=60)
     assert "Connect" in row.last_error or "refused" in row.last_error.lower()
     recorder = Recorder()
     controller = start_smtp(recorder, port=port)
     try:
-        assert _dispatch(mail_engine, settings(tmp_path, port), NOTICE_DATE + timedelta(seconds=30)).claimed == 0
-        report = _dispatch(mail_engine, settings(tmp_path, port), NOTICE_DATE + timedelta(seconds=60))
+        assert _dispatch(mail_engine, settings(tmp_path, port), FIRST_WORKDAY + timedelta(seconds=30)).claimed == 0
+        report = _dispatch(mail_engine, settings(tmp_path, port), FIRST_WORKDAY + timedelta(seconds=60))
     finally:
         controller.stop()
     assert report.sent == due == len(recorder.received)
@@ -218,16 +218,16 @@ def test_421_and_451_are_retried_and_550_fails_with_the_reply(mail_engine: Engin
     recorder.data_replies = ["451 4.3.0 Temporary local problem", "421 4.3.2 Service not available"]
     recorder.refuse_rcpt = {"dbzx.lianluo@example.org": "550 5.1.1 Mailbox unavailable"}
     due = _plan(mail_engine)
-    report = _dispatch(mail_engine, settings(tmp_path, port), NOTICE_DATE)
+    report = _dispatch(mail_engine, settings(tmp_path, port), FIRST_WORKDAY)
     assert (report.retried, report.failed, report.sent) == (2, 0, due - 2)
     with session_scope(mail_engine) as session:
         errors = sorted(r.last_error for r in session.exec(select(OutboxMessage).where(
             OutboxMessage.state == "deferred", OutboxMessage.attempts == 1)))
     assert errors == ["421 4.3.2 Service not available", "451 4.3.0 Temporary local problem"]
     # A change adds a notice to 东部中心 (co-organizer): its mailbox refuses it for good.
-    edit_occurrence(mail_engine, "01-1", NOTICE_DATE + timedelta(minutes=1), location="南通国际会议中心")
-    _plan(mail_engine, NOTICE_DATE + timedelta(minutes=1))
-    report = _dispatch(mail_engine, settings(tmp_path, port), NOTICE_DATE + timedelta(minutes=2))
+    edit_occurrence(mail_engine, "01-1", FIRST_WORKDAY + timedelta(minutes=1), location="南通国际会议中心")
+    _plan(mail_engine, FIRST_WORKDAY + timedelta(minutes=1))
+    report = _dispatch(mail_engine, settings(tmp_path, port), FIRST_WORKDAY + timedelta(minutes=2))
     with session_scope(mail_engine) as session:
         failed = session.exec(select(OutboxMessage).where(OutboxMessage.state == "failed")).all()
     assert [(r.recipient, r.last_error) for r in failed] == [("dbzx.lianluo@example.org",
@@ -246,7 +246,7 @@ def test_a_server_that_does_not_answer_in_time_is_retried(mail_engine: Engine, t
     try:
         due = _plan(mail_engine)
         slow = settings(tmp_path, controller.port, smtp_timeout=0.3, smtp_connections=2)
-        report = _dispatch(mail_engine, slow, NOTICE_DATE)
+        report = _dispatch(mail_engine, slow, FIRST_WORKDAY)
     finally:
         controller.stop()
     assert (report.sent, report.retried, report.failed) == (0, due, 0)
@@ -278,7 +278,7 @@ def test_an_unreachable_server_is_not_tried_once_per_message(mail_engine: Engine
     try:
         due = _plan(mail_engine)
         silent = settings(tmp_path, listener.getsockname()[1], smtp_timeout=0.3, smtp_connections=2)
-        report = _dispatch(mail_engine, silent, NOTICE_DATE)
+        report = _dispatch(mail_engine, silent, FIRST_WORKDAY)
     finally:
         stop.set()
         thread.join()

@@ -10,7 +10,10 @@ import pytest
 from scheduler.clock import SHANGHAI
 from scheduler.mail.kinds import MailKind
 from scheduler.reminders.planner import PersonRef, RuleBook, plan_mail
+from scheduler.workdays import Override, WorkCalendar
 from tests.factories.mail import T0, occurrence, org, view
+
+CAL = WorkCalendar()  # chinesecalendar: 2023 as the State Council's notice (国办发明电〔2022〕16号) has it
 
 RUGAO, KJJ = org("rugao", short="如皋市"), org("kjj", kind="city_department", short="市科技局")
 A, B = org("haian", short="海安市"), org("qidong", short="启东市")
@@ -39,7 +42,7 @@ def rows(occ_over: dict, now: datetime, *, cos=(DISTRICTS, UNIS), rules: RuleBoo
          opted_out: frozenset[str] = frozenset()) -> set[tuple[str, str, str, str]]:
     """Return (kind, rule, recipient, due in Shanghai) for one occurrence hosted by 如皋市."""
     plan = plan_mail([view([occurrence(**occ_over)], hosts=[RUGAO], cos=list(cos))], ORGS, CONTACTS,
-                     rules or RuleBook(), now, opted_out=opted_out, offices=OFFICES)
+                     rules or RuleBook(), now, opted_out=opted_out, calendar=CAL, offices=OFFICES)
     return {(w.kind, w.rule, w.recipient.email, f"{w.due_at.astimezone(SHANGHAI):%m-%d %H:%M}") for w in plan.wanted}
 
 
@@ -118,7 +121,7 @@ def test_planner_table(what: str, over: dict, now: datetime, expected: set) -> N
 
 
 def test_nudges_stop_before_the_escalation_and_expire_at_the_next_nudge() -> None:
-    plan = plan_mail([view([occurrence()], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), T0)
+    plan = plan_mail([view([occurrence()], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), T0, calendar=CAL)
     nudges = sorted((w for w in plan.wanted if w.kind == MailKind.FIX_NUDGE), key=lambda w: w.due_at)
     for this, nxt in itertools.pairwise(nudges):
         assert this.expires_at == nxt.due_at
@@ -128,7 +131,7 @@ def test_nudges_stop_before_the_escalation_and_expire_at_the_next_nudge() -> Non
 def test_every_session_of_the_bimonthly_series_is_planned_on_its_own() -> None:
     sessions = [occurrence(id=10 + m, key=f"s-{m}", uid=f"s-{m}@x", window_start=date(2023, m, 1),
                            window_end=date(2023, m, 28)) for m in (2, 4, 6, 8, 10, 12)]
-    plan = plan_mail([view(sessions, hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), T0)
+    plan = plan_mail([view(sessions, hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), T0, calendar=CAL)
     requests = sorted((w.subject, w.rule) for w in plan.wanted if w.kind == MailKind.FIX_REQUEST)
     assert requests == [(f"occurrence:{10 + m}", f"request:2023-{m:02d}-01..2023-{m:02d}-28")
                         for m in (2, 4, 6, 8, 10, 12)]
@@ -136,7 +139,7 @@ def test_every_session_of_the_bimonthly_series_is_planned_on_its_own() -> None:
 
 def test_groups_expand_to_members_and_memberless_groups_use_their_own_contacts() -> None:
     plan = plan_mail([view([occurrence(**FIXED)], hosts=[RUGAO], cos=[DISTRICTS, UNIS])], ORGS, CONTACTS,
-                     RuleBook(), sh(2, 1, 10))
+                     RuleBook(), sh(2, 1, 10), calendar=CAL)
     reminder = {(w.recipient.email, w.recipient.org_key, w.recipient.role, w.context["org_name"])
                 for w in plan.wanted if w.rule == "remind-7d:2023-03-15"}
     assert reminder == {
@@ -150,14 +153,14 @@ def test_groups_expand_to_members_and_memberless_groups_use_their_own_contacts()
 def test_organizations_without_contacts_are_reported_not_silently_skipped() -> None:
     contacts = {k: v for k, v in CONTACTS.items() if k != "qidong"}
     plan = plan_mail([view([occurrence(**FIXED)], hosts=[RUGAO], cos=[DISTRICTS])], ORGS, contacts, RuleBook(),
-                     sh(2, 1, 10))
+                     sh(2, 1, 10), calendar=CAL)
     assert plan.missing_contacts == {"qidong"}
     assert "qd@example.org" not in {w.recipient.email for w in plan.wanted}
 
 
 def test_an_address_in_two_roles_gets_one_message() -> None:
     plan = plan_mail([view([occurrence(**FIXED)], hosts=[RUGAO], cos=[RUGAO])], ORGS, CONTACTS, RuleBook(),
-                     sh(2, 1, 10))
+                     sh(2, 1, 10), calendar=CAL)
     assert sorted(w.recipient.role for w in plan.wanted if w.rule == "remind-1d:2023-03-15") == ["host"]
 
 
@@ -166,7 +169,7 @@ def test_rules_per_activity_type() -> None:
                                                   "nudge_every_days": 0, "escalate_to": []}})
     got = rows(FIXED, sh(2, 1, 10), cos=(), rules=rules)
     assert got == expand(MailKind.CHANGE_NOTICE, "change:1", "02-01 10:00", HOST) | expand(
-        MailKind.REMINDER, "remind-3d:2023-03-15", "03-12 08:30", HOST)
+        MailKind.REMINDER, "remind-3d:2023-03-15", "03-10 08:30", HOST)  # 03-12 is a Sunday: the Friday before
     assert rows({}, T0, cos=(), rules=rules) == expand(MailKind.FIX_REQUEST, WINDOW, "01-30 08:30", HOST)
     # Other activity types keep the defaults.
     assert rules.for_type("city_service").remind_days_before == (7, 1)
@@ -189,7 +192,65 @@ def test_opted_out_addresses_get_no_routine_reminders_but_still_notices() -> Non
 def test_the_planner_is_pure() -> None:
     occ = occurrence(**FIXED)
     before = occ.model_dump()
-    first = plan_mail([view([occ], hosts=[RUGAO], cos=[DISTRICTS])], ORGS, CONTACTS, RuleBook(), sh(2, 1, 10))
-    second = plan_mail([view([occ], hosts=[RUGAO], cos=[DISTRICTS])], ORGS, CONTACTS, RuleBook(), sh(2, 1, 10))
+    first = plan_mail([view([occ], hosts=[RUGAO], cos=[DISTRICTS])], ORGS, CONTACTS, RuleBook(), sh(2, 1, 10),
+                      calendar=CAL)
+    second = plan_mail([view([occ], hosts=[RUGAO], cos=[DISTRICTS])], ORGS, CONTACTS, RuleBook(), sh(2, 1, 10),
+                       calendar=CAL)
     assert first.wanted == second.wanted
     assert occ.model_dump() == before
+
+
+# --- Working days (chinesecalendar, checked by hand against the State Council's notices) ---
+
+def at(y: int, m: int, d: int, hour: int = 9) -> datetime:
+    return datetime(y, m, d, hour, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def test_a_nudge_due_in_the_2024_spring_festival_goes_out_on_the_swapped_sunday() -> None:
+    # Window 2024-03-06…03-31: request 30 days before, Mon 2-05; nudges weekly from Mon 2-12.
+    # 国办发明电〔2023〕7号: 春节 2月10日至17日放假调休，2月18日（星期日）上班 → the 2-12 nudge goes 2-18 09:00.
+    occ = occurrence(window_start=date(2024, 3, 6), window_end=date(2024, 3, 31))
+    plan = plan_mail([view([occ], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), at(2024, 2, 1), calendar=CAL,
+                     offices=OFFICES)
+    got = {(w.kind, w.rule): (w.due_at, w.expires_at) for w in plan.wanted if w.recipient.email != "office@example.org"}
+    assert got[(MailKind.FIX_REQUEST, "request:2024-03-06..2024-03-31")][0] == at(2024, 2, 5)
+    assert got[(MailKind.FIX_NUDGE, "nudge:2024-02-12")] == (at(2024, 2, 18), at(2024, 2, 19))
+    assert got[(MailKind.FIX_NUDGE, "nudge:2024-02-19")][0] == at(2024, 2, 19)
+    # Escalation 7 days before the close: Sun 3-24 (an ordinary weekend) → Mon 3-25; the deadline text stays 3-31.
+    escalation = got[(MailKind.FIX_ESCALATION, "escalate:2024-03-06..2024-03-31")]
+    assert escalation == (at(2024, 3, 25), at(2024, 4, 1, 0))
+    assert {w.context["window_close"] for w in plan.wanted} == {"2024-03-31"}
+    assert "provisional" not in plan.wanted[0].context
+
+
+def test_a_reminder_due_in_national_day_goes_on_the_working_day_before() -> None:
+    # Event Mon 2023-10-09. 国办发明电〔2022〕16号: 9月29日至10月6日放假，10月7日、8日上班.
+    # 7 days before is 10-02 (off): the previous working day is Thu 9-28; 1 day before is Sun 10-08, a working day.
+    fixed = {**FIXED, "start_at": at(2023, 10, 9, 14), "end_at": at(2023, 10, 9, 17), "updated_at": at(2023, 9, 1)}
+    got = {(w.rule, w.due_at, w.context["days_before"]) for w in plan_mail(
+        [view([occurrence(**fixed)], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), at(2023, 9, 1),
+        calendar=CAL).wanted if w.kind == MailKind.REMINDER}
+    assert got == {("remind-7d:2023-10-09", at(2023, 9, 28), 11), ("remind-1d:2023-10-09", at(2023, 10, 8), 1)}
+
+
+def test_two_reminders_moved_onto_one_day_go_as_one() -> None:
+    # Event Sat 2023-10-07 (a 调休 working day): 9-30 and 10-06 are both off, both move to Thu 9-28.
+    fixed = {**FIXED, "start_at": at(2023, 10, 7, 14), "end_at": None, "updated_at": at(2023, 9, 1)}
+    got = [(w.rule, w.due_at, w.context["days_before"]) for w in plan_mail(
+        [view([occurrence(**fixed)], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), at(2023, 9, 1),
+        calendar=CAL).wanted if w.kind == MailKind.REMINDER]
+    assert got == [("remind-1d:2023-10-07", at(2023, 9, 28), 9)]
+
+
+def test_a_2027_window_says_provisional_until_the_year_is_confirmed() -> None:
+    occ = occurrence(window_start=date(2027, 3, 1), window_end=date(2027, 3, 31))
+    line = "2027年节假日安排尚未发布，日期按周末推算，待国务院办公厅通知后复核"
+    before = plan_mail([view([occ], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), at(2027, 1, 4), calendar=CAL,
+                       offices=OFFICES)
+    assert before.wanted and all(w.context["provisional"] == [line] for w in before.wanted)
+    confirmed = WorkCalendar([Override(date(2027, 2, 6), False, "春节", "test")], confirmed={2027: "test"})
+    after = plan_mail([view([occ], hosts=[RUGAO])], ORGS, CONTACTS, RuleBook(), at(2027, 1, 4), calendar=confirmed,
+                      offices=OFFICES)
+    assert after.wanted and all("provisional" not in w.context for w in after.wanted)
+    # The rows are the same rows (same keys): the sync updates them in place.
+    assert {w.key for w in before.wanted} == {w.key for w in after.wanted}

@@ -135,7 +135,8 @@ def test_monthly_tracking_figures(recorded: Engine) -> None:
     total = rows["合计"]
     assert (total["signed_ytd"], total["target"], total["rate"]) == (5, 30, 16.67)
     assert report.table("overdue_reports").rows == [
-        {"unit": "如东县", "title": "如东（天津）海上风电科创项目对接会", "due_on": "2023-03-10", "days": 21}
+        # Working days after Fri 3-10 up to 3-31: three full weeks (no holiday in March 2023), not 21 calendar days.
+        {"unit": "如东县", "title": "如东（天津）海上风电科创项目对接会", "due_on": "2023-03-10", "days": 15}
     ]
 
 

@@ -9,16 +9,20 @@ from email import message_from_bytes, policy
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from scheduler.clock import FixedClock
-from scheduler.config import Settings
+from scheduler.clock import SHANGHAI, FixedClock
+from scheduler.config import DEFAULT_SEED, Settings
 from scheduler.contacts import Person, read_contacts_file, replace_contacts
 from scheduler.db import session_scope
 from scheduler.jobs import MailJobs
 from scheduler.mail.mailer import MemoryMailer, SMTPMailer
 from scheduler.mail.models import OutboxMessage
 from scheduler.plan.catalog import get_organizations
+from scheduler.plan.importer import import_plan
+from scheduler.plan.seed import parse_plan_bytes
+from scheduler.reports.mailing import wanted_report_mail
 from scheduler.runtime import Runtime
 from tests.factories.mail import EXAMPLE_CONTACTS, Recorder, start_smtp
+from tests.factories.plans import import_year
 
 
 async def dispatch_and_close(jobs: MailJobs) -> dict:
@@ -34,9 +38,11 @@ def test_monthly_report_is_mailed_to_the_office_once(mail_engine: Engine, settin
     try:
         settings = settings.model_copy(update={"smtp_port": smtp.port})
         steps = [  # (instant, rows added, rows claimed)
-            (datetime(2023, 3, 31, 16, 30, tzinfo=UTC), 2, 0),  # 00:30 on 1 April in Shanghai: queued for 09:00
-            (datetime(2023, 4, 1, 2, 0, tzinfo=UTC), 0, 2),  # 10:00: sent
-            (datetime(2023, 4, 1, 3, 0, tzinfo=UTC), 0, 0),  # asked again: nothing new, nothing resent
+            # 1 April 2023 is a Saturday (a rest day; no 调休 that weekend): the report waits for Monday 3 April 09:00.
+            (datetime(2023, 3, 31, 16, 30, tzinfo=UTC), 2, 0),  # 00:30 on 1 April in Shanghai: queued
+            (datetime(2023, 4, 1, 2, 0, tzinfo=UTC), 0, 0),  # Saturday 10:00: still queued
+            (datetime(2023, 4, 3, 2, 0, tzinfo=UTC), 0, 2),  # Monday 10:00: sent
+            (datetime(2023, 4, 3, 3, 0, tzinfo=UTC), 0, 0),  # asked again: nothing new, nothing resent
         ]
         for when, added, claimed in steps:
             runtime = Runtime(settings, clock=FixedClock(when), engine=mail_engine)
@@ -60,7 +66,8 @@ def test_monthly_report_is_mailed_to_the_office_once(mail_engine: Engine, settin
 
 def test_an_office_contact_added_after_the_report_went_out_still_gets_it(mail_engine: Engine, settings: Settings
                                                                           ) -> None:
-    sent_at, later = datetime(2023, 4, 1, 2, 0, tzinfo=UTC), datetime(2023, 4, 3, 2, 0, tzinfo=UTC)
+    # 1 April 2023 is a Saturday: the report goes out on Monday 3 April, 09:00 Shanghai.
+    sent_at, later = datetime(2023, 4, 3, 2, 0, tzinfo=UTC), datetime(2023, 4, 4, 2, 0, tzinfo=UTC)
     clock = FixedClock(sent_at)
     jobs = MailJobs(Runtime(settings, clock=clock, engine=mail_engine), mailer=MemoryMailer())
     assert jobs.reports()["added"] == 2
@@ -77,3 +84,34 @@ def test_an_office_contact_added_after_the_report_went_out_still_gets_it(mail_en
         rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "monthly_report")).all()
     assert sorted(r.recipient for r in rows) == ["kjj.lianluo@example.org", "kjj.new@example.org",
                                                  "kjzs.office@example.org"]
+
+
+def test_the_april_2024_report_waits_for_the_end_of_the_labour_day_holiday(engine: Engine) -> None:
+    # 国办发明电〔2023〕7号: 劳动节 5月1日至5日放假调休，共5天；4月28日（星期日）、5月11日（星期六）上班.
+    # Due Wed 1 May 2024 09:00 → the first working day after is Monday 6 May.
+    # The 2023 seed moved to 2024, a leap year: windows ending on 28 February end on the 29th.
+    text = DEFAULT_SEED.read_text(encoding="utf-8").replace("2023", "2024").replace("2024-02-28", "2024-02-29")
+    with session_scope(engine, write=True) as session:
+        import_plan(session=session, doc=parse_plan_bytes(text.encode(), source="events_2024.json"),
+                    now=datetime(2024, 1, 22, 1, 0, tzinfo=UTC))
+    with session_scope(engine, write=True) as session:
+        people = read_contacts_file(EXAMPLE_CONTACTS, organizations=get_organizations(session=session))
+        replace_contacts(session=session, people=people, now=datetime(2024, 1, 22, 1, 0, tzinfo=UTC))
+    with session_scope(engine) as session:
+        wanted = wanted_report_mail(session=session, now=datetime(2024, 4, 30, 16, 30, tzinfo=UTC),
+                                    base_url="http://kjzs.test")
+    assert {w.context["period"] for w in wanted} == {"2024-04"} and len(wanted) == 2
+    assert {w.due_at.astimezone(SHANGHAI) for w in wanted} == {datetime(2024, 5, 6, 9, 0, tzinfo=SHANGHAI)}
+    assert all("provisional" not in w.context for w in wanted)
+
+
+def test_a_report_of_a_year_the_calendar_does_not_cover_says_so(engine: Engine) -> None:
+    import_year(engine, 2027, datetime(2026, 11, 20, 1, 0, tzinfo=UTC))
+    with session_scope(engine, write=True) as session:
+        people = read_contacts_file(EXAMPLE_CONTACTS, organizations=get_organizations(session=session))
+        replace_contacts(session=session, people=people, now=datetime(2026, 11, 20, 1, 0, tzinfo=UTC))
+    with session_scope(engine) as session:
+        wanted = wanted_report_mail(session=session, now=datetime(2027, 2, 1, 2, 0, tzinfo=UTC),
+                                    base_url="http://kjzs.test")
+    line = "2027年节假日安排尚未发布，日期按周末推算，待国务院办公厅通知后复核"
+    assert wanted and all(w.context["provisional"] == [line] for w in wanted)

@@ -29,7 +29,7 @@ from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync
 from scheduler.web.app import create_app
-from tests.support.instants import NOTICE_DATE
+from tests.support.instants import FIRST_WORKDAY, NOTICE_DATE
 from tests.support.servers import free_port
 
 
@@ -60,9 +60,9 @@ def deliver(engine: Engine, settings: Settings, now: datetime) -> int:
 
 def test_mailbox_lists_and_shows_what_the_sink_stored(mail_engine: Engine, sink) -> None:
     settings, directory = sink
-    sent = deliver(mail_engine, settings, NOTICE_DATE)
+    sent = deliver(mail_engine, settings, FIRST_WORKDAY)
     assert sent > 0 and len(list(directory.glob("*.eml"))) == sent
-    client = TestClient(create_app(settings, clock=FixedClock(NOTICE_DATE), engine=mail_engine))
+    client = TestClient(create_app(settings, clock=FixedClock(FIRST_WORKDAY), engine=mail_engine))
     page = client.get("/mail")
     assert page.status_code == 200
     assert f"共 {sent} 封" in page.text and page.text.count("【请定档】") == sent

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from scheduler.clock import FixedClock
 from scheduler.config import Settings
+from scheduler.db import session_scope
 from scheduler.plan.models import EVENT_TYPE_LABELS
 from scheduler.plan.seed import PlanFile
 from scheduler.plan.windows import format_window
 from scheduler.web.app import create_app
+from scheduler.workdays import confirm_year, set_override
+from tests.factories.plans import import_year
 from tests.support.servers import run_uvicorn
 
 NOW = datetime(2023, 1, 22, 1, 0, tzinfo=UTC)
@@ -153,3 +157,22 @@ def test_empty_database_page_says_how_to_import(engine: Engine, tmp_path: Path) 
         health = httpx.get(f"{url}/healthz", timeout=10, headers=HEALTH_AUTH).json()
     assert page.status_code == 200 and "尚未导入活动计划" in page.text
     assert health["status"] == "ok" and health["counts"]["events"] == 0
+
+
+def test_a_plan_of_a_year_the_calendar_does_not_cover_shows_the_provisional_banner(engine: Engine,
+                                                                                  settings: Settings) -> None:
+    now = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    import_year(engine, 2026, now)
+    import_year(engine, 2027, now, published=date(2026, 11, 20))
+    client = TestClient(create_app(settings, clock=FixedClock(now), engine=engine))
+    line = "2027年节假日安排尚未发布，日期按周末推算，待国务院办公厅通知后复核"
+    for url in ("/plan?plan=nantong-2027", "/?plan=nantong-2027"):
+        page = client.get(url)
+        assert page.status_code == 200 and 'data-testid="provisional"' in page.text and line in page.text, url
+        assert "暂定" in page.text
+    for url in ("/plan?plan=nantong-2026", "/?plan=nantong-2026"):  # 2026 is in chinesecalendar
+        assert 'data-testid="provisional"' not in client.get(url).text, url
+    with session_scope(engine, write=True) as session:
+        set_override(session=session, day=date(2027, 1, 1), is_workday=False, note="元旦", source="test", now=now)
+        confirm_year(session=session, year=2027, source="test", now=now)
+    assert 'data-testid="provisional"' not in client.get("/plan?plan=nantong-2027").text

@@ -20,6 +20,7 @@ from scheduler.outcomes.models import LEAD_STAGE_LABELS, Lead
 from scheduler.plan.catalog import get_organizations
 from scheduler.web.deps import NowDep, RuntimeDep, SessionDep, WriteSessionDep
 from scheduler.web.links import form_page, page, problem, read_form, result_page, rows_refusal
+from scheduler.web.pages import provisional_banner
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token, verify_csrf
 from scheduler.web.taskforms import form_context
 from scheduler.web.templates import render
@@ -45,6 +46,7 @@ def task_list(request: Request, session: SessionDep, now: NowDep, user: AdminDep
         "tasks": tasks, "filter": filter, "org": org, "kind": kind, "filters": FILTERS, "orgs": orgs, "today": today,
         "kind_labels": {str(k): v for k, v in TASK_KIND_LABELS.items()},
         "status_labels": {str(k): v for k, v in TASK_STATUS_LABELS.items()}, "tz": SHANGHAI,
+        "provisional": provisional_banner(session=session, days=[t.due_on for t in tasks]),
     })
 
 
@@ -62,6 +64,7 @@ def task_detail(request: Request, task_id: int, session: SessionDep, user: Admin
         else task.organization_key, "csrf": csrf_token(request), "tz": SHANGHAI,
         "kind_label": TASK_KIND_LABELS.get(TaskKind(task.kind), task.kind),
         "status_label": TASK_STATUS_LABELS.get(TaskStatus(task.status), task.status),
+        "provisional": provisional_banner(session=session, days=[task.opens_on, task.due_on]),
     })
 
 
