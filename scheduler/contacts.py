@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +16,20 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from scheduler.audit import ActorKind, audit
 from scheduler.db import utc_column
 from scheduler.plan.models import Organization, OrgKind
-from scheduler.validation import FileKind, InputInvalid, LocatedError
+from scheduler.validation import (
+    FileKind,
+    InputInvalid,
+    LocatedError,
+    control_character_errors,
+    csv_rows,
+    decode_utf8,
+    load_toml,
+    read_input_file,
+)
 
 MAX_CONTACTS_BYTES = 1024 * 1024
+EMPTY_FILE = ("文件中没有任何联系人：导入会删除全部现有联系人，已拒绝。"
+              "如确需清空，请在命令行加 --allow-empty（scheduler contacts import 文件 --allow-empty）")
 DEFAULT_ROLE = "联络人"
 MAX_NAME, MAX_ROLE = 100, 50
 CSV_COLUMNS = ("org", "name", "email", "role")
@@ -81,26 +89,33 @@ _invalid = partial(InputInvalid, kind=FileKind.CONTACTS)
 
 def _raw_rows(data: bytes, source: str) -> list[tuple[str, dict[str, Any]]]:
     """Return (location, raw fields) for every person in a TOML or CSV file."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _invalid(source, f"不是 UTF-8 编码（字节偏移 {exc.start}）") from None
+    text = decode_utf8(data, source=source, kind=FileKind.CONTACTS)
     if source.lower().endswith(".csv"):
-        reader = csv.DictReader(io.StringIO(text))
-        missing = [c for c in ("org", "email") if c not in (reader.fieldnames or [])]
-        if missing:
-            problem = LocatedError(where="第 1 行", message=f"缺少列 {'、'.join(missing)}（应为 org,name,email,role）")
-            raise _invalid(source, [problem])
-        return [(f"第 {i} 行", dict(row)) for i, row in enumerate(reader, start=2)]
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _invalid(source, f"TOML 格式错误：{exc}") from None
+        return _csv_rows(text, source)
+    doc = load_toml(text, source=source, kind=FileKind.CONTACTS)
     rows: list[tuple[str, dict[str, Any]]] = []
     for org, people in doc.items():
         if not isinstance(people, list) or not all(isinstance(p, dict) for p in people):
             raise _invalid(source, [LocatedError(where=org, message="应为联系人表格数组，例如 [[kjj]] name=… email=…")])
         rows += [(f"{org}[{i}]", {"org": org, **p}) for i, p in enumerate(people)]
+    return rows
+
+
+def _csv_rows(text: str, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """Return (第 N 行, fields by header name) for a CSV; a cell beyond the header's columns is an error."""
+    lines = csv_rows(text, source=source, kind=FileKind.CONTACTS, width=len(CSV_COLUMNS))
+    _where, header = next(lines, ("第 1 行", []))
+    names = [h.strip() for h in header]
+    missing = [c for c in ("org", "email") if c not in names]
+    if missing:
+        problem = LocatedError(where="第 1 行", message=f"缺少列 {'、'.join(missing)}（应为 org,name,email,role）")
+        raise _invalid(source, [problem])
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for where, cells in lines:
+        if len(cells) > len(names) and any(c.strip() for c in cells[len(names):]):
+            message = f"多出 {len(cells) - len(names)} 列（表头只有 {len(names)} 列）"
+            raise _invalid(source, [LocatedError(where=where, message=message)])
+        rows.append((where, dict(zip(names, cells, strict=False))))
     return rows
 
 
@@ -140,17 +155,28 @@ def check_person(
     return Person(org=org, name=name, email=email, role=role), []
 
 
-def parse_contacts(data: bytes, *, source: str, organizations: Mapping[str, Organization]) -> list[Person]:
-    """Validate a whole contacts file against the stored organizations; raise InputInvalid listing every problem."""
+def parse_contacts(
+    data: bytes, *, source: str, organizations: Mapping[str, Organization], allow_empty: bool = False
+) -> list[Person]:
+    """Validate a whole contacts file against the stored organizations; raise InputInvalid listing every problem.
+
+    Importing replaces every contact, so a file without anyone is refused unless `allow_empty` says it is meant.
+    """
     if len(data) > MAX_CONTACTS_BYTES:
         raise _invalid(source, f"文件过大（上限 {MAX_CONTACTS_BYTES} 字节）")
     errors: list[LocatedError] = []
     people: list[Person] = []
     seen: dict[tuple[str, str], str] = {}
-    for where, raw in _raw_rows(data, source):
-        unknown = set(raw) - set(CSV_COLUMNS)
+    rows = _raw_rows(data, source)
+    if not rows and not allow_empty:
+        raise _invalid(source, EMPTY_FILE)
+    for where, raw in rows:
+        unknown = {str(k) for k in raw} - set(CSV_COLUMNS)
         if unknown:
             errors.append(LocatedError(where=where, message=f"未知字段 {'、'.join(sorted(unknown))}"))
+        if controls := control_character_errors({k: v for k, v in raw.items() if k != "org"}, where=where):
+            errors += controls
+            continue
         person, problems = check_person(raw, organizations=organizations, where=where)
         errors += problems
         if person is None:
@@ -167,13 +193,12 @@ def parse_contacts(data: bytes, *, source: str, organizations: Mapping[str, Orga
     return people
 
 
-def read_contacts_file(path: Path, *, organizations: Mapping[str, Organization]) -> list[Person]:
-    """Read and validate a contacts file."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _invalid(str(path), f"无法读取文件：{exc.strerror}") from None
-    return parse_contacts(data, source=str(path), organizations=organizations)
+def read_contacts_file(
+    path: Path, *, organizations: Mapping[str, Organization], allow_empty: bool = False
+) -> list[Person]:
+    """Read (a regular file, bounded) and validate a contacts file."""
+    data = read_input_file(path, limit=MAX_CONTACTS_BYTES, kind=FileKind.CONTACTS)
+    return parse_contacts(data, source=str(path), organizations=organizations, allow_empty=allow_empty)
 
 
 def replace_contacts(*, session: Session, people: list[Person], now: datetime) -> int:

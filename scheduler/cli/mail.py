@@ -13,6 +13,7 @@ from scheduler.clock import SHANGHAI
 
 contacts_app = typer.Typer(help="联系人：各单位的收件人", no_args_is_help=True)
 outbox_app = typer.Typer(help="发件箱：查看、重发、取消", no_args_is_help=True)
+MAX_LIST = 10_000  # rows `outbox list` prints at most
 mail_app = typer.Typer(help="邮件：预览", no_args_is_help=True)
 
 
@@ -20,9 +21,12 @@ mail_app = typer.Typer(help="邮件：预览", no_args_is_help=True)
 def contacts_import(
     ctx: typer.Context,
     path: Annotated[Path | None, typer.Argument(help="联系人文件（TOML 或 CSV）；默认 SCHEDULER_CONTACTS_FILE")] = None,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="允许导入空文件（即删除全部联系人）；默认拒绝空文件")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """导入联系人文件（整份校验；有错误时不写入任何数据，原有联系人保持不变）。"""
+    """导入联系人文件（整份校验；有错误或文件为空时不写入任何数据，原有联系人保持不变）。"""
     from scheduler.contacts import read_contacts_file, replace_contacts
     from scheduler.db import session_scope
     from scheduler.plan.catalog import get_organizations
@@ -34,7 +38,8 @@ def contacts_import(
         raise fail("请指定联系人文件，或设置 SCHEDULER_CONTACTS_FILE。")
     with session_scope(rt.engine, write=True) as session:
         try:
-            people = read_contacts_file(path, organizations=get_organizations(session=session))
+            people = read_contacts_file(path, organizations=get_organizations(session=session),
+                                        allow_empty=allow_empty)
         except InputInvalid as exc:
             raise refused(exc, as_json=as_json) from None
         n = replace_contacts(session=session, people=people, now=rt.clock.now())
@@ -81,7 +86,9 @@ def outbox_list(
     from scheduler.mail.outbox import count_by_state, list_rows
 
     if state is not None and state not in {str(s) for s in OutboxState}:
-        raise fail(f"未知状态 {state!r}（可选：{'、'.join(str(s) for s in OutboxState)}）")
+        raise fail(f"未知状态 {state[:40]!r}（可选：{'、'.join(str(s) for s in OutboxState)}）")
+    if not 1 <= limit <= MAX_LIST:
+        raise fail(f"--limit 应为 1 到 {MAX_LIST} 之间的整数，收到 {limit}")
     with session_scope(runtime(ctx).engine) as session:
         rows = list_rows(session=session, state=state, limit=limit)
         counts = count_by_state(session=session)
@@ -100,7 +107,10 @@ def outbox_list(
 def _change_row(ctx: typer.Context, row_id: int, action: str) -> None:
     from scheduler.db import session_scope
     from scheduler.mail.outbox import cancel_row, retry_row
+    from scheduler.validation import MAX_ID
 
+    if not 1 <= row_id <= MAX_ID:
+        raise fail(f"没有编号为 {row_id} 的邮件（编号应为 1 到 {MAX_ID} 之间的整数）")
     rt = runtime(ctx)
     fn = retry_row if action == "retry" else cancel_row
     try:

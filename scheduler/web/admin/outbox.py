@@ -14,6 +14,7 @@ from scheduler.mail.kinds import KIND_LABELS, occurrence_id_of, task_id_of
 from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState
 from scheduler.mail.outbox import count_by_state, list_page
 from scheduler.plan.models import Event, Occurrence
+from scheduler.web.admin.params import PageNumber
 from scheduler.web.deps import SessionDep
 from scheduler.web.security import AdminDep
 from scheduler.web.templates import render
@@ -55,11 +56,12 @@ def mail_topics(*, session: Session, rows: Sequence[OutboxMessage]) -> dict[int,
 
 
 @router.get("/outbox", response_class=HTMLResponse)
-def outbox_page(request: Request, session: SessionDep, admin: AdminDep, state: str = "", page: int = 1) -> HTMLResponse:
+def outbox_page(
+    request: Request, session: SessionDep, admin: AdminDep, state: str = "", page: PageNumber = 1
+) -> HTMLResponse:
     """List outbox rows (pending: soonest first; otherwise newest first) with their state, subject and errors."""
     if state and state not in STATE_LABELS:
-        raise HTTPException(status_code=400, detail=f"未知状态 {state!r}（可选：{'、'.join(STATE_LABELS)}）")
-    page = max(page, 1)
+        raise HTTPException(status_code=400, detail=f"未知状态 {state[:40]!r}（可选：{'、'.join(STATE_LABELS)}）")
     rows = list_page(session=session, state=state, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     return render(
         request,
