@@ -353,9 +353,10 @@ def csv_rows(text: str, *, source: str, kind: FileKind, width: int) -> Iterator[
                 message = f"单元格过长（最多 {MAX_CSV_FIELD} 字）"
                 raise InputInvalid(source, [LocatedError(where=where, message=message)], kind=kind)
             yield where, cells[:width]
-    except csv.Error as exc:
+    except csv.Error as exc:  # the csv module's own cell limit (128 KiB) ends here, before ours can count
         where = f"第 {reader.line_num} 行"
-        raise InputInvalid(source, [LocatedError(where=where, message=f"CSV 格式错误：{exc}")], kind=kind) from None
+        message = f"单元格过长（最多 {MAX_CSV_FIELD} 字）" if "field limit" in str(exc) else f"CSV 格式错误：{exc}"
+        raise InputInvalid(source, [LocatedError(where=where, message=message)], kind=kind) from None
 
 
 def control_character_errors(value: Any, *, where: str = "") -> list[LocatedError]:

@@ -23,7 +23,7 @@ from scheduler.contacts import (
 )
 from scheduler.plan.models import Organization, OrgKind
 from scheduler.validation import InputInvalid
-from scheduler.web.admin.params import RowId
+from scheduler.web.admin.params import CleanText, RowId
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
@@ -31,7 +31,7 @@ from scheduler.web.templates import render
 router = APIRouter(prefix="/admin", include_in_schema=False)
 DONE = {"added": "已添加联系人。", "saved": "已保存修改。", "removed": "已删除联系人。",
         "imported": "已导入联系人文件。"}
-TextField = Annotated[str, Form(max_length=400)]
+TextField = Annotated[str, Form(max_length=400), CleanText]
 
 
 def _actor(admin: AdminUser) -> str:

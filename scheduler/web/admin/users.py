@@ -21,7 +21,7 @@ from scheduler.auth import (
     set_disabled,
 )
 from scheduler.clock import SHANGHAI
-from scheduler.web.admin.params import RowId
+from scheduler.web.admin.params import CleanText, RowId
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token, start_session
 from scheduler.web.templates import render
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 DONE = {"added": "已添加管理员。", "password": "已重设密码，该管理员需用新密码重新登录。", "disabled": "已停用管理员。",
         "enabled": "已启用管理员。", "own-password": "已重设你自己的密码；其他设备上的登录已退出。"}
 # Longer than any valid value, so the service (not a 422 page) explains what is wrong.
-Text = Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH + 64)]
+Text = Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH + 64), CleanText]
 MISMATCH = "两次输入的密码不一致"
 
 
