@@ -44,9 +44,11 @@ def refused_json(done: Result) -> dict:
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("command", [["plan", "validate"], ["plan", "import"], ["contacts", "import"],
-                                     ["targets", "import"]])
+                                     ["targets", "import"]],
+                         ids=["plan-validate", "plan-import", "contacts", "targets"])
 @pytest.mark.parametrize(("special", "what"), [("/dev/zero", "是字符设备"), ("/dev/urandom", "是字符设备"),
-                                               ("FIFO", "是管道（FIFO）"), ("DIR", "是目录")])
+                                               ("FIFO", "是管道（FIFO）"), ("DIR", "是目录")],
+                         ids=["dev-zero", "dev-urandom", "fifo", "directory"])
 def test_devices_fifos_and_directories_are_refused_without_reading(
     cli: Invoke, seeded_engine: Engine, tmp_path: Path, command: list[str], special: str, what: str
 ) -> None:
@@ -64,7 +66,7 @@ def test_devices_fifos_and_directories_are_refused_without_reading(
 
 def test_a_nul_in_a_plan_title_is_refused_before_import(cli: Invoke, seeded_engine: Engine, tmp_path: Path) -> None:
     doc = json.loads(DEFAULT_SEED.read_text(encoding="utf-8"))
-    doc["events"][2]["title"] = "科技\x00成果"
+    doc["events"][1]["title"] = "科技\x00成果"  # events 1 and 3 belong to no series
     doc["events"][3]["content"] = "说明\x1b[31m"
     path = tmp_path / "p.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
@@ -72,7 +74,7 @@ def test_a_nul_in_a_plan_title_is_refused_before_import(cli: Invoke, seeded_engi
     for command in ("validate", "import"):
         body = refused_json(cli("plan", command, path, "--json"))
         assert body["errors"] == [
-            {"path": "events[2].title", "message": '含有不可见的控制字符，收到 "科技\\u0000成果"'},
+            {"path": "events[1].title", "message": '含有不可见的控制字符，收到 "科技\\u0000成果"'},
             {"path": "events[3].content", "message": '含有不可见的控制字符，收到 "说明\\u001b[31m"'},
         ]
     assert dump_database(seeded_engine) == before
