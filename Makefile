@@ -45,6 +45,7 @@ run: export SCHEDULER_MAIL_SINK ?= true
 run: $(STAMP)
 	$(BIN)/scheduler db upgrade
 	$(BIN)/scheduler plan import $(SEED)
+	$(BIN)/scheduler goals import seeds/goals_2025.toml
 	$(BIN)/scheduler contacts import
 	$(BIN)/scheduler serve --host $(HOST) --port $(PORT)
 

@@ -17,10 +17,10 @@ from scheduler.audit import ActorKind, audit
 from scheduler.db import utc_column
 from scheduler.plan.models import Organization, OrgKind
 from scheduler.validation import (
+    HEADER_UNSAFE,
     FileKind,
     InputInvalid,
     LocatedError,
-    control_character_errors,
     csv_rows,
     decode_utf8,
     load_toml,
@@ -33,6 +33,8 @@ EMPTY_FILE = ("文件中没有任何联系人：导入会删除全部现有联�
 DEFAULT_ROLE = "联络人"
 MAX_NAME, MAX_ROLE = 100, 50
 CSV_COLUMNS = ("org", "name", "email", "role")
+FIELD_LABELS = {"org": "单位", "name": "姓名", "email": "邮箱", "role": "职务"}
+NEEDS_SMTPUTF8 = "用户名含非 ASCII 字符，只有支持 SMTPUTF8 的邮件服务器才能投递，而当前邮件服务器未确认支持"
 
 
 class Contact(SQLModel, table=True):
@@ -123,11 +125,30 @@ def _at(where: str, field: str) -> str:
     return f"{where}.{field}" if where else field
 
 
+def _control_char_errors(raw: Mapping[str, Any], where: str) -> list[LocatedError]:
+    """Locate every field holding a control character (a CR/LF in a name would become a header of its own)."""
+    errors = []
+    for field_name, label in FIELD_LABELS.items():
+        value = str(raw.get(field_name) or "")
+        hit = HEADER_UNSAFE.search(value)
+        if hit is not None:
+            message = (f"{label}含控制字符 U+{ord(hit.group()):04X}（第 {hit.start() + 1} 个字符；"
+                       "换行、制表符等不能出现在联系人信息中）")
+            errors.append(LocatedError(where=_at(where, field_name), message=message))
+    return errors
+
+
 def check_person(
-    raw: Mapping[str, Any], *, organizations: Mapping[str, Organization], where: str = ""
+    raw: Mapping[str, Any], *, organizations: Mapping[str, Organization], where: str = "", smtputf8: bool = False
 ) -> tuple[Person | None, list[LocatedError]]:
-    """Validate one contact (org, name, email, role); each problem is located at `where`.field (a form: the field)."""
-    errors: list[LocatedError] = []
+    """Validate one contact (org, name, email, role); each problem is located at `where`.field (a form: the field).
+
+    Control characters are refused in every field; a non-ASCII domain is stored IDNA-encoded; a non-ASCII user name
+    only when `smtputf8` (the mail server offers SMTPUTF8), else refused with the reason.
+    """
+    errors = _control_char_errors(raw, where)
+    if errors:
+        return None, errors
     org = str(raw.get("org") or "").strip()
     known = organizations.get(org)
     if known is None or known.withdrawn:
@@ -145,22 +166,27 @@ def check_person(
         errors.append(LocatedError(where=_at(where, "role"), message=f"职务过长（最多 {MAX_ROLE} 字）"))
     address = str(raw.get("email") or "").strip()
     try:
-        email = validate_email(address, check_deliverability=False).normalized
+        checked = validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
         message = "邮箱不能为空" if not address else f"邮箱地址 {address!r} 无效：{exc}"
         errors.append(LocatedError(where=_at(where, "email"), message=message))
         return None, errors
+    email = f"{checked.local_part}@{checked.ascii_domain}"  # 例子.中国 → xn--fsqu00a.xn--fiqs8s: every server takes it
+    if not checked.local_part.isascii() and not smtputf8:
+        errors.append(LocatedError(where=_at(where, "email"), message=f"邮箱地址 {address!r} 的{NEEDS_SMTPUTF8}"))
     if errors:
         return None, errors
     return Person(org=org, name=name, email=email, role=role), []
 
 
 def parse_contacts(
-    data: bytes, *, source: str, organizations: Mapping[str, Organization], allow_empty: bool = False
+    data: bytes, *, source: str, organizations: Mapping[str, Organization], allow_empty: bool = False,
+    smtputf8: bool = False,
 ) -> list[Person]:
     """Validate a whole contacts file against the stored organizations; raise InputInvalid listing every problem.
 
-    Importing replaces every contact, so a file without anyone is refused unless `allow_empty` says it is meant.
+    Importing replaces every contact, so a file without anyone is refused unless `allow_empty` says it is meant;
+    `smtputf8`: the mail server takes non-ASCII user names.
     """
     if len(data) > MAX_CONTACTS_BYTES:
         raise _invalid(source, f"文件过大（上限 {MAX_CONTACTS_BYTES} 字节）")
@@ -174,10 +200,7 @@ def parse_contacts(
         unknown = {str(k) for k in raw} - set(CSV_COLUMNS)
         if unknown:
             errors.append(LocatedError(where=where, message=f"未知字段 {'、'.join(sorted(unknown))}"))
-        if controls := control_character_errors({k: v for k, v in raw.items() if k != "org"}, where=where):
-            errors += controls
-            continue
-        person, problems = check_person(raw, organizations=organizations, where=where)
+        person, problems = check_person(raw, organizations=organizations, where=where, smtputf8=smtputf8)
         errors += problems
         if person is None:
             continue
@@ -194,11 +217,13 @@ def parse_contacts(
 
 
 def read_contacts_file(
-    path: Path, *, organizations: Mapping[str, Organization], allow_empty: bool = False
+    path: Path, *, organizations: Mapping[str, Organization], allow_empty: bool = False, smtputf8: bool = False
 ) -> list[Person]:
-    """Read (a regular file, bounded) and validate a contacts file."""
+    """Read (a regular file, bounded) and validate a contacts file (`smtputf8`: see `parse_contacts`)."""
     data = read_input_file(path, limit=MAX_CONTACTS_BYTES, kind=FileKind.CONTACTS)
-    return parse_contacts(data, source=str(path), organizations=organizations, allow_empty=allow_empty)
+    return parse_contacts(
+        data, source=str(path), organizations=organizations, allow_empty=allow_empty, smtputf8=smtputf8
+    )
 
 
 def replace_contacts(*, session: Session, people: list[Person], now: datetime) -> int:
@@ -238,10 +263,11 @@ def _organizations(session: Session) -> dict[str, Organization]:
     return {o.key: o for o in session.exec(select(Organization))}
 
 
-def _valid_person(*, session: Session, fields: Mapping[str, str], keep_id: int | None = None) -> Person:
+def _valid_person(*, session: Session, fields: Mapping[str, str], keep_id: int | None = None,
+                  smtputf8: bool = False) -> Person:
     """Validate a form's contact, including that its address is not already listed for the same organization."""
     organizations = _organizations(session)
-    person, problems = check_person(fields, organizations=organizations)
+    person, problems = check_person(fields, organizations=organizations, smtputf8=smtputf8)
     if person is None:
         errors: dict[str, str] = {}
         for problem in problems:
@@ -261,9 +287,10 @@ def get_contact(*, session: Session, contact_id: int) -> Contact | None:
     return session.get(Contact, contact_id)
 
 
-def add_contact(*, session: Session, fields: Mapping[str, str], now: datetime, actor: str) -> Contact:
+def add_contact(*, session: Session, fields: Mapping[str, str], now: datetime, actor: str,
+                smtputf8: bool = False) -> Contact:
     """Validate and store one contact after the others; raise ContactInvalid naming the form fields."""
-    person = _valid_person(session=session, fields=fields)
+    person = _valid_person(session=session, fields=fields, smtputf8=smtputf8)
     last = session.exec(select(func.max(Contact.position))).one()
     contact = Contact(organization_key=person.org, name=person.name, email=person.email, role=person.role,
                       position=(last if last is not None else -1) + 1, created_at=now)
@@ -275,13 +302,13 @@ def add_contact(*, session: Session, fields: Mapping[str, str], now: datetime, a
 
 
 def update_contact(
-    *, session: Session, contact_id: int, fields: Mapping[str, str], now: datetime, actor: str
+    *, session: Session, contact_id: int, fields: Mapping[str, str], now: datetime, actor: str, smtputf8: bool = False
 ) -> Contact | None:
     """Change a stored contact (None when there is no such contact); raise ContactInvalid naming the form fields."""
     contact = session.get(Contact, contact_id)
     if contact is None:
         return None
-    person = _valid_person(session=session, fields=fields, keep_id=contact_id)
+    person = _valid_person(session=session, fields=fields, keep_id=contact_id, smtputf8=smtputf8)
     before = _snapshot(contact)
     contact.organization_key, contact.name, contact.email, contact.role = (
         person.org, person.name, person.email, person.role)
@@ -308,9 +335,10 @@ def remove_contact(*, session: Session, contact_id: int, now: datetime, actor: s
     return contact
 
 
-def import_contacts(*, session: Session, data: bytes, source: str, now: datetime, actor: str) -> int:
+def import_contacts(*, session: Session, data: bytes, source: str, now: datetime, actor: str,
+                    smtputf8: bool = False) -> int:
     """Check a whole uploaded contacts file and replace every contact with it; InputInvalid leaves all as it was."""
-    people = parse_contacts(data, source=source, organizations=_organizations(session))
+    people = parse_contacts(data, source=source, organizations=_organizations(session), smtputf8=smtputf8)
     before = session.exec(select(func.count()).select_from(Contact)).one()
     count = replace_contacts(session=session, people=people, now=now)
     audit(session=session, at=now, actor=actor, actor_kind=ActorKind.ADMIN, action="contacts.import",

@@ -19,7 +19,7 @@ from scheduler.followups.checklists import ChecklistItem, read_checklists
 from scheduler.followups.sync import followups_fingerprint, plan_followups
 from scheduler.followups.tasks import note_mail_sent
 from scheduler.mail.compose import Composer
-from scheduler.mail.dispatcher import RetryPolicy, dispatch_due, recover, worker_id
+from scheduler.mail.dispatcher import CircuitBreaker, RetryPolicy, dispatch_due, recover, worker_id
 from scheduler.mail.mailer import Mailer
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
@@ -48,6 +48,7 @@ class MailJobs:
         self.checklists = checklists
         self.wall = wall or RealClock()
         self.worker = worker_id()
+        self.breaker = CircuitBreaker()  # this process's view of the SMTP server, kept across dispatch ticks
         self._planned_fingerprint: tuple[Any, ...] | None = None
         self._followups_fingerprint: tuple[Any, ...] | None = None
         self._warned_missing: set[str] = set()
@@ -92,7 +93,7 @@ class MailJobs:
         report = await dispatch_due(
             engine=self.runtime.engine, mailer=self.mailer, composer=self.composer, clock=self.runtime.clock,
             worker=self.worker, batch_size=self.batch_size, policy=self.policy, wall=self.wall,
-            on_sent=note_mail_sent,
+            on_sent=note_mail_sent, breaker=self.breaker,
         )
         return report.as_dict()
 

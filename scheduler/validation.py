@@ -1,4 +1,5 @@
-"""Every value that comes in (form fields, file contents), checked at the door, with located Chinese errors.
+"""Every value that comes in (form fields, file contents: plan, contacts, targets, goals, checklists, scoring), checked
+at the door, with located Chinese errors.
 
 One record (`LocatedError`: where + message), one exception per file (`InputInvalid`: which kind of file, which
 file, every problem found) and one per form value (`ValueRefused`); the checks every form and importer shares:
@@ -35,6 +36,7 @@ class FileKind(StrEnum):
     TARGETS = "targets"
     CHECKLISTS = "checklists"
     SCORING = "scoring"
+    GOALS = "goals"
 
 
 FILE_LABELS = {
@@ -43,6 +45,7 @@ FILE_LABELS = {
     FileKind.TARGETS: "目标文件",
     FileKind.CHECKLISTS: "筹备事项模板文件",
     FileKind.SCORING: "计分设置文件",
+    FileKind.GOALS: "发展目标文件",
 }
 
 
@@ -106,6 +109,8 @@ PYDANTIC_MESSAGES = {
     "int_parsing": "不是整数",
     "int_type": "不是整数",
     "greater_than_equal": "过小",
+    "greater_than": "应大于 {gt}",
+    "literal_error": "取值无效",
     "less_than_equal": "过大",
     "list_type": "应为列表",
     "dict_type": "应为对象",
@@ -128,8 +133,9 @@ def json_path(loc: Sequence[Any]) -> str:
 
 def pydantic_message(err: Mapping[str, Any]) -> str:
     """Say in Chinese what one pydantic error means, with the choices and the value received."""
-    message = PYDANTIC_MESSAGES.get(err.get("type", ""), err.get("msg", "无效"))
-    if err.get("type") == "enum":
+    template = PYDANTIC_MESSAGES.get(err.get("type", ""))
+    message = template.format(**err.get("ctx", {})) if template else err.get("msg", "无效")
+    if err.get("type") in ("enum", "literal_error"):
         message += f"（可选：{err.get('ctx', {}).get('expected', '')}）"
     if err.get("type") != "missing" and "input" in err:
         message += f"，收到 {json.dumps(err['input'], ensure_ascii=False, default=str)[:120]}"
@@ -155,6 +161,8 @@ _DECIMAL = re.compile(r"([+-]?)([0-9]{1,18})(?:\.([0-9]{1,18}))?", re.ASCII)
 # C0 controls except tab, LF and CR; DEL; C1 controls. NUL crashes PostgreSQL, the others corrupt mail and CSVs.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAK = re.compile(r"[\r\n\u2028\u2029]")
+# What could end or smuggle a mail header line: every C0/C1 control (CR, LF, TAB, NUL …), DEL, U+2028/2029.
+HEADER_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class ValueRefused(ValueError):
@@ -168,7 +176,7 @@ def text_problem(value: str, *, limit: int, multiline: bool = False) -> str | No
     if not multiline and (m := _LINE_BREAK.search(value)) is not None:
         return f"不能换行（第 {m.start() + 1} 个字符）"
     if len(value) > limit:
-        return f"最多 {limit} 字（现有 {len(value)} 字）"
+        return f"过长（最多 {limit} 字，现有 {len(value)} 字）"
     return None
 
 
@@ -253,7 +261,7 @@ def read_input_file(path: Path, *, limit: int, kind: FileKind, timeout: float = 
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise InputInvalid(source, "文件不存在", kind=kind) from None
+        raise InputInvalid(source, "无法读取文件：文件不存在", kind=kind) from None
     except OSError as exc:
         raise InputInvalid(source, f"无法读取文件：{exc.strerror or exc}", kind=kind) from None
     try:
@@ -342,19 +350,20 @@ MAX_CSV_FIELD = 4096  # characters in one CSV cell: a name, a number, a note
 def csv_rows(text: str, *, source: str, kind: FileKind, width: int) -> Iterator[tuple[str, list[str]]]:
     """Yield (第 N 行, cells) of a CSV; refuse a row wider than `width`, an over-long cell or broken quoting."""
     reader = csv.reader(io.StringIO(text))
-    where = "第 1 行"
+    start = 1  # the line the current row begins on: a quoted cell may span lines
     try:
         for cells in reader:
-            where = f"第 {reader.line_num} 行"
+            where = f"第 {start} 行"
             if len(cells) > width and any(c.strip() for c in cells[width:]):
                 message = f"多出 {len(cells) - width} 列（每行最多 {width} 列）"
                 raise InputInvalid(source, [LocatedError(where=where, message=message)], kind=kind)
             if any(len(c) > MAX_CSV_FIELD for c in cells):
                 message = f"单元格过长（最多 {MAX_CSV_FIELD} 字）"
                 raise InputInvalid(source, [LocatedError(where=where, message=message)], kind=kind)
+            start = reader.line_num + 1
             yield where, cells[:width]
     except csv.Error as exc:  # the csv module's own cell limit (128 KiB) ends here, before ours can count
-        where = f"第 {reader.line_num} 行"
+        where = f"第 {start} 行"
         message = f"单元格过长（最多 {MAX_CSV_FIELD} 字）" if "field limit" in str(exc) else f"CSV 格式错误：{exc}"
         raise InputInvalid(source, [LocatedError(where=where, message=message)], kind=kind) from None
 

@@ -21,10 +21,12 @@ from scheduler.config import DEFAULT_SEED, Settings
 from scheduler.db import make_engine, session_scope
 from scheduler.plan.importer import import_plan
 from scheduler.plan.seed import PlanFile, read_plan_file
+from scheduler.reports.goalsets import import_goal_set, read_goals_file
 from scheduler.web.app import create_app
 from tests.support.instants import NOTICE_DATE
 from tests.support.servers import run_uvicorn
 
+GOALS_2025 = Path(DEFAULT_SEED).parent / "goals_2025.toml"
 PG_URL = os.environ.get("SCHEDULER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DB_FIXTURES = {"engine", "db_url", "seeded_engine"}
 pytest_plugins = ("tests.factories.mail",)  # mail test factories and the `mail_engine` fixture
@@ -111,9 +113,10 @@ def seed_doc() -> PlanFile:
 
 @pytest.fixture
 def seeded_engine(engine: Engine, seed_doc: PlanFile) -> Engine:
-    """A fresh database holding the imported 2023 plan."""
+    """A fresh database holding the imported 2023 plan and the notice's 2025 goal set."""
     with session_scope(engine, write=True) as session:
         import_plan(session=session, doc=seed_doc, now=NOTICE_DATE)
+        import_goal_set(session=session, doc=read_goals_file(GOALS_2025), now=NOTICE_DATE)
     return engine
 
 
@@ -140,5 +143,5 @@ def app(settings: Settings, clock: FixedClock, engine: Engine) -> FastAPI:
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[httpx.Client]:
     """A client of `app` served by a real uvicorn on 127.0.0.1."""
-    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=10) as http:
+    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=30) as http:
         yield http

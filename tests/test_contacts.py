@@ -154,3 +154,31 @@ def test_the_form_and_the_file_share_one_check_with_the_same_messages(seeded_eng
         (f"第 2 行.{e.where}", e.message) for e in form_errors]
     good, none = check_person({"org": "haian", "name": " 王芳 ", "email": "W@Example.ORG"}, organizations=known)
     assert none == [] and good is not None and (good.name, good.email, good.role) == ("王芳", "W@example.org", "联络人")
+
+
+def _errors(data: str, known, source: str = "c.toml", **kw) -> list[tuple[str, str]]:
+    with pytest.raises(InputInvalid) as refused:
+        parse_contacts(data.encode(), source=source, organizations=known, **kw)
+    return [(e.where, e.message) for e in refused.value.errors]
+
+
+def test_control_characters_are_refused_where_they_are(seeded_engine: Engine) -> None:
+    known = orgs(seeded_engine)
+    toml = '[[kjj]]\nname = "Evil\\r\\nBcc: attacker@evil.example"\nemail = "zhang@example.org"\n\n' \
+           '[[rugao]]\nname = "李四"\nemail = "li@example.org"\nrole = "科长\\u0000"\n'
+    assert _errors(toml, known) == [
+        ("kjj[0].name", "姓名含控制字符 U+000D（第 5 个字符；换行、制表符等不能出现在联系人信息中）"),
+        ("rugao[0].role", "职务含控制字符 U+0000（第 3 个字符；换行、制表符等不能出现在联系人信息中）"),
+    ]
+    csv_text = 'org,name,email,role\nkjj,"张三\nBcc: x@evil.example",zhang@example.org,\n'
+    assert [w for w, _ in _errors(csv_text, known, "c.csv")] == ["第 2 行.name"]
+
+
+def test_non_ascii_addresses_idna_domains_and_smtputf8_user_names(seeded_engine: Engine) -> None:
+    known = orgs(seeded_engine)
+    toml = ('[[kjj]]\nname = "用户"\nemail = "用户@example.org"\n\n'
+            '[[rugao]]\nname = "办公室"\nemail = "office@例子.中国"\n')
+    [(where, message)] = _errors(toml, known)
+    assert where == "kjj[0].email" and "SMTPUTF8" in message and "用户@example.org" in message
+    people = parse_contacts(toml.encode(), source="c.toml", organizations=known, smtputf8=True)
+    assert [p.email for p in people] == ["用户@example.org", "office@xn--fsqu00a.xn--fiqs8s"]

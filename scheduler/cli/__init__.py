@@ -8,6 +8,7 @@ import typer
 
 from scheduler.cli import service
 from scheduler.cli.feed import feed_app
+from scheduler.cli.goals import goals_app
 from scheduler.cli.mail import contacts_app, mail_app, outbox_app
 from scheduler.cli.plan import db_app, plan_app
 from scheduler.cli.report import report, targets_app
@@ -29,6 +30,7 @@ app.add_typer(feed_app, name="feed")
 app.add_typer(user_app, name="user")
 app.command("report")(report)
 app.add_typer(targets_app, name="targets")
+app.add_typer(goals_app, name="goals")
 app.add_typer(workdays_app, name="workdays")
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +13,7 @@ import typer
 
 from scheduler.cli.context import JsonFlag, fail, refused, runtime
 from scheduler.clock import SHANGHAI
+from scheduler.config import Settings
 
 contacts_app = typer.Typer(help="联系人：各单位的收件人", no_args_is_help=True)
 outbox_app = typer.Typer(help="发件箱：查看、重发、取消", no_args_is_help=True)
@@ -27,19 +31,24 @@ def contacts_import(
     as_json: JsonFlag = False,
 ) -> None:
     """导入联系人文件（整份校验；有错误或文件为空时不写入任何数据，原有联系人保持不变）。"""
-    from scheduler.contacts import read_contacts_file, replace_contacts
+    from scheduler.contacts import MAX_CONTACTS_BYTES, parse_contacts, replace_contacts
     from scheduler.db import session_scope
     from scheduler.plan.catalog import get_organizations
-    from scheduler.validation import InputInvalid
+    from scheduler.validation import FileKind, InputInvalid, read_input_file
 
     rt = runtime(ctx)
     path = path or rt.settings.contacts_file
     if path is None:
         raise fail("请指定联系人文件，或设置 SCHEDULER_CONTACTS_FILE。")
+    try:  # read once, a regular file only: a FIFO or /dev/zero must not reach the SMTPUTF8 probe either
+        data = read_input_file(path, limit=MAX_CONTACTS_BYTES, kind=FileKind.CONTACTS)
+    except InputInvalid as exc:
+        raise refused(exc, as_json=as_json) from None
+    smtputf8 = _server_offers_smtputf8(rt.settings, data)
     with session_scope(rt.engine, write=True) as session:
         try:
-            people = read_contacts_file(path, organizations=get_organizations(session=session),
-                                        allow_empty=allow_empty)
+            people = parse_contacts(data, source=str(path), organizations=get_organizations(session=session),
+                                    allow_empty=allow_empty, smtputf8=smtputf8)
         except InputInvalid as exc:
             raise refused(exc, as_json=as_json) from None
         n = replace_contacts(session=session, people=people, now=rt.clock.now())
@@ -48,6 +57,20 @@ def contacts_import(
         typer.echo(json.dumps({"ok": True, "contacts": n, "organizations": orgs}, ensure_ascii=False))
     else:
         typer.echo(f"联系人已导入：{orgs} 个单位，{n} 位联系人。")
+
+
+def _server_offers_smtputf8(settings: Settings, data: bytes) -> bool:
+    """Ask the mail server about SMTPUTF8, but only when the file holds a non-ASCII user name (else no network)."""
+    from scheduler.mail.mailer import SMTPMailer
+
+    text = data.decode("utf-8", errors="replace")
+    if all(local.isascii() for local in re.findall(r"([^\s\"',;<>@=]+)@", text)):
+        return False
+
+    async def ask() -> bool:
+        return await SMTPMailer(settings, connections=1).offers_smtputf8()
+
+    return asyncio.run(ask())
 
 
 @contacts_app.command("show")
@@ -75,7 +98,8 @@ def contacts_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @outbox_app.command("list")
 def outbox_list(
     ctx: typer.Context,
-    state: Annotated[str | None, typer.Option(help="只看某一状态：pending|sending|sent|failed|cancelled")] = None,
+    state: Annotated[str | None, typer.Option(help="只看某一状态：pending|sending|sent|deferred|failed|cancelled")
+                     ] = None,
     limit: Annotated[int, typer.Option(help="最多显示几条")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
@@ -122,9 +146,39 @@ def _change_row(ctx: typer.Context, row_id: int, action: str) -> None:
 
 
 @outbox_app.command("retry")
-def outbox_retry(ctx: typer.Context, row_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
-    """重发一封失败或已取消的邮件。"""
-    _change_row(ctx, row_id, "retry")
+def outbox_retry(
+    ctx: typer.Context,
+    row_id: Annotated[int | None, typer.Argument(metavar="[ID]", help="邮件编号（与 --all 二选一）")] = None,
+    all_rows: Annotated[bool, typer.Option("--all", help="批量重发 --state 状态的全部邮件")] = False,
+    state: Annotated[str, typer.Option(help="与 --all 同用：failed（失败）或 deferred（暂缓重试）")] = "failed",
+    since: Annotated[str | None, typer.Option(help="与 --all 同用：只重发该日（YYYY-MM-DD，北京时间）起进入该状态的")
+                     ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """重发一封失败、暂缓或已取消的邮件；--all 批量重发（已过期的邮件不重发）。"""
+    if (row_id is None) == (not all_rows):
+        raise fail("请给出一封邮件的编号，或用 --all 批量重发（二者选一）。")
+    if row_id is not None:
+        _change_row(ctx, row_id, "retry")
+        return
+    from scheduler.db import session_scope
+    from scheduler.mail.requeue import retry_all
+
+    try:
+        day = date.fromisoformat(since) if since is not None else None
+    except ValueError:
+        raise fail(f"--since 应为日期 YYYY-MM-DD，而不是 {(since or '')[:40]!r}") from None
+    rt = runtime(ctx)
+    try:
+        with session_scope(rt.engine, write=True) as session:
+            done = retry_all(session=session, state=state, now=rt.clock.now(), since=day)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps({"ok": True, **done.as_dict()}, ensure_ascii=False))
+        return
+    skipped = f"另有 {done.expired} 封已过期，未重发（可用 outbox retry ID 单独重发）。" if done.expired else ""
+    typer.echo(f"已重新排队 {done.requeued} 封邮件。{skipped}")
 
 
 @outbox_app.command("cancel")
@@ -154,7 +208,7 @@ def mail_preview(
     except PreviewError as exc:
         raise fail(str(exc)) from None
     if fmt == "eml":
-        typer.echo(message.data.decode("ascii"))
+        typer.echo(message.data.decode("utf-8"))
     elif fmt == "html":
         typer.echo(content.html)
     else:

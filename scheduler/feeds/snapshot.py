@@ -210,7 +210,9 @@ def load_snapshot(*, session: Session) -> PlanSnapshot | None:
     }
     plan_order = {plan_id: i for i, plan_id in enumerate(plans)}
     occurrences.sort(key=lambda o: (plan_order[o.plan_id], event_recs[o.event_id].seq, o.position, o.key))
-    chains = sorted({c for e in event_recs.values() if not e.withdrawn for c in e.chains})
+    # A chain filter names any chain a plan lists (its vocabulary), or one a live row still carries.
+    chains = sorted({c for r in plan_rows for c in r["chains"] or ()}
+                    | {c for e in event_recs.values() if not e.withdrawn for c in e.chains})
     return PlanSnapshot(
         plans=plans,
         orgs={o.key: o for o in orgs_by_id.values()},

@@ -27,7 +27,6 @@ NUDGE_EVERY_DAYS = 7
 MAX_NUDGES = {TaskKind.OUTCOME: 4, TaskKind.CHECKLIST: 2, TaskKind.NEGOTIATION: 1, TaskKind.LEAD_CHECKIN: 2}
 LEAD_CHECKIN_DUE_DAY = 10
 SEND_AT = time(9, 0)
-OFFICE = "kjj"  # the leading group office: receives the weekly overdue digest
 
 
 @dataclass(frozen=True)
@@ -165,11 +164,29 @@ def _people(key: str, orgs: Mapping[str, Organization], contacts: Mapping[str, S
     return [Recipient(email=p.email, name=p.name, org_key=key, org_name=name, role=role) for p in people]
 
 
+def _digest_rows(office: str, overdue: Sequence[Task], digest_day: date, orgs: Mapping[str, Organization],
+                 contacts: Mapping[str, Sequence[PersonRef]], missing: set[str]) -> list[WantedMail]:
+    """Return one office unit's weekly digest of overdue tasks, one row per contact."""
+    items = sorted(overdue, key=lambda t: (t.due_on, t.id or 0))
+    listing = [{"task_id": t.id, "title": t.title, "kind_label": TASK_KIND_LABELS.get(TaskKind(t.kind), t.kind),
+                "org": orgs[t.organization_key].short_name if t.organization_key in orgs else t.organization_key,
+                "due_on": t.due_on.isoformat(), "days_overdue": (digest_day - t.due_on).days,
+                "reminders_sent": t.reminders_sent} for t in items]
+    ctx = {"digest_day": digest_day.isoformat(), "overdue": listing, "count": len(listing)}
+    due = at_local(digest_day, SEND_AT)
+    return [WantedMail(kind=MailKind.TASK_DIGEST, subject=digest_subject(digest_day), rule="weekly", recipient=r,
+                       due_at=due, expires_at=due + timedelta(days=1), context={**ctx, "org_name": r.org_name})
+            for r in _people(office, orgs, contacts, "office", missing)]
+
+
 def plan_task_mail(
     tasks: Sequence[Task], orgs: Mapping[str, Organization], contacts: Mapping[str, Sequence[PersonRef]],
-    occ_contexts: Mapping[int, Mapping[str, Any]], now: datetime,
+    occ_contexts: Mapping[int, Mapping[str, Any]], now: datetime, *, offices: Mapping[int, Sequence[str]],
 ) -> tuple[list[WantedMail], set[str]]:
-    """Return the request, nudge and digest rows wanted at `now` for open tasks (定档 mail is the reminders')."""
+    """Return the request, nudge and digest rows wanted at `now` for open tasks (定档 mail is the reminders').
+
+    Each office unit's weekly digest lists the overdue tasks of its plans (`offices`: task id → office unit keys).
+    """
     today = local_date(now)
     missing: set[str] = set()
     wanted: list[WantedMail] = []
@@ -207,16 +224,10 @@ def plan_task_mail(
                 continue
             wanted += [WantedMail(kind=kind, subject=subject, rule=rule, recipient=r, due_at=due, expires_at=expires,
                                   context={**context, "org_name": r.org_name, "role": r.role}) for r in rcpts]
-    if overdue_by_monday:
-        items = sorted(overdue_by_monday, key=lambda t: (t.due_on, t.id or 0))
-        listing = [{"task_id": t.id, "title": t.title, "kind_label": TASK_KIND_LABELS.get(TaskKind(t.kind), t.kind),
-                    "org": orgs[t.organization_key].short_name if t.organization_key in orgs else t.organization_key,
-                    "due_on": t.due_on.isoformat(), "days_overdue": (digest_day - t.due_on).days,
-                    "reminders_sent": t.reminders_sent} for t in items]
-        ctx = {"digest_day": digest_day.isoformat(), "overdue": listing, "count": len(listing)}
-        due = at_local(digest_day, SEND_AT)
-        for r in _people(OFFICE, orgs, contacts, "office", missing):
-            wanted.append(WantedMail(kind=MailKind.TASK_DIGEST, subject=digest_subject(digest_day), rule="weekly",
-                                     recipient=r, due_at=due, expires_at=due + timedelta(days=1),
-                                     context={**ctx, "org_name": r.org_name}))
+    by_office: dict[str, list[Task]] = {}
+    for task in overdue_by_monday:
+        for office in offices.get(task.id or -1, ()):
+            by_office.setdefault(office, []).append(task)
+    for office, overdue in sorted(by_office.items()):
+        wanted += _digest_rows(office, overdue, digest_day, orgs, contacts, missing)
     return wanted, missing

@@ -20,6 +20,7 @@ from scheduler.mail.outbox import sync_outbox
 from scheduler.outcomes.models import EXIT_STAGES, Lead, LeadStage
 from scheduler.plan.catalog import get_organizations, list_event_views, running_plans
 from scheduler.plan.models import Occurrence, OccurrenceStatus
+from scheduler.plan.vocabulary import offices_by_plan, participant_offices
 from scheduler.reminders.planner import PersonRef, occurrence_context
 from scheduler.workdays import calendar_fingerprint, load_calendar
 
@@ -122,6 +123,28 @@ def sync_tasks(
     return report, list(stored.values()), contexts
 
 
+def task_offices(*, session: Session, tasks: list[Task], now: datetime) -> dict[int, list[str]]:
+    """Return, per task id, the office units whose weekly digest lists it: its occurrence's plan's office; for a
+    板块's weekly or monthly task, the offices of the running plans the unit takes part in (else of every one)."""
+    plans = running_plans(session=session, today=local_date(now))
+    by_plan = offices_by_plan(plans)
+    everyone = list(dict.fromkeys(by_plan.values()))
+    by_unit = participant_offices(session=session, plans=plans)
+    occ_ids = [t.occurrence_id for t in tasks if t.occurrence_id is not None]
+    occ_plan = dict(session.exec(select(Occurrence.id, Occurrence.plan_id)
+                                 .where(col(Occurrence.id).in_(occ_ids))).all())
+    out: dict[int, list[str]] = {}
+    for task in tasks:
+        if task.id is None:
+            continue
+        if task.occurrence_id is not None:
+            office = by_plan.get(occ_plan.get(task.occurrence_id, -1))
+            out[task.id] = [office] if office else []
+        else:
+            out[task.id] = by_unit.get(task.organization_key) or everyone
+    return out
+
+
 def followups_fingerprint(*, session: Session, now: datetime) -> tuple[Any, ...]:
     """Summarize the inputs of follow-up planning; the day is part of it (tasks open and fall due by date)."""
     from scheduler.reminders.sync import planning_fingerprint
@@ -141,7 +164,8 @@ def plan_followups(*, session: Session, templates: dict[str, tuple[ChecklistItem
     report, tasks, contexts = sync_tasks(session=session, templates=templates, now=now)
     orgs = get_organizations(session=session)
     contacts = {k: [PersonRef(c.name, c.email) for c in v] for k, v in contacts_by_org(session=session).items()}
-    wanted, missing = plan_task_mail(tasks, orgs, contacts, contexts, now)
+    offices = task_offices(session=session, tasks=tasks, now=now)
+    wanted, missing = plan_task_mail(tasks, orgs, contacts, contexts, now, offices=offices)
     mail = sync_outbox(session=session, origin=ORIGIN, wanted=wanted, now=now)
     mail.missing_contacts = sorted(missing)
     report.mail = mail.as_dict()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,9 +12,10 @@ from datetime import datetime
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr, quote
 from typing import Any, Protocol
 
+import idna
 from itsdangerous import URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 from sqlalchemy.engine import Engine
@@ -29,6 +31,11 @@ EMAIL_TEMPLATES = PROJECT_ROOT / "templates" / "email"
 BULK_KINDS = {MailKind.REMINDER}  # routine mail that carries List-Unsubscribe; requests and notices are transactional
 UNSUBSCRIBE_SALT = "mail-unsubscribe"
 BODY_CACHE_SIZE = 512
+# What must never reach a header line: C0/C1 controls (CR, LF, NUL, TAB …), DEL, Unicode line/paragraph separators.
+CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+ADDRESS_SPECIALS = re.compile(r'[\s<>()\[\],;:"\\]')
+NAME_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+FOLD = re.compile(r"\r\n[ \t]")  # header folding (what Header.encode emits), the one line break allowed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +67,7 @@ class OutgoingMessage:
     recipient: str
     data: bytes
     message_id: str
+    smtputf8: bool = False  # the recipient's user name is not ASCII: only a server offering SMTPUTF8 can take it
 
 
 class Renderer(Protocol):
@@ -188,7 +196,7 @@ class Composer:
                 part.set_param("charset", "utf-8")
         for part in body.walk():
             del part["MIME-Version"]  # the top-level headers carry it once
-        hit = (body.as_bytes(policy=SMTP), Header(content.subject, "utf-8").encode(linesep="\r\n"))
+        hit = (body.as_bytes(policy=SMTP), Header(header_text(content.subject), "utf-8").encode(linesep="\r\n"))
         self._bodies[key] = hit
         if len(self._bodies) > BODY_CACHE_SIZE:
             self._bodies.popitem(last=False)
@@ -202,6 +210,7 @@ class Composer:
     def compose(self, row: OutboxMessage, occurrence: Occurrence | None, *, now: datetime) -> OutgoingMessage:
         """Build the message for one row: cached body plus this recipient's headers."""
         body, subject = self._body(row, occurrence, now)
+        recipient, smtputf8 = mail_address(row.recipient)
         message_id = self.message_id(row)
         headers = [
             f"From: {self.from_header}",
@@ -220,8 +229,12 @@ class Composer:
                 f"List-Unsubscribe: <{url}>, <mailto:{self.sender}?subject=unsubscribe>",
                 "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             ]
-        data = ("\r\n".join(headers) + "\r\n").encode("ascii") + body
-        return OutgoingMessage(sender=self.sender, recipient=row.recipient, data=data, message_id=message_id)
+        for line in headers:  # defence in depth: whatever was stored, no value may start a header of its own
+            if CONTROL_CHARS.search(FOLD.sub(" ", line)):
+                raise ValueError(f"邮件头含换行或控制字符，拒绝发送：{line[:80]!r}")
+        head = ("\r\n".join(headers) + "\r\n").encode("utf-8" if smtputf8 else "ascii")
+        return OutgoingMessage(sender=self.sender, recipient=recipient, data=head + body, message_id=message_id,
+                               smtputf8=smtputf8)
 
 
 
@@ -231,9 +244,34 @@ def unsubscribe_serializer(settings: Settings) -> URLSafeSerializer:
     return URLSafeSerializer(list(reversed(settings.signing_keys())), salt=UNSUBSCRIBE_SALT)
 
 
+def header_text(value: str) -> str:
+    """Return `value` fit for one header line: control characters (CR, LF, NUL …) become spaces, runs collapse."""
+    return " ".join(CONTROL_CHARS.sub(" ", value).split())
+
+
+def mail_address(address: str) -> tuple[str, bool]:
+    """Return the address to send to (domain IDNA-encoded) and whether it needs SMTPUTF8; ValueError if unusable."""
+    local, at, domain = address.strip().rpartition("@")
+    if not at or not local or not domain or CONTROL_CHARS.search(address) or ADDRESS_SPECIALS.search(address):
+        raise ValueError(f"收件人地址无效（含空白、控制字符或分隔符，或缺少 @）：{address!r}")
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise ValueError(f"收件人地址的域名无法转换为 IDNA：{address!r}（{exc}）") from None
+    return f"{local}@{domain}", not local.isascii()
+
+
 def _address_header(name: str, address: str) -> str:
+    """Return a To/From value: the display name without controls (quoted or RFC 2047-encoded), then the address."""
+    address, smtputf8 = mail_address(address)
+    name = header_text(name)
     if not name:
         return address
-    if name.isascii():
+    if not name.isascii():
+        name = Header(name, "utf-8").encode(linesep="\r\n")
+    elif not smtputf8:
         return formataddr((name, address))
-    return f"{Header(name, 'utf-8').encode()} <{address}>"
+    elif NAME_SPECIALS.search(name):
+        name = f'"{quote(name)}"'
+    return f"{name} <{address}>"

@@ -1,8 +1,13 @@
-"""The dispatcher: claim due outbox rows, render, send one message per recipient, then record what happened."""
+"""The dispatcher: claim due outbox rows, render, send one message per recipient, then record what happened.
+
+A circuit breaker (wall clock) stops claiming once the server looks down and probes it with one message at growing
+intervals; the first answer releases every deferred row.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import uuid
@@ -21,13 +26,14 @@ from scheduler.db import session_scope
 from scheduler.mail.compose import Composer
 from scheduler.mail.mailer import Mailer, MailError
 from scheduler.mail.models import OutboxMessage
-from scheduler.mail.outbox import Outcome, claim_due, record_outcomes, recover_stuck
+from scheduler.mail.outbox import Outcome, claim_due, record_outcomes, recover_stuck, release_deferred
 from scheduler.plan.models import Occurrence
 
 # Told, inside the transaction that records them, which (kind, subject) the server accepted: the job passes in
 # whoever follows mail (follow-up tasks stamp their last reminder), so the mail path knows none of its clients.
 OnSent = Callable[[Session, Sequence[tuple[str, str]], datetime], object]
-RECORD_EVERY = 25  # results written per transaction: bounds the duplicates a crash can cause
+RECORD_EVERY = 25  # results sent concurrently and written per transaction: bounds duplicates and outage waste
+log = logging.getLogger(__name__)
 
 
 def worker_id() -> str:
@@ -37,9 +43,9 @@ def worker_id() -> str:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently transient failures are retried."""
+    """How soon (wall-clock seconds) a deferred row is tried again; `max_attempts` no longer fails anything."""
 
-    max_attempts: int = 8
+    max_attempts: int = 8  # kept for settings compatibility: transient failures never become permanent by count
     base: float = 60.0
     cap: float = 6 * 3600.0
 
@@ -49,36 +55,91 @@ class RetryPolicy:
         return cls(settings.outbox_max_attempts, settings.outbox_retry_base, settings.outbox_retry_cap)
 
 
+class CircuitBreaker:
+    """Whether the SMTP server is worth trying, on the wall clock: closed → open (probe at growing intervals) → closed.
+
+    It opens after `threshold` transient failures in a row with no message accepted; while open, the dispatcher
+    claims nothing but one probe message once `next_probe` has passed, the interval doubling up to `cap` seconds.
+    Any answer from the server (accepted, or refused for good) closes it.
+    """
+
+    def __init__(self, *, threshold: int = 5, base: float = 5.0, cap: float = 300.0) -> None:
+        self.threshold, self.base, self.cap = threshold, base, cap
+        self.failures = 0
+        self.open_since: datetime | None = None
+        self.next_probe: datetime | None = None
+        self.interval = base
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the server is considered down."""
+        return self.open_since is not None
+
+    def probe_due(self, wall_now: datetime) -> bool:
+        """Whether an open breaker may try one message now."""
+        return self.next_probe is not None and wall_now >= self.next_probe
+
+    def record(self, outcomes: Sequence[Outcome], wall_now: datetime) -> bool:
+        """Take in results; return True when this closed an open breaker (the server answers again)."""
+        answered = any(o.attempted and (o.error is None or o.permanent) for o in outcomes)
+        if answered:
+            self.failures = 0
+            if self.open_since is None:
+                return False
+            log.warning("SMTP server answers again after an outage since %s: releasing deferred mail",
+                        self.open_since.isoformat())
+            self.open_since = self.next_probe = None
+            self.interval = self.base
+            return True
+        transient = sum(1 for o in outcomes if o.transient)
+        if not transient:
+            return False
+        if self.open_since is not None:  # a failed probe: wait longer before the next one
+            self.interval = min(self.cap, self.interval * 2)
+            self.next_probe = wall_now + timedelta(seconds=self.interval)
+            return False
+        self.failures += transient
+        if self.failures >= self.threshold:
+            reason = next(o.error for o in outcomes if o.transient)
+            log.warning("SMTP server unavailable (%s): holding mail, probing every %.0f s at most", reason, self.cap)
+            self.open_since, self.interval = wall_now, self.base
+            self.next_probe = wall_now + timedelta(seconds=self.base)
+        return False
+
+
 @dataclass
 class DispatchReport:
     """What one dispatch tick did."""
 
     claimed: int = 0
     sent: int = 0
-    retried: int = 0
+    retried: int = 0  # transient failures: deferred, to go again
     failed: int = 0
+    held: bool = False  # the circuit breaker was open when the tick ended
     sent_by_kind: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the counts as JSON-ready data."""
         return {"claimed": self.claimed, "sent": self.sent, "retried": self.retried, "failed": self.failed,
-                "sent_by_kind": dict(self.sent_by_kind)}
+                "held": self.held, "sent_by_kind": dict(self.sent_by_kind)}
 
 
-def _claim(engine: Engine, now: datetime, wall: datetime, worker: str, limit: int
+def _claim(engine: Engine, now: datetime, wall: datetime, worker: str, limit: int, probe: bool
            ) -> tuple[list[OutboxMessage], dict[int, Occurrence]]:
     with session_scope(engine, write=True) as session:
-        rows = claim_due(session=session, now=now, wall_now=wall, worker=worker, limit=limit)
+        rows = claim_due(session=session, now=now, wall_now=wall, worker=worker, limit=limit, probe=probe)
         ids = {r.occurrence_id for r in rows if r.occurrence_id is not None}
         occs = {o.id: o for o in session.exec(select(Occurrence).where(col(Occurrence.id).in_(ids)))} if ids else {}
     return rows, occs  # type: ignore[return-value]
 
 
-def _record(engine: Engine, outcomes: Sequence[Outcome], now: datetime, policy: RetryPolicy,
-            on_sent: OnSent | None) -> None:
+def _record(engine: Engine, outcomes: Sequence[Outcome], now: datetime, wall: datetime, policy: RetryPolicy,
+            on_sent: OnSent | None, release: bool) -> None:
     with session_scope(engine, write=True) as session:
-        accepted = record_outcomes(session=session, outcomes=outcomes, now=now, max_attempts=policy.max_attempts,
-                                   base=policy.base, cap=policy.cap)
+        accepted = record_outcomes(session=session, outcomes=outcomes, now=now, wall_now=wall, base=policy.base,
+                                   cap=policy.cap)
+        if release:
+            release_deferred(session=session, wall_now=wall)
         if accepted and on_sent is not None:
             on_sent(session, accepted, now)
 
@@ -99,35 +160,51 @@ async def _send_one(row: OutboxMessage, occ: Occurrence | None, composer: Compos
 async def dispatch_due(
     *, engine: Engine, mailer: Mailer, composer: Composer, clock: Clock, worker: str,
     batch_size: int = 100, policy: RetryPolicy | None = None, wall: Clock | None = None,
-    on_sent: OnSent | None = None,
+    on_sent: OnSent | None = None, breaker: CircuitBreaker | None = None,
 ) -> DispatchReport:
-    """Send every row due at clock.now(), batch by batch, until none is left; `on_sent` hears what was accepted."""
+    """Send every row due at clock.now(), batch by batch, until none is left; `on_sent` hears what was accepted.
+
+    With a `breaker` (kept by the caller across ticks), a server that stops answering is probed, not hammered:
+    rows claimed after it opened go back untried, and while it stays open only one probe row is claimed per
+    probe interval. Without one, deferred rows simply wait for their own wall-clock retry time.
+    """
     policy = policy or RetryPolicy()
     wall = wall or RealClock()
+    breaker = breaker or CircuitBreaker(threshold=10**9)  # never opens: the per-row backoff alone
     report = DispatchReport()
     while True:
+        probe = breaker.is_open
+        if probe and not breaker.probe_due(wall.now()):
+            report.held = True
+            return report
         now = clock.now()
-        rows, occs = await asyncio.to_thread(_claim, engine, now, wall.now(), worker, batch_size)
+        rows, occs = await asyncio.to_thread(_claim, engine, now, wall.now(), worker, 1 if probe else batch_size,
+                                             probe)
         if not rows:
             return report
         report.claimed += len(rows)
         kinds = {r.id: r.kind for r in rows}
-        tasks = [asyncio.ensure_future(_send_one(r, occs.get(r.occurrence_id or -1), composer, mailer, now))
-                 for r in rows]
-        done: list[Outcome] = []
-        for next_done in asyncio.as_completed(tasks):
-            done.append(await next_done)
-            if len(done) >= RECORD_EVERY:
-                await asyncio.to_thread(_record, engine, done, clock.now(), policy, on_sent)
-                _count(report, done, kinds, policy)
-                done = []
-        if done:
-            await asyncio.to_thread(_record, engine, done, clock.now(), policy, on_sent)
-            _count(report, done, kinds, policy)
+        # Sent RECORD_EVERY at a time so that an outage noticed in one chunk leaves the rest of the batch untried.
+        for start in range(0, len(rows), RECORD_EVERY):
+            chunk = rows[start:start + RECORD_EVERY]
+            if breaker.is_open and not probe:
+                done = [Outcome(row_id=r.id or 0, attempted=False) for r in chunk]
+            else:
+                done = list(await asyncio.gather(*(
+                    _send_one(r, occs.get(r.occurrence_id or -1), composer, mailer, now) for r in chunk)))
+            wall_now = wall.now()
+            closed = breaker.record(done, wall_now)
+            await asyncio.to_thread(_record, engine, done, clock.now(), wall_now, policy, on_sent, closed)
+            _count(report, done, kinds)
+        if breaker.is_open and not probe:
+            report.held = True
+            return report
 
 
-def _count(report: DispatchReport, outcomes: Sequence[Outcome], kinds: dict[Any, str], policy: RetryPolicy) -> None:
+def _count(report: DispatchReport, outcomes: Sequence[Outcome], kinds: dict[Any, str]) -> None:
     for o in outcomes:
+        if not o.attempted:
+            continue
         if o.error is None:
             report.sent += 1
             report.sent_by_kind[kinds[o.row_id]] += 1

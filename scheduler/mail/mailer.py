@@ -68,10 +68,21 @@ def make_tls_context(settings: Settings) -> ssl.SSLContext:
     return ctx
 
 
+NO_SMTPUTF8 = "邮件服务器不支持 SMTPUTF8，无法发往用户名含非 ASCII 字符的地址"
+
+
 def classify(exc: BaseException) -> MailError:
-    """Map an aiosmtplib or socket error to transient or permanent, keeping the server's reply."""
+    """Map an aiosmtplib or socket error to transient or permanent, keeping the server's reply.
+
+    Only the transport can be transient (replies, disconnects, timeouts, TLS, sockets); anything else is a bug
+    or a message that can never go (an address the server cannot take) and fails the row with the reason.
+    """
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         exc = exc.recipients[0]
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        return PermanentMailError(f"{NO_SMTPUTF8}（{exc}）" if "SMTPUTF8" in str(exc) else f"{exc}")
+    if not isinstance(exc, (aiosmtplib.SMTPException, OSError, TimeoutError)):
+        return PermanentMailError(f"{type(exc).__name__}: {exc}")
     transport_trouble = (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPHeloError, aiosmtplib.SMTPConnectError)
     if isinstance(exc, aiosmtplib.SMTPResponseException) and not isinstance(exc, transport_trouble):
         reply = f"{exc.code} {exc.message}"
@@ -84,8 +95,10 @@ def classify(exc: BaseException) -> MailError:
 class SMTPMailer:
     """Sends through the configured server on a few reused connections sharing one TLS context."""
 
-    def __init__(self, settings: Settings, *, connections: int | None = None) -> None:
+    def __init__(self, settings: Settings, *, connections: int | None = None,
+                 unreachable_pause: float = UNREACHABLE_PAUSE_SECONDS) -> None:
         self.settings = settings
+        self.unreachable_pause = unreachable_pause
         self.size = connections or settings.smtp_connections
         self.tls_context = make_tls_context(settings) if settings.smtp_tls != "none" else None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -130,7 +143,7 @@ class SMTPMailer:
         try:
             return await self._connect()
         except Exception as exc:
-            self._unreachable_until = time.monotonic() + UNREACHABLE_PAUSE_SECONDS
+            self._unreachable_until = time.monotonic() + self.unreachable_pause
             self._unreachable_reason = classify(exc).reason
             raise
 
@@ -140,7 +153,9 @@ class SMTPMailer:
             client: aiosmtplib.SMTP | None = None
             try:
                 client = await self._acquire()
-                await client.sendmail(message.sender, [message.recipient], message.data)
+                # SMTPUTF8 only when an address needs it; aiosmtplib refuses it (permanent) unless the server offers it.
+                options = ["SMTPUTF8"] if message.smtputf8 else []
+                await client.sendmail(message.sender, [message.recipient], message.data, mail_options=options)
             except MailError:
                 raise
             except Exception as exc:
@@ -149,6 +164,24 @@ class SMTPMailer:
                 raise classify(exc) from exc
             self._idle.append((client, time.monotonic()))
             return message.message_id
+
+    async def offers_smtputf8(self) -> bool:
+        """Ask the server (EHLO) whether it takes SMTPUTF8 mail; False when it cannot be reached."""
+        try:
+            client = await self._connect()
+        except Exception:
+            return False
+        try:
+            if client.last_ehlo_response is None:
+                await client.ehlo()
+            return client.supports_extension("smtputf8")
+        except Exception:
+            return False
+        finally:
+            try:
+                await client.quit()
+            except Exception:
+                client.close()
 
     async def close(self) -> None:
         """Say QUIT on every idle connection."""

@@ -13,11 +13,12 @@ from scheduler.db import utc_column
 
 
 class OutboxState(enum.StrEnum):
-    """pending → sending → sent | failed | cancelled."""
+    """pending → sending → sent | deferred | failed | cancelled; deferred → sending when SMTP answers again."""
 
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
+    DEFERRED = "deferred"  # a transient (transport-level) failure: waits on the wall clock, never fails by count
     FAILED = "failed"
     CANCELLED = "cancelled"
 
@@ -26,6 +27,7 @@ STATE_LABELS = {
     OutboxState.PENDING: "待发送",
     OutboxState.SENDING: "发送中",
     OutboxState.SENT: "已发送",
+    OutboxState.DEFERRED: "暂缓重试",
     OutboxState.FAILED: "失败",
     OutboxState.CANCELLED: "已取消",
 }
@@ -66,6 +68,10 @@ class OutboxMessage(SQLModel, table=True):
     claimed_at: datetime | None = Field(default=None, sa_column=utc_column())  # wall clock: a lease, not domain time
     claimed_by: str | None = Field(default=None, max_length=100)
     sent_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # Wall clock (like claimed_at): a deferred row is tried again from retry_at on; deferred_since is when its
+    # current run of transient failures began (what the dashboard and /healthz report as "held back since").
+    retry_at: datetime | None = Field(default=None, sa_column=utc_column())
+    deferred_since: datetime | None = Field(default=None, sa_column=utc_column())
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))
 

@@ -1,4 +1,9 @@
-"""The outbox: one row per message to send; enqueue, sync with a planner, claim, record results, recover."""
+"""The outbox: one row per message to send; enqueue, sync with a planner, claim, record results, recover.
+
+Transient failures (connection refused or dropped, timeouts, 4xx, login trouble) never fail a row: it waits in
+`deferred` with the reason until the wall clock reaches its retry time, or until the dispatcher's circuit breaker
+sees the server answer again and releases every deferred row at once.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import and_, bindparam, case, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -19,6 +24,8 @@ from scheduler.mail.models import (
     OutboxMessage,
     OutboxState,
 )
+
+QUEUED = (OutboxState.PENDING, OutboxState.DEFERRED)  # rows waiting to go out, which the planner may still change
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,10 +113,10 @@ class SyncReport:
 def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], now: datetime) -> SyncReport:
     """Make the stored pending rows of `origin` match `wanted`: add, update, cancel what no longer applies."""
     report = SyncReport()
-    # Pending rows come as objects (they may change); the many cancelled rows a year piles up only as keys, and one
-    # is loaded when the planner wants it back.
+    # Queued rows (pending, or deferred by an outage) come as objects (they may change); the many cancelled rows a
+    # year piles up only as keys, and one is loaded when the planner wants it back.
     stored = {m.key: m for m in session.exec(
-        select(OutboxMessage).where(OutboxMessage.origin == origin, OutboxMessage.state == OutboxState.PENDING))}
+        select(OutboxMessage).where(OutboxMessage.origin == origin, col(OutboxMessage.state).in_(QUEUED)))}
     cancelled = {(kind, subject, recipient.lower(), rule): (row_id, reason) for row_id, kind, subject, recipient, rule,
                  reason in session.execute(
         sa_select(col(OutboxMessage.id), col(OutboxMessage.kind), col(OutboxMessage.subject),
@@ -153,7 +160,7 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
         # Guarded by state: a row a worker claimed meanwhile is left to the worker.
         result = session.execute(
             update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(unwanted), col(OutboxMessage.state) == OutboxState.PENDING)
+            .where(col(OutboxMessage.id).in_(unwanted), col(OutboxMessage.state).in_(QUEUED))
             .values(state=OutboxState.CANCELLED, cancel_reason=CANCELLED_BY_PLANNER, updated_at=now,
                     last_error="计划已变更，不再需要发送")
             .execution_options(synchronize_session=False)
@@ -162,17 +169,27 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
     return report
 
 
-def claim_due(*, session: Session, now: datetime, wall_now: datetime, worker: str, limit: int) -> list[OutboxMessage]:
-    """Move up to `limit` due rows to `sending` for `worker` (SKIP LOCKED on PostgreSQL); the caller commits."""
+def claim_due(*, session: Session, now: datetime, wall_now: datetime, worker: str, limit: int,
+              probe: bool = False) -> list[OutboxMessage]:
+    """Move up to `limit` due rows to `sending` for `worker` (SKIP LOCKED on PostgreSQL); the caller commits.
+
+    Pending rows are due at `now` (application clock); deferred rows also wait for `wall_now` to reach their
+    retry time, unless `probe` (the circuit breaker testing the server with the oldest waiting row).
+    """
     session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.state) == OutboxState.PENDING, col(OutboxMessage.expires_at) <= now)
+        .where(col(OutboxMessage.state).in_(QUEUED), col(OutboxMessage.expires_at) <= now)
         .values(state=OutboxState.CANCELLED, cancel_reason=CANCELLED_EXPIRED, updated_at=now,
                 last_error="已过期：所涉活动已开始或窗口已结束")
     )
+    deferred_due = col(OutboxMessage.state) == OutboxState.DEFERRED
+    if not probe:
+        deferred_due = and_(deferred_due, or_(col(OutboxMessage.retry_at).is_(None),
+                                              col(OutboxMessage.retry_at) <= wall_now))
     ids = list(session.exec(
         select(OutboxMessage.id)
-        .where(OutboxMessage.state == OutboxState.PENDING, col(OutboxMessage.next_attempt_at) <= now)
+        .where(or_(col(OutboxMessage.state) == OutboxState.PENDING, deferred_due),
+               col(OutboxMessage.next_attempt_at) <= now)
         .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -198,6 +215,12 @@ class Outcome:
     message_id: str | None = None  # set when the server accepted the message
     error: str | None = None
     permanent: bool = False
+    attempted: bool = True  # False: claimed but not tried (the circuit breaker opened first); goes back unchanged
+
+    @property
+    def transient(self) -> bool:
+        """Whether this was a failure that retrying can cure."""
+        return self.attempted and self.error is not None and not self.permanent
 
 
 def backoff(attempts: int, *, base: float, cap: float) -> timedelta:
@@ -206,11 +229,13 @@ def backoff(attempts: int, *, base: float, cap: float) -> timedelta:
 
 
 def record_outcomes(
-    *, session: Session, outcomes: Sequence[Outcome], now: datetime, max_attempts: int, base: float, cap: float
+    *, session: Session, outcomes: Sequence[Outcome], now: datetime, wall_now: datetime, base: float, cap: float
 ) -> list[tuple[str, str]]:
-    """Mark rows sent, retry transient failures with backoff, fail permanent ones (keeping the server's reply).
+    """Mark rows sent, defer transient failures (wall-clock backoff), fail permanent ones with the server's reply.
 
     Returns (kind, subject) of every row the server accepted, for the caller to pass on to whoever follows mail.
+    A transient failure never becomes permanent however often it repeats: the row stays deferred (and visible)
+    until the server takes it or its expiry cancels it. Rows claimed but not tried go back as they were.
     """
     accepted: list[tuple[str, str]] = []
     sent = [{"b_id": o.row_id, "b_mid": o.message_id} for o in outcomes if o.message_id and o.error is None]
@@ -222,12 +247,12 @@ def record_outcomes(
             .where(table.c.id == bindparam("b_id"),
                    or_(table.c.state == OutboxState.SENDING, table.c.state == OutboxState.PENDING))
             .values(state=OutboxState.SENT, sent_at=now, message_id=bindparam("b_mid"), last_error=None,
-                    updated_at=now),
+                    retry_at=None, deferred_since=None, updated_at=now),
             sent,
         )
         accepted = list(session.exec(select(OutboxMessage.kind, OutboxMessage.subject).where(
             col(OutboxMessage.id).in_([s["b_id"] for s in sent]), OutboxMessage.state == OutboxState.SENT)).all())
-    failed = [o for o in outcomes if o.error is not None]
+    failed = [o for o in outcomes if o.error is not None or not o.attempted]
     if not failed:
         return accepted
     rows = {r.id: r for r in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(
@@ -236,22 +261,41 @@ def record_outcomes(
         row = rows.get(o.row_id)
         if row is None or row.state != OutboxState.SENDING:
             continue
-        row.last_error, row.updated_at, row.claimed_by = o.error, now, None
-        if o.permanent or row.attempts >= max_attempts:
-            row.state = OutboxState.FAILED
+        row.claimed_by = None
+        if not o.attempted:
+            row.attempts -= 1
+            row.state = OutboxState.DEFERRED if row.deferred_since is not None else OutboxState.PENDING
+            continue
+        row.last_error, row.updated_at = o.error, now
+        if o.permanent:
+            row.state, row.retry_at, row.deferred_since = OutboxState.FAILED, None, None
         else:
-            row.state = OutboxState.PENDING
-            row.next_attempt_at = now + backoff(row.attempts, base=base, cap=cap)
+            row.state = OutboxState.DEFERRED
+            row.retry_at = wall_now + backoff(row.attempts, base=base, cap=cap)
+            row.deferred_since = row.deferred_since or wall_now
     session.flush()
     return accepted
 
 
+def release_deferred(*, session: Session, wall_now: datetime) -> int:
+    """Make every deferred row due again at `wall_now` (the server answers again); return how many."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.state) == OutboxState.DEFERRED,
+               or_(col(OutboxMessage.retry_at).is_(None), col(OutboxMessage.retry_at) > wall_now))
+        .values(retry_at=wall_now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def recover_stuck(*, session: Session, wall_now: datetime, timeout: timedelta) -> int:
-    """Put rows left in `sending` longer than `timeout` (a crashed worker) back to pending; return how many."""
+    """Put rows left in `sending` longer than `timeout` (a crashed worker) back in the queue; return how many."""
     result = session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.state) == OutboxState.SENDING, col(OutboxMessage.claimed_at) <= wall_now - timeout)
-        .values(state=OutboxState.PENDING, claimed_by=None, last_error="发送中断（进程退出或超时），已重新排队")
+        .values(state=case((col(OutboxMessage.deferred_since).is_(None), OutboxState.PENDING.value),
+                           else_=OutboxState.DEFERRED.value),
+                claimed_by=None, last_error="发送中断（进程退出或超时），已重新排队")
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -268,9 +312,10 @@ def _row_for(session: Session, row_id: int, allowed: tuple[OutboxState, ...], ac
 
 
 def retry_row(*, session: Session, row_id: int, now: datetime) -> OutboxMessage:
-    """Queue a failed or cancelled row again, now; raise LookupError / ValueError when impossible."""
-    row = _row_for(session, row_id, (OutboxState.FAILED, OutboxState.CANCELLED), "重发")
+    """Queue a failed, deferred or cancelled row again, now; raise LookupError / ValueError when impossible."""
+    row = _row_for(session, row_id, (OutboxState.FAILED, OutboxState.DEFERRED, OutboxState.CANCELLED), "重发")
     row.state, row.cancel_reason, row.attempts, row.last_error = OutboxState.PENDING, None, 0, None
+    row.retry_at = row.deferred_since = None
     row.next_attempt_at, row.updated_at = now, now
     if row.expires_at is not None and row.expires_at <= now:
         row.expires_at = None  # an administrator asked for it explicitly
@@ -279,8 +324,8 @@ def retry_row(*, session: Session, row_id: int, now: datetime) -> OutboxMessage:
 
 
 def cancel_row(*, session: Session, row_id: int, now: datetime) -> OutboxMessage:
-    """Cancel a pending or failed row for good (the planner will not revive it)."""
-    row = _row_for(session, row_id, (OutboxState.PENDING, OutboxState.FAILED), "取消")
+    """Cancel a pending, deferred or failed row for good (the planner will not revive it)."""
+    row = _row_for(session, row_id, (OutboxState.PENDING, OutboxState.DEFERRED, OutboxState.FAILED), "取消")
     row.state, row.cancel_reason, row.updated_at = OutboxState.CANCELLED, CANCELLED_BY_ADMIN, now
     row.last_error = "管理员已取消"
     session.flush()
@@ -323,6 +368,15 @@ def count_by_state(*, session: Session) -> dict[str, int]:
 
 
 def next_due(*, session: Session) -> datetime | None:
-    """Return when the next pending row becomes due, or None."""
-    return session.exec(select(func.min(OutboxMessage.next_attempt_at))
-                        .where(OutboxMessage.state == OutboxState.PENDING)).one()
+    """Return when the next queued row becomes due, or None (a deferred row: the later of due and retry time).
+
+    Meaningful where the wall clock is the application clock (a replay); elsewhere deferred rows wait on the wall.
+    """
+    pending = session.exec(select(func.min(OutboxMessage.next_attempt_at))
+                           .where(OutboxMessage.state == OutboxState.PENDING)).one()
+    later = case((col(OutboxMessage.retry_at) > col(OutboxMessage.next_attempt_at), col(OutboxMessage.retry_at)),
+                 else_=col(OutboxMessage.next_attempt_at))
+    deferred = session.execute(sa_select(func.min(later)).where(
+        col(OutboxMessage.state) == OutboxState.DEFERRED)).scalar_one()
+    times = [t for t in (pending, deferred) if t is not None]
+    return min(times) if times else None

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
+import logging
+import os
 import re
 import time
 import uuid
@@ -19,23 +22,52 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from scheduler.clock import SHANGHAI
 
 EML_NAME = re.compile(r"^[0-9]{19}-[0-9a-f]{8}\.eml$")
+log = logging.getLogger(__name__)
 
 
 class StoreHandler:
-    """aiosmtpd handler: write each accepted message atomically as `<ns>-<rand>.eml`."""
+    """aiosmtpd handler: write each accepted message atomically as `<ns>-<rand>.eml`.
+
+    Its own I/O errors (disk full, directory removed or read-only) are answered 451, so the sender keeps the message
+    and tries again; a failed write leaves no partial file behind. A removed directory is created again.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # created again on the first message if it cannot be now
+            directory.mkdir(parents=True, exist_ok=True)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        """Store the message as received."""
+        """Store the message as received; answer 451 (try again later) when it cannot be stored."""
         data = envelope.original_content or b""
         name = f"{time.time_ns():019d}-{uuid.uuid4().hex[:8]}.eml"
-        tmp = self.directory / f".{name}.tmp"
-        tmp.write_bytes(data)
-        tmp.rename(self.directory / name)
+        try:
+            store_atomically(self.directory, name, data)
+        except OSError as exc:
+            reason = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+            log.warning("mail sink cannot store a message in %s: %s", self.directory, exc)
+            return f"451 4.3.0 Local storage error ({reason}), try again later"
         return "250 OK"
+
+
+def store_atomically(directory: Path, name: str, data: bytes) -> None:
+    """Write `data` to directory/name through a hidden temporary file, synced, then renamed; remove it on failure."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".{name}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, directory / name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 class SinkError(RuntimeError):
@@ -47,7 +79,8 @@ async def start_sink(host: str, port: int, directory: Path) -> asyncio.AbstractS
     handler = StoreHandler(directory)
     loop = asyncio.get_running_loop()
     try:
-        return await loop.create_server(lambda: SMTP(handler, hostname="kjzs-sink"), host=host, port=port)
+        return await loop.create_server(lambda: SMTP(handler, hostname="kjzs-sink", enable_SMTPUTF8=True),
+                                        host=host, port=port)
     except OSError as exc:
         reason = "端口已被占用" if exc.errno == errno.EADDRINUSE else exc.strerror
         hint = "可用 SCHEDULER_SMTP_PORT 换一个端口"

@@ -59,7 +59,8 @@ def stored_plan(*, session: Session, key: str | None = None) -> PlanFile | None:
         for v in views
     ]
     header = PlanHeader(id=plan.key, year=plan.year, title=plan.title, source=plan.source, published=plan.published,
-                        timezone=plan.timezone, themes=dict(plan.themes))
+                        timezone=plan.timezone, themes=dict(plan.themes), office=plan.office,
+                        chains=list(plan.chains), bankuai=list(plan.bankuai) or None)
     units = [stored_unit(o) for o in orgs.values() if not o.withdrawn or o.key in used]
     return PlanFile(plan=header, organizations=units, events=events)
 
@@ -110,6 +111,12 @@ def _info_rows(doc: PlanFile) -> list[list[str]]:
     rows = [["计划编号", header.id, ""], ["年度", str(header.year), ""], ["标题", header.title, ""],
             ["来源", header.source, ""], ["发布日期", header.published.isoformat(), ""], ["时区", header.timezone, ""]]
     rows += [[f"第{QUARTER_WORDS[int(q)]}季度主题", theme, ""] for q, theme in sorted(header.themes.items())]
+    label = {o.id: o.short_name for o in doc.organizations}
+    if header.office:
+        rows.append(["牵头办公室", label.get(header.office, header.office), ""])
+    rows.append(["产业链", "、".join(header.chains) or "—", ""])
+    if header.bankuai is not None:
+        rows.append(["板块", "、".join(label.get(k, k) for k in header.bankuai), ""])
     series = {e.series: e.title for e in sorted(doc.events, key=lambda e: e.seq) if e.series}
     return rows + [["系列", key, title] for key, title in series.items()]
 

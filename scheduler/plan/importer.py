@@ -30,6 +30,7 @@ from scheduler.plan.seed import EventIn, OrganizationIn, PlanFile, SessionIn
 IMPORT_LOCK_ID = 0x6B6A7A73  # "kjzs": serializes concurrent imports on PostgreSQL
 WINDOW_FIELDS = ("date_text", "window_start", "window_end", "precision")
 LINK_FIELDS = ("hosts", "co_organizers")
+VOCABULARY_FIELDS = ("office", "chains", "bankuai")  # header fields added after plans were first imported
 
 
 @dataclass
@@ -126,12 +127,16 @@ def import_plan(*, session: Session, doc: PlanFile, now: datetime) -> ImportRepo
 def _import_header(session: Session, doc: PlanFile, now: datetime, report: ImportReport) -> Plan:
     header = doc.plan
     wanted = {"year": header.year, "title": header.title, "source": header.source, "published": header.published,
-              "timezone": header.timezone, "themes": dict(header.themes)}
+              "timezone": header.timezone, "themes": dict(header.themes), "office": header.office,
+              "chains": list(header.chains), "bankuai": list(header.bankuai or [])}
     plan = session.exec(select(Plan).where(Plan.key == header.id)).first()
     if plan is None:
         plan = _create(session, Plan, {"key": header.id, **wanted}, now, report, encode(wanted))
     else:
         merge = _merge(plan, wanted)
+        for name in VOCABULARY_FIELDS:
+            if name not in plan.imported and encode(wanted[name]) != encode(getattr(plan, name)):
+                merge.apply[name] = wanted[name]  # the upgrade's guess (0010_plan_vocabulary) yields to the file
         _conflicts(report, merge, entity="plan", key=plan.key, entity_id=plan.id)
         _remember(plan, merge.imported)
         if _set(plan, merge.apply):

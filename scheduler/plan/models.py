@@ -88,6 +88,9 @@ class Plan(SQLModel, table=True):
     published: date
     timezone: str = "Asia/Shanghai"
     themes: dict[str, str] = Field(default_factory=dict, sa_column=json_column())
+    office: str | None = Field(default=None, max_length=64)  # unit key: escalations, digests, report mail
+    chains: list[str] = Field(default_factory=list, sa_column=json_column())  # the plan's industry chains
+    bankuai: list[str] = Field(default_factory=list, sa_column=json_column())  # [] = its district/park units
     imported: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())  # as last imported (plan.importer)
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))

@@ -10,10 +10,20 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from scheduler.clock import local_date
 from scheduler.plan.models import EventType, OrgKind, Precision
+from scheduler.plan.vocabulary import DEFAULT_CHAINS, DEFAULT_OFFICE, check_vocabulary, unknown_chain
 from scheduler.plan.windows import (
     DateTextError,
     Series,
@@ -34,7 +44,6 @@ from scheduler.validation import (
 )
 
 MAX_SEED_BYTES = 5 * 1024 * 1024
-KNOWN_CHAINS = ("船舶海工", "新一代信息技术", "高端装备", "新材料", "新能源", "生物医药")
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 SessionKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
@@ -57,6 +66,9 @@ class PlanHeader(_Strict):
     published: date
     timezone: Text
     themes: dict[str, Text]
+    office: Slug | None = None  # filled with DEFAULT_OFFICE by PlanFile when the file names none and lists it
+    chains: list[Text] = Field(default_factory=lambda: list(DEFAULT_CHAINS))
+    bankuai: list[Slug] | None = None  # None: every district/park unit the plan lists
 
 
 class OrganizationIn(_Strict):
@@ -102,6 +114,19 @@ class PlanFile(_Strict):
     plan: PlanHeader
     organizations: list[OrganizationIn]
     events: list[EventIn]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_office(cls, data: Any) -> Any:
+        """Name the default office unit when the header names none and the file lists it (else check_plan says so)."""
+        if not isinstance(data, dict) or not isinstance(data.get("plan"), dict) or data["plan"].get("office"):
+            return data
+        units = data.get("organizations")
+        ids = {o.get("id") if isinstance(o, dict) else getattr(o, "id", None) for o in units or []} \
+            if isinstance(units, list) else set()
+        if DEFAULT_OFFICE in ids:
+            return {**data, "plan": {**data["plan"], "office": DEFAULT_OFFICE}}
+        return data
 
 
 _invalid = partial(InputInvalid, kind=FileKind.PLAN)
@@ -192,7 +217,9 @@ def _check_header(doc: PlanFile) -> list[LocatedError]:
     for key in doc.plan.themes:
         if key not in {"1", "2", "3", "4"}:
             errors.append(LocatedError(where=f"plan.themes.{key}", message=f"季度应为 1-4，收到 {key!r}"))
-    return errors
+    kinds = {o.id: str(o.kind) for o in doc.organizations}
+    return errors + check_vocabulary(office=doc.plan.office, chains=doc.plan.chains, bankuai=doc.plan.bankuai,
+                                     kinds=kinds)
 
 
 def _duplicates(values: list[str]) -> set[str]:
@@ -249,12 +276,8 @@ def _check_events(doc: PlanFile) -> list[LocatedError]:
         if not ev.locations:
             errors.append(LocatedError(where=f"{path}.locations", message="至少需要一个地点"))
         for j, chain in enumerate(ev.chains):
-            if chain not in KNOWN_CHAINS:
-                errors.append(
-                    LocatedError(
-                        where=f"{path}.chains[{j}]", message=f"未知产业链 {chain!r}（可选：{'、'.join(KNOWN_CHAINS)}）"
-                    )
-                )
+            if chain not in doc.plan.chains:
+                errors.append(LocatedError(where=f"{path}.chains[{j}]", message=unknown_chain(chain, doc.plan.chains)))
         errors += _check_theme(ev, path, doc.plan.themes, themed)
         if not ev.sessions:
             errors.append(LocatedError(where=f"{path}.sessions", message="至少需要一个场次"))

@@ -22,8 +22,9 @@ from pydantic import ValidationError
 
 from scheduler.plan.grids import MAX_TABLE_BYTES, Grid, read_docx, read_xlsx, table_format
 from scheduler.plan.seed import OrganizationIn, PlanFile, check_plan
-from scheduler.plan.sheet_info import PlanInfo, read_info, read_units
+from scheduler.plan.sheet_info import PlanInfo, header_vocabulary, read_info, read_units
 from scheduler.plan.sheet_row import Units, build_event, norm
+from scheduler.plan.vocabulary import DEFAULT_CHAINS
 from scheduler.plan.windows import quarter_of
 from scheduler.validation import FileKind, InputInvalid, LocatedError, located_errors, read_input_file
 
@@ -132,6 +133,7 @@ class _TableReader:
         info, self.where.plan = read_info(self.grids, self.errors)
         meta = self._meta(info, first_grid, first_header)
         units, self.where.organizations = read_units(self.grids, self.known, self.errors)
+        meta |= header_vocabulary(info, Units(units), self.errors)
         grids = [g for g in self.grids if any(t[0] is g for t in tables)]
         rows = self._rows(grids)
         events = self._events(rows, Units(units), meta, info, "chains" in columns)
@@ -290,6 +292,7 @@ class _TableReader:
             ev = build_event(
                 seq, quarter, typed, units=units,
                 year=meta["year"], published=meta["published"], themes=info.themes, has_chains=has_chains,
+                chains=meta.get("chains", DEFAULT_CHAINS),
             )
             self.errors += [LocatedError(where=at(key), message=msg) for key, msg in ev.problems]
             if ev.series is not None:

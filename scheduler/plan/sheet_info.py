@@ -1,7 +1,8 @@
 """The two optional sheets beside the plan table: 「计划信息」 (key, year, title, themes, series keys) and 「单位」.
 
 「计划信息」 is two or three columns, 项目 | 值 | 适用活动: 计划编号, 年度, 标题, 来源, 发布日期, 时区, 第一季度主题 …
-第四季度主题, and one 系列 row per series (值: the series key, 适用活动: the activity's 名称). 「单位」 lists units
+第四季度主题, 牵头办公室 (a unit as written), 产业链 and 板块 (、-lists), and one 系列 row per series (值: the series
+key, 适用活动: the activity's 名称). 「单位」 lists units
 the database lacks: 编号 (optional), 名称, 简称, 别名, 类别, 成员, 上级, 职责. In a Word file they are tables whose
 header rows read 项目/值 and 名称/简称.
 """
@@ -26,7 +27,8 @@ INFO_NAME = "计划信息"
 UNITS_NAME = "单位"
 INFO_LABELS = {
     "计划编号": "key", "编号": "key", "年度": "year", "计划年度": "year", "标题": "title", "来源": "source",
-    "发布日期": "published", "时区": "timezone", "系列": "series",
+    "发布日期": "published", "时区": "timezone", "系列": "series", "牵头办公室": "office", "办公室": "office",
+    "办公室单位": "office", "产业链": "chains", "板块": "bankuai",
 }
 QUARTER_THEME = re.compile(r"^第?([一二三四1-4])季度主题$")
 KIND_LABELS = {
@@ -54,6 +56,10 @@ class PlanInfo:
     timezone: str | None = None
     themes: dict[str, str] = field(default_factory=dict)
     series: dict[str, str] = field(default_factory=dict)  # normalized activity name → series key
+    office: str | None = None  # a unit as written (name, short name, alias or id)
+    chains: list[str] | None = None
+    bankuai: list[str] | None = None  # units as written
+    places: dict[str, str] = field(default_factory=dict)  # field → the 值 cell it came from
 
 
 def _find(grids: list[Grid], name: str, header: tuple[str, ...]) -> tuple[Grid, int] | None:
@@ -94,6 +100,11 @@ def read_info(grids: list[Grid], errors: list[LocatedError]) -> tuple[PlanInfo, 
                 errors.append(LocatedError(where=where, message=f"年度“{value}”不是年份"))
             else:
                 info.year = int(value)
+        elif name in ("chains", "bankuai"):
+            setattr(info, name, _list(value))
+            info.places[name] = where
+        elif name == "office":
+            info.office, info.places[name] = value, where
         elif name == "published":
             info.published = _date(row[1].value, value)
             if info.published is None:
@@ -101,6 +112,25 @@ def read_info(grids: list[Grid], errors: list[LocatedError]) -> tuple[PlanInfo, 
         else:
             setattr(info, name, value)
     return info, grid.name
+
+
+def header_vocabulary(info: PlanInfo, units: Units, errors: list[LocatedError]) -> dict[str, Any]:
+    """Return the header's office, chains and 板块 as seed fields (unit names → ids); only those the sheet gives."""
+    out: dict[str, Any] = {}
+    if info.chains is not None:
+        out["chains"] = info.chains
+    for name, written in (("office", [info.office] if info.office else None), ("bankuai", info.bankuai)):
+        if written is None:
+            continue
+        ids = []
+        for text in written:
+            found = units.find(text) or (text if text in units.label else None)
+            if found is None:
+                errors.append(LocatedError(where=info.places[name], message=units.unknown(text)))
+            else:
+                ids.append(found)
+        out[name] = ids[0] if name == "office" and ids else ids
+    return out
 
 
 def _date(raw: Any, text: str) -> date | None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from scheduler.plan.models import EventType
-from scheduler.plan.seed import KNOWN_CHAINS, OrganizationIn
+from scheduler.plan.seed import OrganizationIn
+from scheduler.plan.vocabulary import DEFAULT_CHAINS, chains_in
 from scheduler.plan.windows import DateTextError, Series, parse_series, parse_window
 
 TYPE_TEXTS = {
@@ -149,13 +150,6 @@ def _readable(text: str, year: int, published: date) -> bool:
     return True
 
 
-def chains_in(texts: Iterable[str]) -> list[str]:
-    """Return the known industry chains a row's text names, in order of first mention."""
-    joined = " ".join(texts)
-    found = sorted((joined.find(chain), chain) for chain in KNOWN_CHAINS if chain in joined)
-    return [chain for _, chain in found]
-
-
 @dataclass
 class RowEvent:
     """An event read from one row: the seed fields, its series (expanded later) and what went wrong, by column."""
@@ -176,6 +170,7 @@ def build_event(
     published: date,
     themes: dict[str, str],
     has_chains: bool,
+    chains: Sequence[str] = DEFAULT_CHAINS,
 ) -> RowEvent:
     """Read one table row (cell(key) gives the text of a column) into an event and its sessions."""
     names, contents, places = lines(cell("name")), lines(cell("content")), cell("place").split()
@@ -206,7 +201,7 @@ def build_event(
         listed = [c for line in lines(cell("chains")) for c in split_outside_brackets(line)]
         out.fields["chains"] = [] if norm(cell("chains")) in NOTHING else listed
     else:
-        out.fields["chains"] = chains_in([title, *contents])
+        out.fields["chains"] = chains_in([title, *contents], chains)
     if not date_text:
         out.problems.append(("date", "日期为空"))
         return out

@@ -35,7 +35,7 @@ class Rules(BaseModel):
     request_days_before_window: int = 30
     nudge_every_days: int = 7  # 0 turns nudges off
     escalate_days_before_close: int = 7
-    escalate_to: tuple[str, ...] = ("kjj",)
+    escalate_to: tuple[str, ...] | None = None  # None: the office unit of the occurrence's plan
     remind_days_before: tuple[int, ...] = (7, 1)
     send_at: time = time(9, 0)
     notify_changes: bool = True
@@ -142,16 +142,22 @@ def plan_mail(
     rules: RuleBook,
     now: datetime,
     opted_out: frozenset[str] = frozenset(),
+    offices: Mapping[int, str] | None = None,
 ) -> Plan:
     """Return every row wanted at `now`; rows already expired are not wanted.
 
     Addresses in `opted_out` unsubscribed from routine reminders; requests, escalations and notices still reach them.
+    Escalations go to the office unit of each event's plan (`offices`: plan id → unit key) unless the rules name
+    other units.
     """
     plan = Plan()
     for view in views:
         if view.event.withdrawn:
             continue
         r = rules.for_type(view.event.type)
+        if r.escalate_to is None:
+            office = (offices or {}).get(view.event.plan_id)
+            r = r.model_copy(update={"escalate_to": (office,) if office else ()})
         hosts = [o.key for o in view.hosts]
         cos = [o.key for o in view.co_organizers]
         for occ in view.occurrences:

@@ -18,6 +18,7 @@ from scheduler.mail.models import OutboxMessage, OutboxState
 from scheduler.mail.outbox import SyncReport, WantedMail, sync_outbox
 from scheduler.plan.catalog import get_organizations, list_event_views, running_plans
 from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization, Plan
+from scheduler.plan.vocabulary import offices_by_plan
 from scheduler.reminders.planner import ORIGIN, PersonRef, RuleBook, plan_mail
 
 SYNC_LOCK_ID = 0x6B6A6D6C  # "kjml"
@@ -49,7 +50,7 @@ def wanted_mail(*, session: Session, rules: RuleBook, now: datetime) -> tuple[li
     views = list_event_views(session=session, plans=plans)
     contacts = {k: [PersonRef(c.name, c.email) for c in v] for k, v in contacts_by_org(session=session).items()}
     result = plan_mail(views, get_organizations(session=session), contacts, rules, now,
-                       opted_out=frozenset(opted_out(session=session)))
+                       opted_out=frozenset(opted_out(session=session)), offices=offices_by_plan(plans))
     return _with_previous(session, result.wanted), result.missing_contacts
 
 

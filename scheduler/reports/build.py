@@ -16,6 +16,7 @@ from scheduler.reports.cadence import compute_cadence
 from scheduler.reports.cadence_report import cadence_report
 from scheduler.reports.facts import Facts, load_facts
 from scheduler.reports.goals import goals_report, list_entries
+from scheduler.reports.goalsets import goal_set_for
 from scheduler.reports.models import AssessmentAdjustment, RectificationItem, ReviewNote
 from scheduler.reports.monthly import monthly_report
 from scheduler.reports.periods import REPORT_KIND_LABELS, Period, PeriodInvalid, period_for
@@ -113,7 +114,8 @@ def build_report(
     p = _period(kind, period)
     facts = _facts(session, plan_for_period(session=session, period=p, plan_key=plan_key))
     if kind == "targets":
-        return goals_report(facts, list_entries(session=session), min(today, p.end))
+        day = min(today, p.end)
+        return goals_report(facts, list_entries(session=session), day, goal_set_for(session=session, day=day))
     if kind == "cadence":
         return cadence_report(compute_cadence(facts, today), p.text)
     targets = load_targets(session=session, year=facts.year)

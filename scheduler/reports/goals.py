@@ -1,15 +1,14 @@
-"""The notice's twelve 2025 goals (一/（二）): unit, period semantics, source, progress against pace, and a chart.
+"""Goals progress: a goal set's values, progress against pace and a chart (the set is data: `reports.goalsets`).
 
-Cumulative goals count what was added from 1 January 2023; year-end-stock goals are totals at a date.
+Cumulative goals count what was added from the set's first day; year-end-stock goals are totals at a date.
 Derived goals are counted from recorded outcomes (signed projects by category, talent rows) and need the office's
 confirmation; the others come from official statistics, entered or imported with their source and date.
-Pace is linear over 2023-01-01 … 2025-12-31: cumulative goals pace from 0; stock goals pace from their first
-recorded value (the baseline) to the target.
+Pace is linear over the set's horizon: cumulative goals pace from 0; stock goals pace from their first recorded
+value (the baseline) to the target. A day no set covers gets a table that says so, not a pace.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from html import escape
@@ -18,54 +17,26 @@ from sqlmodel import Session, col, select
 
 from scheduler.reports.export import quantity
 from scheduler.reports.facts import Facts
-from scheduler.reports.models import GoalEntry
+from scheduler.reports.goalsets import ChosenSet, known_goal_keys
+from scheduler.reports.models import Goal, GoalEntry
 from scheduler.reports.tables import Column, Report, Table, pct
 
-START, END = date(2023, 1, 1), date(2025, 12, 31)
-
-
-@dataclass(frozen=True)
-class Goal:
-    key: str
-    label: str
-    target: Decimal
-    unit: str
-    semantics: str  # cumulative | stock
-    source: str  # derived | manual
-    derive: str = ""  # project category, or "talent:<level>"
-
-
-GOALS = (
-    Goal("projects", "新招引科创项目", Decimal(3300), "个", "cumulative", "derived", "科创项目"),
-    Goal("hightech", "高新技术企业总数", Decimal(4300), "家", "stock", "manual"),
-    Goal("gazelle", "雏鹰、瞪羚、独角兽培育企业总数", Decimal(600), "家", "stock", "manual"),
-    Goal("listed", "新增科技型上市企业", Decimal(20), "家", "cumulative", "manual"),
-    Goal("top_talent", "国家级顶尖人才", Decimal(100), "名", "cumulative", "derived", "talent:国家级顶尖"),
-    Goal("talent", "省市级人才", Decimal(400), "名", "cumulative", "derived", "talent:省市级"),
-    Goal("foreign_talent", "外籍高端人才", Decimal(300), "名", "cumulative", "derived", "talent:外籍高端"),
-    Goal("iur", "新增产学研合作", Decimal(5000), "项", "cumulative", "derived", "产学研合作"),
-    Goal("tech_contracts", "技术合同成交额", Decimal(1200), "亿元", "cumulative", "manual"),
-    Goal("patents", "新增高价值专利", Decimal(3000), "件", "cumulative", "manual"),
-    Goal("institute_platforms", "与大院大所共建创新平台", Decimal(50), "家", "stock", "manual"),
-    Goal("incubators", "省级以上众创空间、孵化器", Decimal(200), "家", "stock", "manual"),
-)
-GOALS_BY_KEY = {g.key: g for g in GOALS}
-SEMANTICS_LABELS = {"cumulative": "2023–2025 累计新增", "stock": "年末总量"}
+SEMANTICS_LABELS = {"cumulative": "{start}–{end} 累计新增", "stock": "年末总量"}
 SOURCE_LABELS = {"derived": "由成效填报统计（需人工确认）", "manual": "统计数据录入/导入"}
 
 
-def pace_fraction(day: date) -> float:
-    """Return the share of 2023-01-01 … 2025-12-31 elapsed on `day` (0–1)."""
-    span = (END - START).days + 1
-    return min(max(((day - START).days + 1) / span, 0.0), 1.0)
+def pace_fraction(day: date, start: date, end: date) -> float:
+    """Return the share of the horizon `start` … `end` elapsed on `day` (0–1)."""
+    span = (end - start).days + 1
+    return min(max(((day - start).days + 1) / span, 0.0), 1.0)
 
 
-def derived_value(goal: Goal, facts: Facts, as_of: date) -> Decimal:
-    """Count a derived goal's value from recorded outcomes up to `as_of`."""
+def derived_value(goal: Goal, facts: Facts, start: date, as_of: date) -> Decimal:
+    """Count a derived goal's value from recorded outcomes from `start` up to `as_of`."""
     if goal.derive.startswith("talent:"):
         level = goal.derive.split(":", 1)[1]
-        return Decimal(sum(1 for t in facts.talents if t.level == level and START <= t.on <= as_of))
-    return Decimal(sum(1 for p in facts.projects if p.category == goal.derive and START <= p.signed_on <= as_of))
+        return Decimal(sum(1 for t in facts.talents if t.level == level and start <= t.on <= as_of))
+    return Decimal(sum(1 for p in facts.projects if p.category == goal.derive and start <= p.signed_on <= as_of))
 
 
 def list_entries(*, session: Session) -> dict[str, list[GoalEntry]]:
@@ -79,9 +50,11 @@ def list_entries(*, session: Session) -> dict[str, list[GoalEntry]]:
 def add_entry(
     *, session: Session, goal_key: str, as_of: date, value: Decimal, source: str, by: str, now: datetime
 ) -> GoalEntry:
-    """Record a goal's value as of a date (replacing an entry of the same day)."""
-    if goal_key not in GOALS_BY_KEY:
-        raise ValueError(f"未知目标 {goal_key!r}（可选：{'、'.join(GOALS_BY_KEY)}）")
+    """Record a goal's value as of a date (replacing an entry of the same day); the key is any stored set's goal."""
+    known = known_goal_keys(session=session)
+    if goal_key not in known:
+        choices = "、".join(known) or "尚未导入发展目标：scheduler goals import seeds/goals_2025.toml"
+        raise ValueError(f"未知目标 {goal_key[:40]!r}（可选：{choices}）")
     if not source.strip():
         raise ValueError("请填写数据来源（如：市统计局 2023 年统计公报）")
     entry = session.exec(select(GoalEntry).where(GoalEntry.goal_key == goal_key, GoalEntry.as_of == as_of)).first()
@@ -94,49 +67,64 @@ def add_entry(
     return entry
 
 
-def goals_report(facts: Facts, entries: dict[str, list[GoalEntry]], today: date) -> Report:
-    """Build the 2025 goals table: value, progress, pace and gap for each of the twelve goals."""
-    frac = pace_fraction(today)
+def _columns() -> list[Column]:
+    return [
+        Column("goal", "目标"),
+        Column("target", "目标值", "qty"),
+        Column("unit", "单位"),
+        Column("semantics", "口径"),
+        Column("source", "来源"),
+        Column("value", "当前值", "qty"),
+        Column("as_of", "数据日期"),
+        Column("progress", "完成进度（%）", "pct"),
+        Column("pace", "序时进度（%）", "pct"),
+        Column("ahead", "超/欠进度（百分点）", "pp"),
+        Column("evidence", "数据来源说明"),
+    ]
+
+
+def goals_report(facts: Facts, entries: dict[str, list[GoalEntry]], today: date, chosen: ChosenSet | None) -> Report:
+    """Build the goals table of the set covering `today`: value, progress, pace and gap for each goal."""
+    if chosen is None:
+        table = Table("goals", "发展目标进度", _columns(),
+                      note=f"没有覆盖 {today.isoformat()} 的发展目标：不计算序时进度。"
+                      "导入目标集：scheduler goals import seeds/goals_2025.toml")
+        report = Report("targets", str(today.year), "科技招商发展目标进度", today.isoformat(), [table])
+        report.notes.append(table.note or "")
+        report.svg = ""
+        return report
+    gs = chosen.goal_set
+    start, end = gs.starts_on, gs.ends_on
+    frac = pace_fraction(today, start, end)
     table = Table(
         "goals",
-        "2025 年发展目标进度",
-        [
-            Column("goal", "目标"),
-            Column("target", "目标值", "qty"),
-            Column("unit", "单位"),
-            Column("semantics", "口径"),
-            Column("source", "来源"),
-            Column("value", "当前值", "qty"),
-            Column("as_of", "数据日期"),
-            Column("progress", "完成进度（%）", "pct"),
-            Column("pace", "序时进度（%）", "pct"),
-            Column("ahead", "超/欠进度（百分点）", "pp"),
-            Column("evidence", "数据来源说明"),
-        ],
-        note=f"序时进度按 2023-01-01 至 2025-12-31 线性计算，今日为 {frac * 100:.2f}%。",
+        f"{end.year} 年发展目标进度",
+        _columns(),
+        note=f"序时进度按 {start.isoformat()} 至 {end.isoformat()} 线性计算，今日为 {frac * 100:.2f}%。",
     )
-    for g in GOALS:
+    for g in chosen.goals:
+        target = Decimal(g.target)
         rows = [e for e in entries.get(g.key, []) if e.as_of <= today]
         if g.source == "derived":
-            value: Decimal | None = derived_value(g, facts, today)
+            value: Decimal | None = derived_value(g, facts, start, today)
             as_of, evidence = today.isoformat(), "成效填报中已签约/已引进的记录"
         elif rows:
             value, as_of, evidence = Decimal(rows[-1].value), rows[-1].as_of.isoformat(), rows[-1].source
         else:
             value, as_of, evidence = None, "", "尚未录入"
         baseline = Decimal(rows[0].value) if g.semantics == "stock" and rows else Decimal(0)
-        progress = pct(value, g.target) if value is not None else None
+        progress = pct(value, target) if value is not None else None
         pace = (
             round(frac * 100, 2)
             if g.semantics == "cumulative"
-            else pct(baseline + (g.target - baseline) * Decimal(str(frac)), g.target)
+            else pct(baseline + (target - baseline) * Decimal(str(frac)), target)
         )
         table.rows.append(
             {
                 "goal": g.label,
-                "target": quantity(g.target, g.unit),
+                "target": quantity(target, g.unit),
                 "unit": g.unit,
-                "semantics": SEMANTICS_LABELS[g.semantics],
+                "semantics": SEMANTICS_LABELS[g.semantics].format(start=start.year, end=end.year),
                 "source": SOURCE_LABELS[g.source],
                 "value": None if value is None else quantity(value, g.unit),
                 "as_of": as_of,
@@ -146,13 +134,13 @@ def goals_report(facts: Facts, entries: dict[str, list[GoalEntry]], today: date)
                 "evidence": evidence,
             }
         )
-    report = Report("targets", str(today.year), "2025 年科技招商发展目标进度", today.isoformat(), [table])
-    report.notes.append(__doc__.split("\n\n", 1)[1].strip() if __doc__ else "")
-    report.svg = progress_svg(table.rows)
+    report = Report("targets", str(today.year), f"{gs.title}进度", today.isoformat(), [table])
+    report.notes.append(f"{gs.title}（{start.isoformat()} 至 {end.isoformat()}，来源：{gs.source}）。口径：{gs.basis}")
+    report.svg = progress_svg(table.rows, f"{end.year} 年目标")
     return report
 
 
-def progress_svg(rows: list[dict]) -> str:
+def progress_svg(rows: list[dict], name: str) -> str:
     """Draw progress against pace for each goal as an accessible inline SVG bar chart."""
     bar_x, bar_w, row_h = 250, 420, 28
     height = row_h * len(rows) + 50
@@ -160,7 +148,7 @@ def progress_svg(rows: list[dict]) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="100%" style="max-width:900px" '
         f'viewBox="0 0 760 {height}" '
         f'aria-labelledby="goals-title goals-desc" class="goals-chart">',
-        '<title id="goals-title">2025 年目标：完成进度与序时进度</title>',
+        f'<title id="goals-title">{escape(name)}：完成进度与序时进度</title>',
         '<desc id="goals-desc">每行一个目标；蓝色条为完成进度，竖线为序时进度。</desc>',
     ]
     for i, r in enumerate(rows):

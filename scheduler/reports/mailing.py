@@ -1,4 +1,5 @@
-"""Mail the monthly tracking report to the leading group office (市科技局 contacts) through the outbox."""
+"""Mail the monthly tracking report to each plan's office unit (the 2023 notice: 市科技局, 推进领导小组办公室) through
+the outbox: every plan of the month's year (one per city) is reported to its own office's contacts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from scheduler.contacts import Contact, contacts_by_org
 from scheduler.mail.kinds import MailKind, report_subject
 from scheduler.mail.models import OutboxMessage, OutboxState
 from scheduler.mail.outbox import Recipient, SyncReport, WantedMail, sync_outbox
-from scheduler.plan.catalog import plans_for_year
+from scheduler.plan.catalog import get_organizations, plans_for_year
+from scheduler.plan.models import Plan
 from scheduler.reports.build import build_report
 from scheduler.reports.export import display
 from scheduler.reports.periods import Period, make_period
@@ -21,19 +23,24 @@ ORIGIN = "reports"
 KIND = MailKind.MONTHLY_REPORT
 RULE = "monthly"
 LEFT_QUEUE = (OutboxState.SENT, OutboxState.SENDING, OutboxState.FAILED)  # rows sync_outbox never touches again
-OFFICE_ORG = "kjj"  # 推进领导小组办公室设在市科技局
+OFFICE_ROLE = "推进领导小组办公室"
 SEND_AT = time(9, 0)  # on the 1st of the next month, 09:00 Shanghai
 SUMMARY_KEYS = ("unit", "held", "signed", "signed_ytd", "target", "rate", "pace", "ahead", "rank", "reports_overdue")
 
 
-def _due_month(*, session: Session, now: datetime) -> tuple[Period, str, list[Contact]] | None:
-    """Return the month just finished by `now`, the key of that month's year's plan, and the office contacts to
-    mail its report to (December 2026 is reported in January 2027 on the 2026 plan); None without either."""
+def _due_month(*, session: Session, now: datetime) -> tuple[Period, list[tuple[Plan, list[Contact]]]] | None:
+    """Return the month just finished by `now` and, per plan of that month's year, the contacts of its office unit
+    (December 2026 is reported in January 2027 on the 2026 plans); None when no plan's office has contacts."""
     last_month = local_date(now).replace(day=1) - timedelta(days=1)
     period = make_period("month", last_month.year, last_month.month)
-    plans = plans_for_year(session=session, year=period.year)
-    office = contacts_by_org(session=session).get(OFFICE_ORG, [])
-    return (period, plans[0].key, office) if plans and office else None
+    contacts = contacts_by_org(session=session)
+    due: list[tuple[Plan, list[Contact]]] = []
+    offices: set[str] = set()
+    for plan in plans_for_year(session=session, year=period.year):
+        if plan.office and plan.office not in offices and contacts.get(plan.office):
+            offices.add(plan.office)  # one report per office and month (the subject names only the month)
+            due.append((plan, contacts[plan.office]))
+    return (period, due) if due else None
 
 
 def _subject(period: Period) -> str:
@@ -41,33 +48,41 @@ def _subject(period: Period) -> str:
 
 
 def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> list[WantedMail]:
-    """Return the report mail due by `now`: one per office contact, for the month just finished."""
+    """Return the report mail due by `now`: for the month just finished, one per contact of each plan's office."""
     found = _due_month(session=session, now=now)
     if found is None:
         return []
-    period, plan_key, office = found
-    report = build_report(session=session, kind="monthly", period=period.text, now=now, plan_key=plan_key)
-    main = report.table("units")
-    columns = {c.key: c for c in main.columns}
-    rows = [{k: display(r.get(k), columns[k].kind) for k in SUMMARY_KEYS} for r in main.rows]
-    context: dict[str, Any] = {
-        "org_name": "市科技局（推进领导小组办公室）",
-        "title": report.title,
-        "period": period.text,
-        "period_label": period.label,
-        "as_of": report.as_of,
-        "rows": rows,
-        "overdue": report.table("overdue_reports").rows[:20],
-        "report_url": f"{base_url.rstrip('/')}/admin/reports/monthly?period={period.text}",
-    }
-    due = datetime.combine(period.end + timedelta(days=1), SEND_AT, tzinfo=SHANGHAI)
-    return [
-        WantedMail(kind=KIND, subject=_subject(period), rule=RULE,
-                   recipient=Recipient(email=c.email, name=c.name, org_key=OFFICE_ORG, org_name="市科技局",
-                                       role="office"),
-                   due_at=due, expires_at=None, context=context)
-        for c in office
-    ]
+    period, due = found
+    orgs = get_organizations(session=session)
+    first_key = plans_for_year(session=session, year=period.year)[0].key
+    wanted: list[WantedMail] = []
+    for plan, office in due:
+        report = build_report(session=session, kind="monthly", period=period.text, now=now, plan_key=plan.key)
+        main = report.table("units")
+        columns = {c.key: c for c in main.columns}
+        rows = [{k: display(r.get(k), columns[k].kind) for k in SUMMARY_KEYS} for r in main.rows]
+        office_key: str = plan.office  # type: ignore[assignment]  # _due_month keeps plans with an office
+        short = orgs[office_key].short_name if office_key in orgs else office_key
+        chosen = "" if plan.key == first_key else f"&plan={plan.key}"
+        context: dict[str, Any] = {
+            "org_name": f"{short}（{OFFICE_ROLE}）",
+            "title": report.title,
+            "period": period.text,
+            "period_label": period.label,
+            "as_of": report.as_of,
+            "rows": rows,
+            "overdue": report.table("overdue_reports").rows[:20],
+            "report_url": f"{base_url.rstrip('/')}/admin/reports/monthly?period={period.text}{chosen}",
+        }
+        due_at = datetime.combine(period.end + timedelta(days=1), SEND_AT, tzinfo=SHANGHAI)
+        wanted += [
+            WantedMail(kind=KIND, subject=_subject(period), rule=RULE,
+                       recipient=Recipient(email=c.email, name=c.name, org_key=office_key, org_name=short,
+                                           role="office"),
+                       due_at=due_at, expires_at=None, context=context)
+            for c in office
+        ]
+    return wanted
 
 
 def _settled(*, session: Session, period: Period, office: list[Contact]) -> bool:
@@ -89,7 +104,7 @@ def plan_report_mail(*, session: Session, now: datetime, base_url: str) -> SyncR
     Once this month's mail has gone out the report is not built again: the ticker asks every few seconds.
     """
     due = _due_month(session=session, now=now)
-    if due is None or _settled(session=session, period=due[0], office=due[2]):
+    if due is None or _settled(session=session, period=due[0], office=[c for _p, people in due[1] for c in people]):
         return SyncReport()
     wanted = wanted_report_mail(session=session, now=now, base_url=base_url)
     return sync_outbox(session=session, origin=f"{ORIGIN}:{due[0].text}", wanted=wanted, now=now)

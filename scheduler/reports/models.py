@@ -26,8 +26,44 @@ class AnnualTarget(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))
 
 
+class GoalSet(SQLModel, table=True):
+    """A set of development goals over one horizon (the 2023 notice's 2025 targets, a 2026–2030 set …), with its 口径.
+
+    Several sets coexist; a goals report reads the set whose horizon covers its day (`reports.goalsets`).
+    """
+
+    __tablename__ = "goal_set"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    title: str = Field(max_length=200)
+    starts_on: date
+    ends_on: date
+    basis: str = Field(sa_column=Column(Text, nullable=False))  # 口径: how the values are counted
+    source: str = Field(sa_column=Column(Text, nullable=False))  # the document that sets the targets
+    updated_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class Goal(SQLModel, table=True):
+    """One goal of a set: label, unit, target value and how it is counted (cumulative/stock, derived/manual)."""
+
+    __tablename__ = "goal"
+    __table_args__ = (UniqueConstraint("goal_set_id", "key", name="uq_goal_set_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    goal_set_id: int = Field(foreign_key="goal_set.id", index=True)
+    position: int = 0
+    key: str = Field(max_length=32)  # the measure: GoalEntry.goal_key, shared by every set that tracks it
+    label: str = Field(max_length=200)
+    unit: str = Field(max_length=16)
+    target: Decimal = Field(sa_column=Column(Numeric(16, 2), nullable=False))
+    semantics: str = Field(max_length=16)  # cumulative | stock
+    source: str = Field(max_length=16)  # derived | manual
+    derive: str = Field(default="", max_length=64)  # project category, or "talent:<level>"
+
+
 class GoalEntry(SQLModel, table=True):
-    """A value of one 2025 goal as of a date, from official statistics or the office (source and date kept)."""
+    """A value of one goal's measure as of a date, from official statistics or the office (source and date kept)."""
 
     __tablename__ = "goal_entry"
     __table_args__ = (UniqueConstraint("goal_key", "as_of", name="uq_goal_entry"),)

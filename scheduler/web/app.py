@@ -17,6 +17,8 @@ from scheduler.web import dashboard, feeds, health, links, mailbox, pages, subsc
 from scheduler.web.admin import auth as admin_auth
 from scheduler.web.admin import contacts as admin_contacts
 from scheduler.web.admin import outbox as admin_outbox
+from scheduler.web.admin import plan as admin_plan
+from scheduler.web.admin import planfile as admin_planfile
 from scheduler.web.admin import reports as admin_reports
 from scheduler.web.admin import targets as admin_targets
 from scheduler.web.admin import tasks as admin_tasks
@@ -67,6 +69,8 @@ def create_app(
     app.include_router(admin_contacts.router)
     app.include_router(admin_users.router)
     app.include_router(admin_workdays.router)
+    app.include_router(admin_planfile.router)  # before admin_plan: /admin/plan/upload is not a plan key
+    app.include_router(admin_plan.router)
     app.state.sign_in_guard = SignInGuard()  # failed sign-ins per (username, address) and per address
     app.add_middleware(
         SessionMiddleware,

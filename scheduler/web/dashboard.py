@@ -19,6 +19,7 @@ from scheduler.followups.tasks import list_tasks
 from scheduler.mail.kinds import task_subject
 from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState
 from scheduler.mail.outbox import list_page
+from scheduler.mail.requeue import held_back
 from scheduler.outcomes.filing import get_report, report_rows
 from scheduler.outcomes.models import REPORT_STATUS_LABELS, ReportStatus
 from scheduler.plan.catalog import get_organizations, list_event_views
@@ -62,6 +63,7 @@ def attention(*, session: Session, facts: Facts, today: date) -> dict[str, Any]:
                 }
             )
     failed = list_page(session=session, state=OutboxState.FAILED, offset=0, limit=20)  # newest failure first
+    held = held_back(session=session)  # SMTP outage: deferred mail and since when (wall clock)
     cad = compute_cadence(facts, today)
     gaps = [g for g in cad.gaps if g.month is None or g.month >= today.month or today.year < facts.year]
     gaps.sort(key=lambda g: (g.month is not None, g.month or 0))  # theme windows first, then the nearest months
@@ -70,6 +72,8 @@ def attention(*, session: Session, facts: Facts, today: date) -> dict[str, Any]:
         "closing": closing,
         "overdue": sorted(overdue, key=lambda r: r["due_on"]),
         "failed": failed,
+        "mail_held": held,
+        "mail_held_since": f"{held.since.astimezone(SHANGHAI):%m-%d %H:%M}" if held is not None else "",
         "gaps": gaps,
         "themes": cad.themes,
     }

@@ -44,8 +44,8 @@ def refused_json(done: Result) -> dict:
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("command", [["plan", "validate"], ["plan", "import"], ["contacts", "import"],
-                                     ["targets", "import"]],
-                         ids=["plan-validate", "plan-import", "contacts", "targets"])
+                                     ["targets", "import"], ["goals", "import"]],
+                         ids=["plan-validate", "plan-import", "contacts", "targets", "goals"])
 @pytest.mark.parametrize(("special", "what"), [("/dev/zero", "是字符设备"), ("/dev/urandom", "是字符设备"),
                                                ("FIFO", "是管道（FIFO）"), ("DIR", "是目录")],
                          ids=["dev-zero", "dev-urandom", "fifo", "directory"])

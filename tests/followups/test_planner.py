@@ -80,7 +80,7 @@ def test_task_mail_requests_then_nudges_overdue_tasks_and_lists_them_in_the_mond
     tasks = [_task(1, "outcome", date(2023, 2, 3)), _task(2, "fix_date", date(2023, 1, 31)),
              _task(3, "outcome", date(2023, 3, 1), status="done")]
     now = datetime(2023, 2, 8, 2, tzinfo=UTC)  # a Wednesday
-    mail, missing = plan_task_mail(tasks, ORGS, contacts, {}, now)
+    mail, missing = plan_task_mail(tasks, ORGS, contacts, {}, now, offices={t.id: ["kjj"] for t in tasks})
     kinds = sorted((m.kind, m.rule, m.recipient.email) for m in mail)
     assert (MailKind.TASK_REQUEST, "request", "rg@example.org") in kinds
     nudges = [m for m in mail if m.kind == MailKind.TASK_NUDGE]

@@ -77,7 +77,7 @@ def test_sent_rows_are_never_touched_by_replanning(mail_engine: Engine) -> None:
         claimed = claim_due(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, worker="w", limit=500)
     with session_scope(mail_engine, write=True) as session:
         record_outcomes(session=session, outcomes=[Outcome(row_id=r.id, message_id=f"<{r.id}@x>") for r in claimed],
-                        now=NOTICE_DATE, max_attempts=3, base=60, cap=3600)
+                        now=NOTICE_DATE, wall_now=NOTICE_DATE, base=60, cap=3600)
     occ = claimed[0].occurrence_id
     with session_scope(mail_engine, write=True) as session:
         o = session.get(Occurrence, occ)
@@ -88,14 +88,15 @@ def test_sent_rows_are_never_touched_by_replanning(mail_engine: Engine) -> None:
     assert {r.kind for r in rows(mail_engine, occurrence_id=occ, state="pending")} == {MailKind.CHANGE_NOTICE}
 
 
-def test_claim_record_backoff_and_failure(mail_engine: Engine) -> None:
+def test_claim_record_wall_clock_backoff_and_failure(mail_engine: Engine) -> None:
     sync(mail_engine, NOTICE_DATE)
+    wall = datetime(2026, 1, 1, tzinfo=UTC)  # the wall clock is unrelated to the application clock
     with session_scope(mail_engine, write=True) as session:
-        batch = claim_due(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, worker="w1", limit=3)
+        batch = claim_due(session=session, now=NOTICE_DATE, wall_now=wall, worker="w1", limit=3)
     assert [r.state for r in batch] == ["sending"] * 3 and all(r.attempts == 1 for r in batch)
     a, b, c = batch
     with session_scope(mail_engine, write=True) as session:
-        record_outcomes(session=session, now=NOTICE_DATE, max_attempts=2, base=60, cap=3600, outcomes=[
+        record_outcomes(session=session, now=NOTICE_DATE, wall_now=wall, base=60, cap=3600, outcomes=[
             Outcome(row_id=a.id, message_id="<a@x>"),
             Outcome(row_id=b.id, error="451 4.3.0 try later"),
             Outcome(row_id=c.id, error="550 5.1.1 no such user", permanent=True),
@@ -103,21 +104,40 @@ def test_claim_record_backoff_and_failure(mail_engine: Engine) -> None:
     with session_scope(mail_engine) as session:
         ra, rb, rc = (session.get(OutboxMessage, r.id) for r in batch)
     assert (ra.state, ra.message_id, ra.sent_at) == ("sent", "<a@x>", NOTICE_DATE)
-    assert (rb.state, rb.last_error, rb.next_attempt_at) == ("pending", "451 4.3.0 try later",
-                                                             NOTICE_DATE + timedelta(seconds=60))
+    assert (rb.state, rb.last_error, rb.retry_at, rb.deferred_since) == (
+        "deferred", "451 4.3.0 try later", wall + timedelta(seconds=60), wall)
     assert (rc.state, rc.last_error) == ("failed", "550 5.1.1 no such user")
-    # Not due again before the backoff has passed; then the second transient failure exhausts the attempts.
+    # However far the application clock runs (a demo clock at 3600×), the row waits for the wall clock.
     with session_scope(mail_engine, write=True) as session:
-        assert b.id not in {r.id for r in claim_due(session=session, now=NOTICE_DATE + timedelta(seconds=59),
-                                                    wall_now=NOTICE_DATE, worker="w1", limit=500)}
+        assert b.id not in {r.id for r in claim_due(session=session, now=NOTICE_DATE + timedelta(days=3),
+                                                    wall_now=wall + timedelta(seconds=59), worker="w1", limit=500)}
+    # Twenty transient failures in a row (far past the old 8 attempts) still leave it deferred, backoff capped.
+    for n in range(20):
+        later = wall + timedelta(hours=n + 1)
+        with session_scope(mail_engine, write=True) as session:
+            again = claim_due(session=session, now=NOTICE_DATE, wall_now=later, worker="w1", limit=500)
+            assert b.id in {r.id for r in again}
+            record_outcomes(session=session, now=NOTICE_DATE, wall_now=later, base=60, cap=3600,
+                            outcomes=[Outcome(row_id=r.id, error="421 4.3.2 busy") for r in again])
+    row = rows(mail_engine, id=b.id)[0]
+    assert (row.state, row.attempts, row.deferred_since) == ("deferred", 21, wall)
+    assert row.retry_at == wall + timedelta(hours=20) + timedelta(seconds=3600)
+
+
+def test_rows_claimed_but_not_tried_go_back_unchanged(mail_engine: Engine) -> None:
+    sync(mail_engine, NOTICE_DATE)
     with session_scope(mail_engine, write=True) as session:
-        again = claim_due(session=session, now=NOTICE_DATE + timedelta(seconds=60), wall_now=NOTICE_DATE,
-                          worker="w1", limit=500)
-        assert b.id in {r.id for r in again}
+        a, b = claim_due(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, worker="w", limit=2)
+        record_outcomes(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, base=60, cap=3600,
+                        outcomes=[Outcome(row_id=a.id, error="421 down")])
     with session_scope(mail_engine, write=True) as session:
-        record_outcomes(session=session, now=NOTICE_DATE, max_attempts=2, base=60, cap=3600,
-                        outcomes=[Outcome(row_id=b.id, error="421 4.3.2 busy")])
-    assert rows(mail_engine, id=b.id)[0].state == "failed"
+        [again] = claim_due(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, worker="w", limit=1, probe=True)
+        assert again.id == a.id  # a probe takes a deferred row before its retry time
+        record_outcomes(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, base=60, cap=3600, outcomes=[
+            Outcome(row_id=a.id, attempted=False), Outcome(row_id=b.id, attempted=False)])
+    ra, rb = rows(mail_engine, id=a.id)[0], rows(mail_engine, id=b.id)[0]
+    assert (ra.state, ra.attempts, ra.last_error) == ("deferred", 1, "421 down")
+    assert (rb.state, rb.attempts, rb.last_error) == ("pending", 0, None)
 
 
 def test_expired_rows_are_cancelled_at_claim_not_sent(mail_engine: Engine) -> None:
@@ -150,7 +170,7 @@ def test_admin_retry_and_cancel(mail_engine: Engine) -> None:
         with pytest.raises(ValueError, match="发送中"):
             cancel_row(session=session, row_id=row.id, now=NOTICE_DATE)
     with session_scope(mail_engine, write=True) as session:
-        record_outcomes(session=session, now=NOTICE_DATE, max_attempts=5, base=60, cap=3600,
+        record_outcomes(session=session, now=NOTICE_DATE, wall_now=NOTICE_DATE, base=60, cap=3600,
                         outcomes=[Outcome(row_id=row.id, error="550 no", permanent=True)])
     with session_scope(mail_engine, write=True) as session:
         again = retry_row(session=session, row_id=row.id, now=NOTICE_DATE + SH)
@@ -176,7 +196,7 @@ def test_enqueue_is_idempotent_and_counts_show_on_every_state(engine: Engine) ->
                          recipients=people, context={"title": "成效填报"}, due_at=NOTICE_DATE, now=NOTICE_DATE)
         counts = count_by_state(session=session)
     assert [r.id for r in first] == [r.id for r in second]
-    assert counts == {"pending": 2, "sending": 0, "sent": 0, "failed": 0, "cancelled": 0}
+    assert counts == {"pending": 2, "sending": 0, "sent": 0, "deferred": 0, "failed": 0, "cancelled": 0}
     assert first[0].context == {"title": "成效填报", "org_name": "市科技局", "role": "host"}
 
 

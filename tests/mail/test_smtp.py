@@ -123,13 +123,14 @@ def _tls_pair(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
 
 
 def _dispatch(engine: Engine, s: Settings, now: datetime, mailer: SMTPMailer | None = None):
+    """Dispatch at `now`, the wall clock standing at the same instant (retry times are wall-clock times)."""
     mailer = mailer or SMTPMailer(s)
 
     async def run():
         try:
             return await dispatch_due(engine=engine, mailer=mailer,
                                       composer=Composer.for_engine(s, engine), clock=FixedClock(now),
-                                      worker="t", policy=RetryPolicy(max_attempts=5, base=60, cap=3600))
+                                      worker="t", policy=RetryPolicy(base=60, cap=3600), wall=FixedClock(now))
         finally:
             await mailer.close()
 
@@ -200,7 +201,7 @@ def test_refused_connections_are_retried_and_delivered_later(mail_engine: Engine
     assert (report.sent, report.retried, report.failed) == (0, due, 0)
     with session_scope(mail_engine) as session:
         row = session.exec(select(OutboxMessage).where(OutboxMessage.attempts == 1)).first()
-    assert row.state == "pending" and row.next_attempt_at == NOTICE_DATE + timedelta(seconds=60)
+    assert row.state == "deferred" and row.retry_at == NOTICE_DATE + timedelta(seconds=60)
     assert "Connect" in row.last_error or "refused" in row.last_error.lower()
     recorder = Recorder()
     controller = start_smtp(recorder, port=port)
@@ -221,7 +222,7 @@ def test_421_and_451_are_retried_and_550_fails_with_the_reply(mail_engine: Engin
     assert (report.retried, report.failed, report.sent) == (2, 0, due - 2)
     with session_scope(mail_engine) as session:
         errors = sorted(r.last_error for r in session.exec(select(OutboxMessage).where(
-            OutboxMessage.state == "pending", OutboxMessage.attempts == 1)))
+            OutboxMessage.state == "deferred", OutboxMessage.attempts == 1)))
     assert errors == ["421 4.3.2 Service not available", "451 4.3.0 Temporary local problem"]
     # A change adds a notice to 东部中心 (co-organizer): its mailbox refuses it for good.
     edit_occurrence(mail_engine, "01-1", NOTICE_DATE + timedelta(minutes=1), location="南通国际会议中心")

@@ -261,7 +261,7 @@ class Page:
 def test_pages_show_the_chosen_plan_over_real_http(engine: Engine, settings: Settings) -> None:
     three_years(engine)
     app = create_app(settings, clock=FixedClock(NOW), engine=engine)
-    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=10) as http:
+    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=30) as http:
         default, p2027, p2023 = (Page(http.get("/plan", params=q).text) for q in ({}, {"plan": "nantong-2027"},
                                                                                   {"plan": "nantong-2023"}))
         missing = http.get("/plan", params={"plan": "nantong-2030"})

@@ -24,6 +24,7 @@ CONTACTS = {
     "qidong": [PersonRef("启东联络员", "qd@example.org")],
     "univ-tt-centers": [PersonRef("高校联络员", "uni@example.org")],
 }
+OFFICES = {1: "kjj"}  # the factory's events belong to plan 1, whose office unit is kjj
 HOST = {"rg@example.org"}
 OFFICE = {"kjj@example.org", "office@example.org"}
 EVERYONE = HOST | {"ha@example.org", "qd@example.org", "uni@example.org"}
@@ -38,7 +39,7 @@ def rows(occ_over: dict, now: datetime, *, cos=(DISTRICTS, UNIS), rules: RuleBoo
          opted_out: frozenset[str] = frozenset()) -> set[tuple[str, str, str, str]]:
     """Return (kind, rule, recipient, due in Shanghai) for one occurrence hosted by 如皋市."""
     plan = plan_mail([view([occurrence(**occ_over)], hosts=[RUGAO], cos=list(cos))], ORGS, CONTACTS,
-                     rules or RuleBook(), now, opted_out=opted_out)
+                     rules or RuleBook(), now, opted_out=opted_out, offices=OFFICES)
     return {(w.kind, w.rule, w.recipient.email, f"{w.due_at.astimezone(SHANGHAI):%m-%d %H:%M}") for w in plan.wanted}
 
 

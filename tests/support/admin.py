@@ -40,7 +40,7 @@ def sign_in(
 
 def signed_in_client(url: str, password: str = PASSWORD) -> httpx.Client:
     """Return a new client for the service at `url`, signed in as `office` (the caller closes it)."""
-    client = httpx.Client(base_url=url, timeout=10)
+    client = httpx.Client(base_url=url, timeout=30)
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
     done = client.post("/login", data={"csrf_token": token, "username": "office", "password": password, "next": "/"})
     assert done.status_code == 303

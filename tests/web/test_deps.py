@@ -75,7 +75,7 @@ def served(engine: Engine, tmp_path: Path) -> Iterator[tuple[httpx.Client, list[
 
     seen: list[list[str]] = []
     app.add_middleware(SeenAtResponseStart, engine=engine, seen=seen)
-    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=10) as client:
+    with run_uvicorn(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=30) as client:
         yield client, seen
 
 

@@ -142,4 +142,6 @@ def test_healthz_reports_outbox_counts(mail_engine: Engine, client: httpx.Client
     with session_scope(mail_engine, write=True) as session:
         report = plan_and_sync(session=session, rules=RuleBook(), now=NOTICE_DATE)
     body = client.get("/healthz").json()
-    assert body["outbox"] == {"pending": report.added, "sending": 0, "sent": 0, "failed": 0, "cancelled": 0}
+    assert body["outbox"] == {"pending": report.added, "sending": 0, "sent": 0, "deferred": 0, "failed": 0,
+                              "cancelled": 0}
+    assert body["mail"] == {"held_back": False}

@@ -1,22 +1,26 @@
-"""The mail log page (/admin/outbox) and how outbox rows read for people: kind labels, what each mail is about."""
+"""The mail log page (/admin/outbox), its bulk retry button, and how outbox rows read for people (kinds, topics)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
+from scheduler.audit import ActorKind, audit
 from scheduler.clock import SHANGHAI
 from scheduler.followups.models import Task
 from scheduler.mail.kinds import KIND_LABELS, occurrence_id_of, task_id_of
 from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState
 from scheduler.mail.outbox import count_by_state, list_page
+from scheduler.mail.requeue import REQUEUABLE, held_back, retry_all
 from scheduler.plan.models import Event, Occurrence
-from scheduler.web.admin.params import PageNumber
-from scheduler.web.deps import SessionDep
-from scheduler.web.security import AdminDep
+from scheduler.web.admin.params import PageNumber, RowCount
+from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
+from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
 
 router = APIRouter(prefix="/admin")
@@ -56,9 +60,8 @@ def mail_topics(*, session: Session, rows: Sequence[OutboxMessage]) -> dict[int,
 
 
 @router.get("/outbox", response_class=HTMLResponse)
-def outbox_page(
-    request: Request, session: SessionDep, admin: AdminDep, state: str = "", page: PageNumber = 1
-) -> HTMLResponse:
+def outbox_page(request: Request, session: SessionDep, admin: AdminDep, state: str = "", page: PageNumber = 1,
+                requeued: RowCount | None = None, expired: RowCount = 0) -> HTMLResponse:
     """List outbox rows (pending: soonest first; otherwise newest first) with their state, subject and errors."""
     if state and state not in STATE_LABELS:
         raise HTTPException(status_code=400, detail=f"未知状态 {state[:40]!r}（可选：{'、'.join(STATE_LABELS)}）")
@@ -76,5 +79,35 @@ def outbox_page(
             "topics": mail_topics(session=session, rows=rows),
             "page_size": PAGE_SIZE,
             "tz": SHANGHAI,
+            "held": held_back(session=session),
+            "requeuable": [(s.value, STATE_LABELS[s]) for s in REQUEUABLE],
+            "requeued": requeued,
+            "expired": expired,
+            "csrf": csrf_token(request),
         },
     )
+
+
+def _refused(request: Request, message: str) -> Response:
+    context = {"title": "无法批量重发", "messages": [message], "status": 400}
+    return render(request, "error.html", context, status_code=400)
+
+
+@router.post("/outbox/retry", dependencies=[CsrfDep])
+def outbox_retry_all(request: Request, session: WriteSessionDep, now: NowDep, admin: AdminDep,
+                     state: Annotated[str, Form(max_length=20)] = "failed",
+                     since: Annotated[str, Form(max_length=40)] = "") -> Response:
+    """Queue every failed (or deferred) row again, optionally only those since a date; audited."""
+    try:
+        day = date.fromisoformat(since.strip()) if since.strip() else None
+    except ValueError:
+        return _refused(request, f"日期应为 YYYY-MM-DD，而不是 {since[:40]!r}")
+    try:
+        done = retry_all(session=session, state=state, now=now, since=day)
+    except ValueError as exc:
+        return _refused(request, str(exc))
+    audit(session=session, at=now, actor=f"admin:{admin.username}", actor_kind=ActorKind.ADMIN,
+          action="outbox.retry_all", entity="outbox", before={"state": state, "since": since.strip() or None},
+          after=done.as_dict())
+    return RedirectResponse(f"/admin/outbox?state=pending&requeued={done.requeued}&expired={done.expired}",
+                            status_code=303)

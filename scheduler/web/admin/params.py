@@ -16,4 +16,5 @@ from scheduler.validation import MAX_ID, MAX_PAGE, no_control_characters
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+RowCount = Annotated[int, Query(ge=0, le=MAX_ID)]  # a number of rows echoed back after a redirect (…&requeued=3)
 CleanText = AfterValidator(no_control_characters)  # Annotated[str, Form(max_length=…), CleanText]

@@ -1,4 +1,4 @@
-"""Administrator pages: 2025 goals and annual targets (view and enter)."""
+"""Administrator pages: development goals (the set covering the year) and annual targets (view and enter)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from scheduler.clock import local_date
 from scheduler.reports.build import build_report
 from scheduler.reports.export import FORMATS, display, display_quantity
 from scheduler.reports.facts import load_facts
-from scheduler.reports.goals import GOALS, add_entry
+from scheduler.reports.goals import add_entry
+from scheduler.reports.goalsets import known_goal_keys
 from scheduler.reports.targets import MAX_TARGET, METRICS, SOURCE_LIMIT, bankuai_units, set_target, shown_targets
 from scheduler.validation import ValueRefused, clean_text, parse_decimal, parse_year
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
@@ -53,7 +54,7 @@ def targets_page(request: Request, session: SessionDep, now: NowDep, admin: Admi
             "display": display,
             "qty": display_quantity,
             "formats": FORMATS,
-            "goals": GOALS,
+            "goals": list(known_goal_keys(session=session).values()),
             "metrics": METRICS,
             "units": bankuai_units(session=session),
             "targets": _shown(session, year),

@@ -52,7 +52,7 @@ def field_error(page: str, field: str) -> str | None:
 
 
 def can_sign_in(url: str, username: str, password: str) -> bool:
-    with httpx.Client(base_url=url, timeout=10) as other:
+    with httpx.Client(base_url=url, timeout=30) as other:
         return sign_in(other, username, password).status_code == 303
 
 
@@ -144,7 +144,7 @@ def test_reset_a_password_ends_the_old_one(office: tuple[httpx.Client, Engine, s
 def test_disable_and_enable_but_never_oneself(office: tuple[httpx.Client, Engine, str]) -> None:
     client, engine, url = office
     clerk, me = user(engine, "clerk"), user(engine, "office")
-    with httpx.Client(base_url=url, timeout=10) as clerk_browser:
+    with httpx.Client(base_url=url, timeout=30) as clerk_browser:
         assert sign_in(clerk_browser, "clerk").status_code == 303
         page = client.get("/admin/users").text
         assert f'action="/admin/users/{me.id}/disable"' not in page  # no button for oneself

@@ -1,0 +1,86 @@
+"""A plan's own vocabulary: its office unit, industry chains and 板块 — defaults, header checks and lookups.
+
+The office unit receives escalations, the weekly overdue digest and the monthly report mail of its plan. A file
+that names none gets `kjj` (the 2023 notice's 推进领导小组办公室, 市科技局) only when it lists such a unit; chains
+default to the six of the 2023 notice; the 板块 default to every district and park unit the plan lists.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+from sqlmodel import Session, col, select
+
+from scheduler.plan.models import BANKUAI_KINDS, Organization, OrgKind, Plan, PlanOrganization
+from scheduler.validation import LocatedError
+
+DEFAULT_OFFICE = "kjj"
+DEFAULT_CHAINS = ("船舶海工", "新一代信息技术", "高端装备", "新材料", "新能源", "生物医药")
+OFFICE_ROLE = "牵头办公室单位（接收定档升级提醒、逾期任务周报和月度报表邮件）"
+
+
+def check_vocabulary(
+    *, office: str | None, chains: Sequence[str], bankuai: Sequence[str] | None, kinds: Mapping[str, str]
+) -> list[LocatedError]:
+    """Check a plan header's office, chains and 板块 against the units it lists (`kinds`: unit id → kind)."""
+    errors = []
+    if office is None:
+        errors.append(LocatedError(
+            where="plan.office",
+            message=f"未填写{OFFICE_ROLE}；单位表中也没有默认的 {DEFAULT_OFFICE}，请填写 plan.office（单位 id）"))
+    elif office not in kinds:
+        errors.append(LocatedError(where="plan.office", message=f"未知机构 id {office!r}（{OFFICE_ROLE}）"))
+    elif kinds[office] == OrgKind.GROUP:
+        errors.append(LocatedError(where="plan.office", message=f"{office!r} 是群组，{OFFICE_ROLE}应为一个单位"))
+    for chain, n in Counter(chains).items():
+        if n > 1:
+            errors.append(LocatedError(where="plan.chains", message=f"产业链 {chain!r} 重复"))
+    for i, key in enumerate(bankuai or ()):
+        if key not in kinds:
+            errors.append(LocatedError(where=f"plan.bankuai[{i}]", message=f"未知机构 id {key!r}"))
+        elif kinds[key] == OrgKind.GROUP:
+            errors.append(LocatedError(where=f"plan.bankuai[{i}]", message=f"{key!r} 是群组，板块应为单个单位"))
+    return errors
+
+
+def unknown_chain(chain: str, chains: Sequence[str]) -> str:
+    """Say that an event names a chain its plan does not list."""
+    return f"未知产业链 {chain!r}（计划的产业链：{'、'.join(chains) or '无'}；可在 plan.chains 中增加）"
+
+
+def chains_in(texts: Iterable[str], chains: Sequence[str]) -> list[str]:
+    """Return the plan's industry chains a row's text names, in order of first mention."""
+    joined = " ".join(texts)
+    found = sorted((joined.find(chain), chain) for chain in chains if chain in joined)
+    return [chain for _, chain in found]
+
+
+def offices_by_plan(plans: Iterable[Plan]) -> dict[int, str]:
+    """Return each plan's office unit key by plan id (plans stored without one are left out)."""
+    return {p.id: p.office for p in plans if p.id is not None and p.office}
+
+
+def plan_bankuai(*, session: Session, plan: Plan) -> list[str]:
+    """Return the unit keys taking part in a plan's cadence and assessment: its list, else its district/park units."""
+    if plan.bankuai:
+        return list(plan.bankuai)
+    rows = session.exec(select(Organization).join(
+        PlanOrganization, col(PlanOrganization.organization_id) == col(Organization.id))
+        .where(PlanOrganization.plan_id == plan.id)).all()
+    return sorted(o.key for o in rows if o.kind in BANKUAI_KINDS and not o.members and not o.withdrawn)
+
+
+def participant_offices(*, session: Session, plans: Sequence[Plan]) -> dict[str, list[str]]:
+    """Return, per unit key, the office keys of the given plans the unit takes part in (plan order, no repeats)."""
+    by_id = {p.id: p for p in plans}
+    out: dict[str, list[str]] = {}
+    rows = session.exec(select(PlanOrganization.plan_id, Organization.key).join(
+        Organization, col(Organization.id) == col(PlanOrganization.organization_id))
+        .where(col(PlanOrganization.plan_id).in_(list(by_id)))).all()
+    order = {pid: i for i, pid in enumerate(by_id)}
+    for plan_id, key in sorted(rows, key=lambda r: order[r[0]]):
+        office = by_id[plan_id].office
+        if office and office not in out.setdefault(key, []):
+            out[key].append(office)
+    return out

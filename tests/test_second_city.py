@@ -1,0 +1,139 @@
+"""A second city's plan beside the first: escalations, the weekly task digest and the monthly report mail go to the
+plan's own office unit (xx-kjj), the first city's mail stays what it was, and its reports read its own goal set."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from scheduler.clock import SHANGHAI
+from scheduler.config import Settings
+from scheduler.db import session_scope
+from scheduler.followups.checklists import read_checklists
+from scheduler.followups.models import Task
+from scheduler.followups.sync import plan_followups
+from scheduler.mail.kinds import MailKind
+from scheduler.mail.models import OutboxMessage
+from scheduler.plan.models import Occurrence, Plan
+from scheduler.reminders.planner import RuleBook
+from scheduler.reminders.sync import plan_and_sync, wanted_mail
+from scheduler.reports.build import build_report
+from scheduler.reports.mailing import wanted_report_mail
+from tests.factories.cities import OFFICE, OFFICE_EMAIL, import_second_city, load_contacts
+from tests.factories.plans import import_year
+
+KJJ = {"kjj.lianluo@example.org", "kjzs.office@example.org"}  # seeds/contacts.example.toml, [[kjj]]
+NOTICE_2027 = datetime(2027, 1, 22, 9, 0, tzinfo=SHANGHAI)
+
+
+def sh(day: date, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI)
+
+
+def plan_of_occurrence(engine: Engine) -> dict[int, str]:
+    with session_scope(engine) as session:
+        return {o.id or 0: key for o, key in session.exec(select(Occurrence, Plan.key).join(Plan))}
+
+
+def escalations(engine: Engine, now: datetime) -> dict[str, set[tuple[int, str, str]]]:
+    """Return, per plan key, the escalations wanted at `now` as (occurrence id, rule, recipient)."""
+    plans = plan_of_occurrence(engine)
+    with session_scope(engine) as session:
+        wanted, _ = wanted_mail(session=session, rules=RuleBook(), now=now)
+    out: dict[str, set[tuple[int, str, str]]] = {}
+    for w in wanted:
+        if w.kind == MailKind.FIX_ESCALATION:
+            out.setdefault(plans[w.occurrence_id or 0], set()).add((w.occurrence_id or 0, w.rule, w.recipient.email))
+    return out
+
+
+def two_cities(engine: Engine) -> None:
+    import_year(engine, 2027, NOTICE_2027)
+    import_second_city(engine, NOTICE_2027)
+    load_contacts(engine, NOTICE_2027)
+
+
+def test_escalations_go_to_the_office_of_the_occurrences_plan(engine: Engine) -> None:
+    import_year(engine, 2027, NOTICE_2027)
+    load_contacts(engine, NOTICE_2027, second_city=False)
+    alone = escalations(engine, NOTICE_2027)["nantong-2027"]
+    import_second_city(engine, NOTICE_2027)
+    load_contacts(engine, NOTICE_2027)
+    both = escalations(engine, NOTICE_2027)
+    assert both["nantong-2027"] == alone, "the first city's escalations are unchanged"
+    assert {r for _o, _rule, r in alone} == KJJ
+    assert {r for _o, _rule, r in both["xx-2027"]} == {OFFICE_EMAIL}, "not kjj: the plan names xx-kjj"
+    # Same rows on the same windows: one escalation per unfixed session in each city.
+    assert len(both["xx-2027"]) == len(alone) // len(KJJ) > 0
+
+
+def test_without_office_contacts_escalations_are_reported_missing_not_sent_to_kjj(engine: Engine) -> None:
+    import_second_city(engine, NOTICE_2027)
+    load_contacts(engine, NOTICE_2027, second_city=False)
+    with session_scope(engine) as session:
+        wanted, missing = wanted_mail(session=session, rules=RuleBook(), now=NOTICE_2027)
+    assert not [w for w in wanted if w.kind == MailKind.FIX_ESCALATION]
+    assert OFFICE in missing
+
+
+def digests(engine: Engine) -> dict[str, list[int]]:
+    """Return the task ids each recipient's weekly digest lists (one digest row per office contact)."""
+    with session_scope(engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == MailKind.TASK_DIGEST)).all()
+        return {m.recipient: sorted(t["task_id"] for t in m.context["overdue"]) for m in rows}
+
+
+def test_the_weekly_digest_of_each_plans_overdue_tasks_goes_to_its_office(engine: Engine) -> None:
+    two_cities(engine)
+    now = sh(date(2027, 4, 14))  # a Wednesday: Monday 19 April's digest is wanted
+    with session_scope(engine, write=True) as session:
+        plan_and_sync(session=session, rules=RuleBook(), now=now)
+        plan_followups(session=session, templates=read_checklists(Settings().checklist_file), now=now)
+    got = digests(engine)
+    assert set(got) == KJJ | {OFFICE_EMAIL}
+    plans = plan_of_occurrence(engine)
+    with session_scope(engine) as session:
+        tasks = {t.id: t for t in session.exec(select(Task))}
+    xx = {plans[tasks[i].occurrence_id] for i in got[OFFICE_EMAIL] if tasks[i].occurrence_id}
+    nt = {plans[tasks[i].occurrence_id] for kjj in KJJ for i in got[kjj] if tasks[i].occurrence_id}
+    assert xx == {"xx-2027"} and nt == {"nantong-2027"}
+    # A 板块's weekly 洽谈 task counts for both cities here (the second city's plan lists the same districts).
+    period = {i for i in got[OFFICE_EMAIL] if tasks[i].occurrence_id is None}
+    assert period and period <= set(got["kjj.lianluo@example.org"])
+
+
+def report_mail(engine: Engine) -> dict[str, dict[str, Any]]:
+    with session_scope(engine) as session:
+        wanted = wanted_report_mail(session=session, now=sh(date(2027, 4, 1), 0, 30), base_url="http://kjzs.test")
+    return {w.recipient.email: {"org": (w.recipient.org_key, w.recipient.org_name), **w.context} for w in wanted}
+
+
+def test_the_monthly_report_of_each_city_goes_to_its_own_office(engine: Engine) -> None:
+    import_year(engine, 2027, NOTICE_2027)
+    load_contacts(engine, NOTICE_2027, second_city=False)
+    alone = report_mail(engine)
+    import_second_city(engine, NOTICE_2027)
+    load_contacts(engine, NOTICE_2027)
+    both = report_mail(engine)
+    assert set(alone) == KJJ and set(both) == KJJ | {OFFICE_EMAIL}
+    assert {k: both[k] for k in KJJ} == alone, "the first city's mail is unchanged"
+    assert alone["kjj.lianluo@example.org"]["org_name"] == "市科技局（推进领导小组办公室）"
+    mine = both[OFFICE_EMAIL]
+    assert mine["org"] == (OFFICE, "某某市科技局") and mine["org_name"] == "某某市科技局（推进领导小组办公室）"
+    assert mine["period"] == "2027-03" and mine["report_url"].endswith("?period=2027-03&plan=xx-2027")
+
+
+def test_reports_of_2027_read_the_goal_set_covering_them(engine: Engine) -> None:
+    two_cities(engine)
+    with session_scope(engine) as session:
+        report = build_report(session=session, kind="targets", period="2027", now=sh(date(2027, 6, 30)),
+                              plan_key="xx-2027")
+    table = report.table("goals")
+    assert report.title == "2030 年某某市科技创新目标进度" and table.title == "2030 年发展目标进度"
+    assert [r["goal"] for r in table.rows] == ["新招引科创项目", "高新技术企业总数"]
+    # 2026-01-01 … 2027-06-30 is 365 + 181 = 546 of the 1,826 days of 2026–2030: 29.90 %.
+    assert table.rows[0]["pace"] == 29.9 and table.rows[0]["semantics"] == "2026–2030 累计新增"
+    assert "29.90%" in table.note
