@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,14 +16,23 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from scheduler.audit import ActorKind, audit
 from scheduler.db import utc_column
 from scheduler.plan.models import Organization, OrgKind
-from scheduler.validation import FileKind, InputInvalid, LocatedError
+from scheduler.validation import (
+    HEADER_UNSAFE,
+    FileKind,
+    InputInvalid,
+    LocatedError,
+    csv_rows,
+    decode_utf8,
+    load_toml,
+    read_input_file,
+)
 
 MAX_CONTACTS_BYTES = 1024 * 1024
+EMPTY_FILE = ("文件中没有任何联系人：导入会删除全部现有联系人，已拒绝。"
+              "如确需清空，请在命令行加 --allow-empty（scheduler contacts import 文件 --allow-empty）")
 DEFAULT_ROLE = "联络人"
 MAX_NAME, MAX_ROLE = 100, 50
 CSV_COLUMNS = ("org", "name", "email", "role")
-# Characters that could end or smuggle a mail header line: C0/C1 controls (CR, LF, NUL, TAB …), DEL, U+2028/2029.
-CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 FIELD_LABELS = {"org": "单位", "name": "姓名", "email": "邮箱", "role": "职务"}
 NEEDS_SMTPUTF8 = "用户名含非 ASCII 字符，只有支持 SMTPUTF8 的邮件服务器才能投递，而当前邮件服务器未确认支持"
 
@@ -86,26 +91,33 @@ _invalid = partial(InputInvalid, kind=FileKind.CONTACTS)
 
 def _raw_rows(data: bytes, source: str) -> list[tuple[str, dict[str, Any]]]:
     """Return (location, raw fields) for every person in a TOML or CSV file."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _invalid(source, f"不是 UTF-8 编码（字节偏移 {exc.start}）") from None
+    text = decode_utf8(data, source=source, kind=FileKind.CONTACTS)
     if source.lower().endswith(".csv"):
-        reader = csv.DictReader(io.StringIO(text))
-        missing = [c for c in ("org", "email") if c not in (reader.fieldnames or [])]
-        if missing:
-            problem = LocatedError(where="第 1 行", message=f"缺少列 {'、'.join(missing)}（应为 org,name,email,role）")
-            raise _invalid(source, [problem])
-        return [(f"第 {i} 行", dict(row)) for i, row in enumerate(reader, start=2)]
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _invalid(source, f"TOML 格式错误：{exc}") from None
+        return _csv_rows(text, source)
+    doc = load_toml(text, source=source, kind=FileKind.CONTACTS)
     rows: list[tuple[str, dict[str, Any]]] = []
     for org, people in doc.items():
         if not isinstance(people, list) or not all(isinstance(p, dict) for p in people):
             raise _invalid(source, [LocatedError(where=org, message="应为联系人表格数组，例如 [[kjj]] name=… email=…")])
         rows += [(f"{org}[{i}]", {"org": org, **p}) for i, p in enumerate(people)]
+    return rows
+
+
+def _csv_rows(text: str, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """Return (第 N 行, fields by header name) for a CSV; a cell beyond the header's columns is an error."""
+    lines = csv_rows(text, source=source, kind=FileKind.CONTACTS, width=len(CSV_COLUMNS))
+    _where, header = next(lines, ("第 1 行", []))
+    names = [h.strip() for h in header]
+    missing = [c for c in ("org", "email") if c not in names]
+    if missing:
+        problem = LocatedError(where="第 1 行", message=f"缺少列 {'、'.join(missing)}（应为 org,name,email,role）")
+        raise _invalid(source, [problem])
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for where, cells in lines:
+        if len(cells) > len(names) and any(c.strip() for c in cells[len(names):]):
+            message = f"多出 {len(cells) - len(names)} 列（表头只有 {len(names)} 列）"
+            raise _invalid(source, [LocatedError(where=where, message=message)])
+        rows.append((where, dict(zip(names, cells, strict=False))))
     return rows
 
 
@@ -118,7 +130,7 @@ def _control_char_errors(raw: Mapping[str, Any], where: str) -> list[LocatedErro
     errors = []
     for field_name, label in FIELD_LABELS.items():
         value = str(raw.get(field_name) or "")
-        hit = CONTROL_CHARS.search(value)
+        hit = HEADER_UNSAFE.search(value)
         if hit is not None:
             message = (f"{label}含控制字符 U+{ord(hit.group()):04X}（第 {hit.start() + 1} 个字符；"
                        "换行、制表符等不能出现在联系人信息中）")
@@ -167,16 +179,25 @@ def check_person(
     return Person(org=org, name=name, email=email, role=role), []
 
 
-def parse_contacts(data: bytes, *, source: str, organizations: Mapping[str, Organization],
-                   smtputf8: bool = False) -> list[Person]:
-    """Validate a whole contacts file against the stored organizations; raise InputInvalid listing every problem."""
+def parse_contacts(
+    data: bytes, *, source: str, organizations: Mapping[str, Organization], allow_empty: bool = False,
+    smtputf8: bool = False,
+) -> list[Person]:
+    """Validate a whole contacts file against the stored organizations; raise InputInvalid listing every problem.
+
+    Importing replaces every contact, so a file without anyone is refused unless `allow_empty` says it is meant;
+    `smtputf8`: the mail server takes non-ASCII user names.
+    """
     if len(data) > MAX_CONTACTS_BYTES:
         raise _invalid(source, f"文件过大（上限 {MAX_CONTACTS_BYTES} 字节）")
     errors: list[LocatedError] = []
     people: list[Person] = []
     seen: dict[tuple[str, str], str] = {}
-    for where, raw in _raw_rows(data, source):
-        unknown = set(raw) - set(CSV_COLUMNS)
+    rows = _raw_rows(data, source)
+    if not rows and not allow_empty:
+        raise _invalid(source, EMPTY_FILE)
+    for where, raw in rows:
+        unknown = {str(k) for k in raw} - set(CSV_COLUMNS)
         if unknown:
             errors.append(LocatedError(where=where, message=f"未知字段 {'、'.join(sorted(unknown))}"))
         person, problems = check_person(raw, organizations=organizations, where=where, smtputf8=smtputf8)
@@ -195,14 +216,14 @@ def parse_contacts(data: bytes, *, source: str, organizations: Mapping[str, Orga
     return people
 
 
-def read_contacts_file(path: Path, *, organizations: Mapping[str, Organization],
-                       smtputf8: bool = False) -> list[Person]:
-    """Read and validate a contacts file (`smtputf8`: the mail server takes non-ASCII user names)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _invalid(str(path), f"无法读取文件：{exc.strerror}") from None
-    return parse_contacts(data, source=str(path), organizations=organizations, smtputf8=smtputf8)
+def read_contacts_file(
+    path: Path, *, organizations: Mapping[str, Organization], allow_empty: bool = False, smtputf8: bool = False
+) -> list[Person]:
+    """Read (a regular file, bounded) and validate a contacts file (`smtputf8`: see `parse_contacts`)."""
+    data = read_input_file(path, limit=MAX_CONTACTS_BYTES, kind=FileKind.CONTACTS)
+    return parse_contacts(
+        data, source=str(path), organizations=organizations, allow_empty=allow_empty, smtputf8=smtputf8
+    )
 
 
 def replace_contacts(*, session: Session, people: list[Person], now: datetime) -> int:

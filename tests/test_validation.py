@@ -125,7 +125,9 @@ def test_targets_import_speaks_json_when_asked(rt: Runtime, tmp_path: Path) -> N
     gbk.write_bytes(BAD_TARGETS.encode("gb18030"))
     refused = runner.invoke(app, ["targets", "import", str(gbk), "--json"], obj=rt)
     assert refused.exit_code == 2
-    assert json.loads(refused.stdout)["errors"] == [{"path": "", "message": "不是 UTF-8 编码（字节偏移 0）"}]
+    assert json.loads(refused.stdout)["errors"] == [
+        {"path": "第 1 行", "message": "不是 UTF-8 编码（字节偏移 0 处的 b'\\xc4'），请另存为 UTF-8 后重试"}
+    ]
 
 
 def test_scoring_settings_list_every_problem_with_its_field(rt: Runtime, tmp_path: Path) -> None:

@@ -16,14 +16,12 @@ goals_app = typer.Typer(help="发展目标集（如 2025 年目标、2026–2030
 @goals_app.command("import")
 def goals_import(ctx: typer.Context, path: Path, as_json: JsonFlag = False) -> None:
     """导入一个发展目标集 TOML 文件（整份校验，出错不写入；同一 key 的目标集被替换）。"""
-    from scheduler.cli.context import fail, refused, require_schema, runtime
+    from scheduler.cli.context import refused, require_schema, runtime
     from scheduler.reports.goalsets import import_goal_set, read_goals_file
     from scheduler.validation import InputInvalid
 
     rt = runtime(ctx)
     require_schema(rt)
-    if not path.is_file():
-        raise fail(f"找不到发展目标文件 {path}")
     try:
         doc = read_goals_file(path)
     except InputInvalid as exc:

@@ -17,6 +17,7 @@ from scheduler.config import Settings
 
 contacts_app = typer.Typer(help="联系人：各单位的收件人", no_args_is_help=True)
 outbox_app = typer.Typer(help="发件箱：查看、重发、取消", no_args_is_help=True)
+MAX_LIST = 10_000  # rows `outbox list` prints at most
 mail_app = typer.Typer(help="邮件：预览", no_args_is_help=True)
 
 
@@ -24,22 +25,30 @@ mail_app = typer.Typer(help="邮件：预览", no_args_is_help=True)
 def contacts_import(
     ctx: typer.Context,
     path: Annotated[Path | None, typer.Argument(help="联系人文件（TOML 或 CSV）；默认 SCHEDULER_CONTACTS_FILE")] = None,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="允许导入空文件（即删除全部联系人）；默认拒绝空文件")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """导入联系人文件（整份校验；有错误时不写入任何数据，原有联系人保持不变）。"""
-    from scheduler.contacts import read_contacts_file, replace_contacts
+    """导入联系人文件（整份校验；有错误或文件为空时不写入任何数据，原有联系人保持不变）。"""
+    from scheduler.contacts import MAX_CONTACTS_BYTES, parse_contacts, replace_contacts
     from scheduler.db import session_scope
     from scheduler.plan.catalog import get_organizations
-    from scheduler.validation import InputInvalid
+    from scheduler.validation import FileKind, InputInvalid, read_input_file
 
     rt = runtime(ctx)
     path = path or rt.settings.contacts_file
     if path is None:
         raise fail("请指定联系人文件，或设置 SCHEDULER_CONTACTS_FILE。")
-    smtputf8 = _server_offers_smtputf8(rt.settings, path)
+    try:  # read once, a regular file only: a FIFO or /dev/zero must not reach the SMTPUTF8 probe either
+        data = read_input_file(path, limit=MAX_CONTACTS_BYTES, kind=FileKind.CONTACTS)
+    except InputInvalid as exc:
+        raise refused(exc, as_json=as_json) from None
+    smtputf8 = _server_offers_smtputf8(rt.settings, data)
     with session_scope(rt.engine, write=True) as session:
         try:
-            people = read_contacts_file(path, organizations=get_organizations(session=session), smtputf8=smtputf8)
+            people = parse_contacts(data, source=str(path), organizations=get_organizations(session=session),
+                                    allow_empty=allow_empty, smtputf8=smtputf8)
         except InputInvalid as exc:
             raise refused(exc, as_json=as_json) from None
         n = replace_contacts(session=session, people=people, now=rt.clock.now())
@@ -50,14 +59,11 @@ def contacts_import(
         typer.echo(f"联系人已导入：{orgs} 个单位，{n} 位联系人。")
 
 
-def _server_offers_smtputf8(settings: Settings, path: Path) -> bool:
+def _server_offers_smtputf8(settings: Settings, data: bytes) -> bool:
     """Ask the mail server about SMTPUTF8, but only when the file holds a non-ASCII user name (else no network)."""
     from scheduler.mail.mailer import SMTPMailer
 
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError:
-        return False  # the import itself reports the unreadable file
+    text = data.decode("utf-8", errors="replace")
     if all(local.isascii() for local in re.findall(r"([^\s\"',;<>@=]+)@", text)):
         return False
 
@@ -104,7 +110,9 @@ def outbox_list(
     from scheduler.mail.outbox import count_by_state, list_rows
 
     if state is not None and state not in {str(s) for s in OutboxState}:
-        raise fail(f"未知状态 {state!r}（可选：{'、'.join(str(s) for s in OutboxState)}）")
+        raise fail(f"未知状态 {state[:40]!r}（可选：{'、'.join(str(s) for s in OutboxState)}）")
+    if not 1 <= limit <= MAX_LIST:
+        raise fail(f"--limit 应为 1 到 {MAX_LIST} 之间的整数，收到 {limit}")
     with session_scope(runtime(ctx).engine) as session:
         rows = list_rows(session=session, state=state, limit=limit)
         counts = count_by_state(session=session)
@@ -123,7 +131,10 @@ def outbox_list(
 def _change_row(ctx: typer.Context, row_id: int, action: str) -> None:
     from scheduler.db import session_scope
     from scheduler.mail.outbox import cancel_row, retry_row
+    from scheduler.validation import MAX_ID
 
+    if not 1 <= row_id <= MAX_ID:
+        raise fail(f"没有编号为 {row_id} 的邮件（编号应为 1 到 {MAX_ID} 之间的整数）")
     rt = runtime(ctx)
     fn = retry_row if action == "retry" else cancel_row
     try:
@@ -156,7 +167,7 @@ def outbox_retry(
     try:
         day = date.fromisoformat(since) if since is not None else None
     except ValueError:
-        raise fail(f"--since 应为日期 YYYY-MM-DD，而不是 {since!r}") from None
+        raise fail(f"--since 应为日期 YYYY-MM-DD，而不是 {(since or '')[:40]!r}") from None
     rt = runtime(ctx)
     try:
         with session_scope(rt.engine, write=True) as session:

@@ -92,6 +92,8 @@ Options = tuple[str | None, int | None, str | None, str | None]
 
 def _is_table(path: Path) -> bool:
     """Tell an XLSX/DOCX (a zip) from a JSON file by its first bytes; only a table needs the database's units."""
+    if not path.is_file():  # a FIFO would block open(); read_plan_path refuses what is not a regular file
+        return False
     try:
         with path.open("rb") as handle:
             return handle.read(4) == b"PK\x03\x04"

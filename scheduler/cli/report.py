@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ import typer
 from scheduler.cli.context import JsonFlag
 from scheduler.db import session_scope
 
+GOAL_MAX = Decimal("99999999999999.99")  # goal_entry.value is Numeric(16, 2)
 targets_app = typer.Typer(help="年度目标（各板块）与 2025 发展目标数据", no_args_is_help=True)
 
 
@@ -75,14 +77,12 @@ def report(
 @targets_app.command("import")
 def targets_import(ctx: typer.Context, path: Path, as_json: JsonFlag = False) -> None:
     """导入各板块年度目标 CSV（年度,板块,指标,目标值,来源；整份校验，出错不写入）。"""
-    from scheduler.cli.context import fail, refused, require_schema, runtime
+    from scheduler.cli.context import refused, require_schema, runtime
     from scheduler.reports.targets import import_targets
     from scheduler.validation import InputInvalid
 
     rt = runtime(ctx)
     require_schema(rt)
-    if not path.is_file():
-        raise fail(f"找不到目标文件 {path}")
     try:
         with session_scope(rt.engine, write=True) as session:
             n = import_targets(session=session, path=path, now=rt.clock.now())
@@ -96,29 +96,43 @@ def targets_import(ctx: typer.Context, path: Path, as_json: JsonFlag = False) ->
 
 @targets_app.command("show")
 def targets_show(
-    ctx: typer.Context, year: Annotated[int | None, typer.Option("--year", help="年度（默认：当前时钟的年份）")] = None
+    ctx: typer.Context, year: Annotated[str | None, typer.Option("--year", help="年度（默认：当前时钟的年份）")] = None
 ) -> None:
     """显示各板块年度目标。"""
-    from scheduler.cli.context import require_schema, runtime
+    from scheduler.cli.context import fail, require_schema, runtime
     from scheduler.clock import local_date
-    from scheduler.reports.targets import METRICS, bankuai_units, load_targets
+    from scheduler.reports.targets import METRICS, bankuai_units, shown_targets
+    from scheduler.validation import ValueRefused, parse_year
 
+    try:
+        wanted = parse_year(year, label="--year") if year is not None else None
+    except ValueRefused as exc:
+        raise fail(str(exc)) from None
     rt = runtime(ctx)
     require_schema(rt)
-    if year is None:
-        year = local_date(rt.clock.now()).year
+    if wanted is None:
+        wanted = local_date(rt.clock.now()).year
+    targets: dict[str, dict[str, object]] = {}
     with session_scope(rt.engine) as session:
-        targets = load_targets(session=session, year=year)
+        for key, metric, value in shown_targets(session=session, year=wanted):
+            targets.setdefault(key, {})[metric] = value
         units = bankuai_units(session=session)
     if not targets:
-        typer.echo(f"{year} 年尚未设置年度目标：scheduler targets import seeds/targets_2023.example.csv")
+        typer.echo(f"{wanted} 年尚未设置年度目标：scheduler targets import seeds/targets_2023.example.csv")
         return
     for key, org in units.items():
         values = targets.get(key, {})
         typer.echo(
             f"{org.short_name:<8} "
-            + "  ".join(f"{label} {values.get(m, '—')}{unit}" for m, (label, unit) in METRICS.items())
+            + "  ".join(f"{label} {_shown(values.get(m), unit)}" for m, (label, unit) in METRICS.items())
         )
+
+
+def _shown(value: object, unit: str) -> str:
+    """Print a target with its unit; none as —, a stored value out of range as 无效值 (no unit)."""
+    if value is None:
+        return f"—{unit}"
+    return value if isinstance(value, str) else f"{value}{unit}"
 
 
 @targets_app.command("goal")
@@ -132,14 +146,22 @@ def goal_set(
     """录入一项 2025 发展目标的统计值（注明来源与日期）。"""
     from scheduler.cli.context import fail, require_schema, runtime
     from scheduler.reports.goals import add_entry
+    from scheduler.validation import ValueRefused, clean_text, parse_decimal, parse_year
 
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", as_of, re.ASCII):
+            raise ValueRefused(f"日期 {as_of[:40]!r} 无效（形如 2023-06-30）")
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise ValueRefused(f"日期 {as_of!r} 无效（形如 2023-06-30）") from None
+        parse_year(str(day.year), label="日期的年份")
+        amount = parse_decimal(value, label="数值", low=Decimal(0), high=GOAL_MAX)
+        source = clean_text(source, label="数据来源", limit=200)
+    except ValueRefused as exc:
+        raise fail(str(exc)) from None
     rt = runtime(ctx)
     require_schema(rt)
-    try:
-        day = date.fromisoformat(as_of)
-        amount = Decimal(value)
-    except (ValueError, InvalidOperation):
-        raise fail(f"日期 {as_of!r} 或数值 {value!r} 无效（日期形如 2023-06-30）") from None
     try:
         with session_scope(rt.engine, write=True) as session:
             add_entry(

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from scheduler.outcomes.models import (
@@ -21,12 +21,14 @@ from scheduler.outcomes.models import (
     LeadStage,
     ReportStatus,
 )
+from scheduler.validation import MAX_ID, ValueRefused, parse_decimal, parse_int, text_problem
 
 SHORT = 200  # characters in a one-line field
 LONG = 2000  # characters in a free-text field
 NARRATIVE_MAX = 500  # 成效简述 ≤ 500 字
 MAX_ROWS = 100  # project, talent or negotiation rows per form
 MAX_COUNT = 1_000_000
+MAX_AMOUNT = Decimal("999999999999.99")  # 万元; the column is Numeric(14, 2)
 BLANK_PROJECT_ROWS = 3
 PROJECT_FIELDS = ("name", "partner", "category", "sign_form", "amount", "chain", "origin", "bankuai", "contact",
                   "on_site", "lead")
@@ -53,8 +55,8 @@ class Parsed:
 def _text(form: Mapping[str, str], name: str, label: str, out: Parsed, *, limit: int = SHORT,
           required: bool = False) -> str:
     value = (form.get(name) or "").strip().replace("\r\n", "\n")
-    if len(value) > limit:
-        out.errors[name] = f"{label}最多 {limit} 字（现有 {len(value)} 字）"
+    if (problem := text_problem(value, limit=limit, multiline=limit > SHORT)) is not None:
+        out.errors[name] = f"{label}{problem}"
     elif required and not value:
         out.errors[name] = f"请填写{label}"
     return value
@@ -67,6 +69,8 @@ def _date(form: Mapping[str, str], name: str, label: str, out: Parsed, *, requir
             out.errors[name] = f"请填写{label}"
         return None
     try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value, re.ASCII):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         out.errors[name] = f"{label}“{value[:20]}”不是有效日期（格式 2023-05-18）"
@@ -79,7 +83,7 @@ def _time(form: Mapping[str, str], name: str, label: str, out: Parsed, *, requir
         if required:
             out.errors[name] = f"请填写{label}"
         return None
-    if not re.fullmatch(r"\d{1,2}:\d{2}", value):
+    if not re.fullmatch(r"[0-9]{1,2}:[0-9]{2}", value, re.ASCII):
         out.errors[name] = f"{label}“{value[:20]}”不是有效时间（格式 14:30）"
         return None
     hh, mm = (int(x) for x in value.split(":"))
@@ -95,10 +99,11 @@ def _int(form: Mapping[str, str], name: str, label: str, out: Parsed, *, require
         if required:
             out.errors[name] = f"请填写{label}（没有请填 0）"
         return None
-    if not value.isdigit() or int(value) > MAX_COUNT:
-        out.errors[name] = f"{label}应为 0 到 {MAX_COUNT} 之间的整数"
+    try:
+        return parse_int(value, label=label, low=0, high=MAX_COUNT)
+    except ValueRefused as exc:
+        out.errors[name] = str(exc)
         return None
-    return int(value)
 
 
 def _choice(form: Mapping[str, str], name: str, label: str, choices: tuple[str, ...], out: Parsed,
@@ -111,14 +116,22 @@ def _choice(form: Mapping[str, str], name: str, label: str, choices: tuple[str, 
     return value
 
 
+def _id(text: str) -> int | None:
+    """Return a row id or index written in ASCII digits (1 … MAX_ID), else None."""
+    try:
+        return parse_int(text, label="编号", low=1, high=MAX_ID)
+    except ValueRefused:
+        return None
+
+
 def row_count(form: Mapping[str, str], prefix: str, fields: tuple[str, ...]) -> int:
     """Return how many rows of `prefix` the form carries (highest index with any field + 1)."""
-    pattern = re.compile(rf"^{prefix}-(\d+)-({'|'.join(fields)})$")
+    pattern = re.compile(rf"^{prefix}-([0-9]+)-({'|'.join(fields)})$", re.ASCII)
     highest = -1
     for key in form:
         m = pattern.match(key)
         if m:
-            index = int(m.group(1))
+            index = int(m.group(1)) if len(m.group(1)) <= 4 else MAX_ROWS
             if index >= MAX_ROWS:
                 raise FormTooLarge(f"行数过多：最多 {MAX_ROWS} 行")
             highest = max(highest, index)
@@ -182,29 +195,29 @@ def _project_rows(form: Mapping[str, str], out: Parsed, lead_ids: set[int]) -> l
             "sign_form": _choice(form, p + "sign_form", f"项目第 {n} 行的签约形式", SIGN_FORMS, out),
             "chain": _text(form, p + "chain", f"项目第 {n} 行的产业链", out, limit=100),
             "origin": _text(form, p + "origin", f"项目第 {n} 行的来源地", out, limit=100),
-            "bankuai": (form.get(p + "bankuai") or "").strip()[:64],
+            "bankuai": _text(form, p + "bankuai", f"项目第 {n} 行的拟落地板块", out, limit=64),
             "contact": _text(form, p + "contact", f"项目第 {n} 行的对接人", out, limit=100),
             "on_site": (form.get(p + "on_site") or "") in ("1", "on", "yes", "true"),
             "amount": None,
             "lead": None,
             "index": i,
         }
-        amount = (form.get(p + "amount") or "").strip().replace(",", "")
+        amount = (form.get(p + "amount") or "").strip()
         if amount:
             try:
-                value = Decimal(amount)
-                if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
-                    raise InvalidOperation
+                value = parse_decimal(amount, label=f"项目第 {n} 行的计划投资额（万元）", low=Decimal(0),
+                                      high=MAX_AMOUNT)
                 row["amount"] = str(value.quantize(Decimal("0.01")))
-            except InvalidOperation:
-                out.errors[p + "amount"] = f"项目第 {n} 行的计划投资额“{amount[:20]}”应为非负数字（万元）"
+            except ValueRefused as exc:
+                out.errors[p + "amount"] = str(exc)
         lead = (form.get(p + "lead") or "").strip()
         if lead:
-            if not lead.isdigit() or int(lead) not in lead_ids:
+            lead_id = _id(lead)
+            if lead_id is None or lead_id not in lead_ids:
                 out.errors[p + "lead"] = (f"项目第 {n} 行关联的线索编号 {lead[:12]} 不存在，或不属于本场活动"
                                           "（只能关联本场产生的线索或主办/承办单位的线索）")
             else:
-                row["lead"] = int(lead)
+                row["lead"] = lead_id
         rows.append(row)
     return rows
 
@@ -251,10 +264,12 @@ def parse_outcome(form: Mapping[str, str], *, lead_ids: set[int], bankuai_keys: 
                                "project": None}
         project = (form.get(t + "project") or "").strip()
         if project:
-            if not project.isdigit() or not 1 <= int(project) <= len(projects):
-                out.errors[t + "project"] = f"人才第 {n} 行关联的项目序号 {project[:8]} 不存在（1–{len(projects)}）"
+            index = _id(project)
+            if index is None or not 1 <= index <= len(projects):
+                out.errors[t + "project"] = (f"人才第 {n} 行关联的项目序号 {project[:8]} 不存在"
+                                             f"（1–{len(projects)}）")
             else:
-                trow["project"] = int(project)
+                trow["project"] = index
         talents.append(trow)
     data["projects"], data["talents"] = projects, talents
     out.data = data
@@ -293,8 +308,10 @@ def parse_lead_checkin(form: Mapping[str, str], *, lead_ids: list[int]) -> Parse
         rows.append({"lead_id": lead_id, "stage": stage, "stage_label": LEAD_STAGE_LABELS.get(stage, ""),  # type: ignore[call-overload]
                      "evidence": _text(form, p + "evidence", f"线索 {lead_id} 的进展说明", out, limit=500),
                      "reason": reason})
-    foreign = sorted({m.group(1)[:12] for key in form if (m := re.fullmatch(r"l-(\d+)-(?:stage|evidence|reason)", key))
-                      and int(m.group(1)) not in set(lead_ids)})
+    wanted = {str(i) for i in lead_ids}
+    foreign = sorted({m.group(1)[:12] for key in form
+                      if (m := re.fullmatch(r"l-([0-9]+)-(?:stage|evidence|reason)", key, re.ASCII))
+                      and m.group(1) not in wanted})
     if foreign:
         out.errors["leads"] = f"线索 {'、'.join(foreign)} 不属于本板块或已不需要更新，不能在此填报"
     if not lead_ids:

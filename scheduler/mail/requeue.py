@@ -35,7 +35,7 @@ def retry_all(*, session: Session, state: str, now: datetime, since: date | None
     """
     if state not in REQUEUABLE:
         allowed = "或".join(f"{s.value}（{STATE_LABELS[s]}）" for s in REQUEUABLE)
-        raise ValueError(f"只能批量重发状态为 {allowed} 的邮件，不能是 {state!r}")
+        raise ValueError(f"只能批量重发状态为 {allowed} 的邮件，不能是 {state[:40]!r}")
     chosen = [col(OutboxMessage.state) == state]
     if since is not None:
         chosen.append(col(OutboxMessage.updated_at) >= datetime.combine(since, time.min, SHANGHAI))

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from scheduler.clock import local_date
 from scheduler.plan.models import EventType, OrgKind, Precision
@@ -24,13 +33,25 @@ from scheduler.plan.windows import (
     plan_year_spill,
     quarter_of,
 )
-from scheduler.validation import FileKind, InputInvalid, LocatedError, json_path, located_errors
+from scheduler.validation import (
+    FileKind,
+    InputInvalid,
+    LocatedError,
+    json_path,
+    located_errors,
+    no_control_characters,
+    read_input_file,
+)
 
 MAX_SEED_BYTES = 5 * 1024 * 1024
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 SessionKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+# NUL and control characters are refused in every text: PostgreSQL cannot store NUL, mail and feeds break on others.
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(no_control_characters)
+]
+LongText = Annotated[str, Field(max_length=5000), AfterValidator(no_control_characters)]
 
 
 class _Strict(BaseModel):
@@ -56,7 +77,7 @@ class OrganizationIn(_Strict):
     short_name: Text
     aliases: list[Text] = []
     kind: OrgKind
-    duties: str | None = None
+    duties: LongText | None = None
     members: list[Slug] = []
     parent: Slug | None = None
 
@@ -79,7 +100,7 @@ class EventIn(_Strict):
     type: EventType
     theme: Text | None = None
     title: Text
-    content: str = Field(max_length=5000)
+    content: LongText
     locations: list[Text]
     date_text: Text
     hosts: list[Slug]
@@ -157,6 +178,8 @@ def parse_plan_bytes(data: bytes, *, source: str = "<input>") -> PlanFile:
         raise _invalid(source, f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}") from None
     except RecursionError:
         raise _invalid(source, "JSON 嵌套过深") from None
+    except ValueError:  # int() refuses more than 4,300 digits
+        raise _invalid(source, "JSON 中的数字过长（超过 4300 位）") from None
     if duplicates := _duplicate_key_errors(raw):
         raise _invalid(source, duplicates)
     if not isinstance(raw, dict):
@@ -172,15 +195,8 @@ def parse_plan_bytes(data: bytes, *, source: str = "<input>") -> PlanFile:
 
 
 def read_plan_file(path: Path) -> PlanFile:
-    """Read and validate a seed file; refuse oversized files before reading them."""
-    source = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise _invalid(source, f"无法读取文件：{exc.strerror}") from None
-    if size > MAX_SEED_BYTES:
-        raise _invalid(source, f"文件过大（{size} 字节，上限 {MAX_SEED_BYTES} 字节）")
-    return parse_plan_bytes(path.read_bytes(), source=source)
+    """Read and validate a seed file; refuse oversized files and anything but a regular file before reading."""
+    return parse_plan_bytes(read_input_file(path, limit=MAX_SEED_BYTES, kind=FileKind.PLAN), source=str(path))
 
 
 def check_plan(doc: PlanFile) -> list[LocatedError]:

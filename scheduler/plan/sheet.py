@@ -26,7 +26,7 @@ from scheduler.plan.sheet_info import PlanInfo, header_vocabulary, read_info, re
 from scheduler.plan.sheet_row import Units, build_event, norm
 from scheduler.plan.vocabulary import DEFAULT_CHAINS
 from scheduler.plan.windows import quarter_of
-from scheduler.validation import FileKind, InputInvalid, LocatedError, located_errors
+from scheduler.validation import FileKind, InputInvalid, LocatedError, located_errors, read_input_file
 
 COLUMNS: dict[str, tuple[str, frozenset[str]]] = {
     "seq": ("序号", frozenset({"序号", "编号"})),
@@ -93,12 +93,7 @@ def read_plan_path(
     from scheduler.plan.seed import parse_plan_bytes
 
     source = str(path)
-    try:
-        if path.stat().st_size > MAX_TABLE_BYTES:
-            raise _invalid(source, f"文件过大（{path.stat().st_size} 字节，上限 {MAX_TABLE_BYTES} 字节）")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _invalid(source, f"无法读取文件：{exc.strerror}") from None
+    data = read_input_file(path, limit=MAX_TABLE_BYTES, kind=FileKind.PLAN)
     if table_format(data, name=source) is None:
         return parse_plan_bytes(data, source=source)
     return read_plan_table(data, source=source, organizations=organizations, options=options)

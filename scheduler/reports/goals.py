@@ -54,7 +54,7 @@ def add_entry(
     known = known_goal_keys(session=session)
     if goal_key not in known:
         choices = "、".join(known) or "尚未导入发展目标：scheduler goals import seeds/goals_2025.toml"
-        raise ValueError(f"未知目标 {goal_key!r}（可选：{choices}）")
+        raise ValueError(f"未知目标 {goal_key[:40]!r}（可选：{choices}）")
     if not source.strip():
         raise ValueError("请填写数据来源（如：市统计局 2023 年统计公报）")
     entry = session.exec(select(GoalEntry).where(GoalEntry.goal_key == goal_key, GoalEntry.as_of == as_of)).first()

@@ -12,7 +12,6 @@ the set a report of a given day reads (the one whose horizon covers the day; sev
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,18 +20,29 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlmodel import Session, col, select
 
 from scheduler.outcomes.models import PROJECT_CATEGORIES, TALENT_LEVELS
 from scheduler.reports.models import Goal, GoalSet
-from scheduler.validation import FileKind, InputInvalid, LocatedError, located_errors
+from scheduler.validation import (
+    FileKind,
+    InputInvalid,
+    LocatedError,
+    decode_utf8,
+    load_toml,
+    located_errors,
+    no_control_characters,
+    read_input_file,
+)
 
 MAX_GOALS_BYTES = 256 * 1024
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 SetKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+Clean = AfterValidator(no_control_characters)  # NUL and control characters: refused in every text
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Clean]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16), Clean]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Clean]
 
 _invalid = partial(InputInvalid, kind=FileKind.GOALS)
 
@@ -43,17 +53,17 @@ class _Strict(BaseModel):
 
 class GoalIn(_Strict):
     key: Key
-    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    label: Label
     target: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
     unit: Short
     semantics: Literal["cumulative", "stock"]
     source: Literal["derived", "manual"]
-    derive: str = ""
+    derive: Annotated[str, StringConstraints(max_length=64), Clean] = ""
 
 
 class GoalSetIn(_Strict):
     key: SetKey
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    title: Label
     starts_on: date
     ends_on: date
     basis: Text
@@ -103,12 +113,7 @@ def parse_goals_bytes(data: bytes, *, source: str = "<input>") -> GoalsFile:
     """Decode, parse and validate a goal set file; raise InputInvalid listing every problem."""
     if len(data) > MAX_GOALS_BYTES:
         raise _invalid(source, f"文件过大（{len(data)} 字节，上限 {MAX_GOALS_BYTES} 字节）")
-    try:
-        raw = tomllib.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise _invalid(source, f"不是 UTF-8 编码（字节偏移 {exc.start}）") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _invalid(source, f"TOML 格式错误：{exc}") from None
+    raw = load_toml(decode_utf8(data, source=source, kind=FileKind.GOALS), source=source, kind=FileKind.GOALS)
     try:
         doc = GoalsFile.model_validate(raw)
     except ValidationError as exc:
@@ -119,12 +124,8 @@ def parse_goals_bytes(data: bytes, *, source: str = "<input>") -> GoalsFile:
 
 
 def read_goals_file(path: Path) -> GoalsFile:
-    """Read and validate a goal set file."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _invalid(str(path), f"无法读取文件：{exc.strerror}") from None
-    return parse_goals_bytes(data, source=str(path))
+    """Read (a regular file, bounded) and validate a goal set file."""
+    return parse_goals_bytes(read_input_file(path, limit=MAX_GOALS_BYTES, kind=FileKind.GOALS), source=str(path))
 
 
 def import_goal_set(*, session: Session, doc: GoalsFile, now: datetime) -> GoalSet:

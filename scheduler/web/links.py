@@ -108,7 +108,9 @@ def _origin_ok(request: Request, base_url: str) -> bool:
 async def read_form(request: Request) -> dict[str, str] | Response:
     """Read an urlencoded body of bounded size; return the fields or a refusal page."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    declared_ok = declared is None or (declared.isascii() and declared.isdigit() and len(declared) <= 12
+                                       and int(declared) <= MAX_BODY_BYTES)
+    if not declared_ok:
         return problem(request, 413, "提交内容过大", TOO_LARGE)
     body = bytearray()
     async for chunk in request.stream():

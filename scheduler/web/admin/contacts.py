@@ -23,6 +23,7 @@ from scheduler.contacts import (
 )
 from scheduler.plan.models import Organization, OrgKind
 from scheduler.validation import InputInvalid
+from scheduler.web.admin.params import CleanText, RowId
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
@@ -30,7 +31,7 @@ from scheduler.web.templates import render
 router = APIRouter(prefix="/admin", include_in_schema=False)
 DONE = {"added": "已添加联系人。", "saved": "已保存修改。", "removed": "已删除联系人。",
         "imported": "已导入联系人文件。"}
-TextField = Annotated[str, Form(max_length=400)]
+TextField = Annotated[str, Form(max_length=400), CleanText]
 
 
 def _actor(admin: AdminUser) -> str:
@@ -92,7 +93,7 @@ def _missing(request: Request, contact_id: int) -> Response:
 
 
 @router.get("/contacts/{contact_id:int}", response_class=HTMLResponse)
-def contact_edit_page(request: Request, contact_id: int, session: SessionDep, admin: AdminDep) -> Response:
+def contact_edit_page(request: Request, contact_id: RowId, session: SessionDep, admin: AdminDep) -> Response:
     """Show the form editing one contact."""
     contact = get_contact(session=session, contact_id=contact_id)
     if contact is None:
@@ -102,7 +103,7 @@ def contact_edit_page(request: Request, contact_id: int, session: SessionDep, ad
 
 
 @router.post("/contacts/{contact_id:int}", dependencies=[CsrfDep])
-def contact_save(request: Request, contact_id: int, session: WriteSessionDep, now: NowDep, admin: AdminDep,
+def contact_save(request: Request, contact_id: RowId, session: WriteSessionDep, now: NowDep, admin: AdminDep,
                  org: TextField = "", name: TextField = "", email: TextField = "", role: TextField = "") -> Response:
     """Save an edited contact; a refused form comes back with each problem next to its field."""
     values = {"org": org, "name": name, "email": email, "role": role}
@@ -118,7 +119,7 @@ def contact_save(request: Request, contact_id: int, session: WriteSessionDep, no
 
 
 @router.post("/contacts/{contact_id:int}/remove", dependencies=[CsrfDep])
-def contact_remove(request: Request, contact_id: int, session: WriteSessionDep, now: NowDep,
+def contact_remove(request: Request, contact_id: RowId, session: WriteSessionDep, now: NowDep,
                    admin: AdminDep) -> Response:
     """Delete one contact."""
     if remove_contact(session=session, contact_id=contact_id, now=now, actor=_actor(admin)) is None:

@@ -18,6 +18,7 @@ from scheduler.mail.models import STATE_LABELS, OutboxMessage, OutboxState
 from scheduler.mail.outbox import count_by_state, list_page
 from scheduler.mail.requeue import REQUEUABLE, held_back, retry_all
 from scheduler.plan.models import Event, Occurrence
+from scheduler.web.admin.params import PageNumber, RowCount
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
@@ -59,12 +60,11 @@ def mail_topics(*, session: Session, rows: Sequence[OutboxMessage]) -> dict[int,
 
 
 @router.get("/outbox", response_class=HTMLResponse)
-def outbox_page(request: Request, session: SessionDep, admin: AdminDep, state: str = "", page: int = 1,
-                requeued: int | None = None, expired: int = 0) -> HTMLResponse:
+def outbox_page(request: Request, session: SessionDep, admin: AdminDep, state: str = "", page: PageNumber = 1,
+                requeued: RowCount | None = None, expired: RowCount = 0) -> HTMLResponse:
     """List outbox rows (pending: soonest first; otherwise newest first) with their state, subject and errors."""
     if state and state not in STATE_LABELS:
-        raise HTTPException(status_code=400, detail=f"未知状态 {state!r}（可选：{'、'.join(STATE_LABELS)}）")
-    page = max(page, 1)
+        raise HTTPException(status_code=400, detail=f"未知状态 {state[:40]!r}（可选：{'、'.join(STATE_LABELS)}）")
     rows = list_page(session=session, state=state, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     return render(
         request,
@@ -95,7 +95,8 @@ def _refused(request: Request, message: str) -> Response:
 
 @router.post("/outbox/retry", dependencies=[CsrfDep])
 def outbox_retry_all(request: Request, session: WriteSessionDep, now: NowDep, admin: AdminDep,
-                     state: Annotated[str, Form()] = "failed", since: Annotated[str, Form()] = "") -> Response:
+                     state: Annotated[str, Form(max_length=20)] = "failed",
+                     since: Annotated[str, Form(max_length=40)] = "") -> Response:
     """Queue every failed (or deferred) row again, optionally only those since a date; audited."""
     try:
         day = date.fromisoformat(since.strip()) if since.strip() else None

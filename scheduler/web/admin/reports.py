@@ -17,10 +17,12 @@ from scheduler.reports.cadence import compute_cadence
 from scheduler.reports.cadence_report import cadence_report
 from scheduler.reports.export import FORMATS, display, export
 from scheduler.reports.facts import load_facts
-from scheduler.reports.periods import REPORT_KIND_LABELS
+from scheduler.reports.periods import REPORT_KIND_LABELS, PeriodInvalid, parse_period
 from scheduler.reports.reviews import AssessmentFrozen, ReviewItemMissing, ReviewRefused, open_items, review_notes
 from scheduler.reports.snapshots import SnapshotExists, get_snapshot
 from scheduler.reports.targets import bankuai_units
+from scheduler.validation import ValueRefused, clean_text, parse_decimal
+from scheduler.web.admin.params import RowId
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
@@ -131,6 +133,25 @@ def _refused(exc: ReviewRefused) -> HTTPException:
     return HTTPException(status_code=status, detail=str(exc))
 
 
+def _text(value: str, label: str) -> str:
+    """Refuse NUL and control characters and over-long text in a review field before the rules see it."""
+    try:
+        return clean_text(value, label=label, limit=reviews.TEXT_LIMIT, multiline=True)
+    except ValueRefused as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+
+
+def _quarter(period: str) -> str:
+    """Return a quarter's text (2023Q1) or refuse the form: adjustments and issues are per quarter."""
+    try:
+        p = parse_period(period)
+    except PeriodInvalid as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    if p.kind != "quarter":
+        raise HTTPException(status_code=400, detail=f"考核期次应形如 2023Q1，收到 {period[:40]!r}")
+    return p.text
+
+
 @router.post("/reviews/note", dependencies=[CsrfDep])
 def save_note(
     session: WriteSessionDep,
@@ -142,7 +163,8 @@ def save_note(
 ) -> Response:
     """Save (or clear) the office's note on one unit for one bimonthly review."""
     try:
-        p = reviews.save_note(session=session, period=period, unit=unit, text=text, author=admin.username, now=now)
+        p = reviews.save_note(session=session, period=period, unit=unit, text=_text(text, "点评意见"),
+                              author=admin.username, now=now)
     except ReviewRefused as exc:
         raise _refused(exc) from None
     return _back("bimonthly", p, "已保存点评意见")
@@ -159,7 +181,8 @@ def add_item(
 ) -> Response:
     """Raise a 整改 item at a bimonthly review."""
     try:
-        item = reviews.add_item(session=session, period=period, unit=unit, text=text, author=admin.username, now=now)
+        item = reviews.add_item(session=session, period=period, unit=unit, text=_text(text, "整改事项"),
+                                author=admin.username, now=now)
     except ReviewRefused as exc:
         raise _refused(exc) from None
     return _back("bimonthly", item.opened_period, "已添加整改事项")
@@ -170,13 +193,13 @@ def close_item(
     session: WriteSessionDep,
     now: NowDep,
     admin: AdminDep,
-    item_id: int,
+    item_id: RowId,
     period: Annotated[str, Form()],
     note: Annotated[str, Form()] = "",
 ) -> Response:
     """Close a 整改 item at the review where it was done; it no longer carries over."""
     try:
-        p = reviews.close_item(session=session, item_id=item_id, period=period, note=note, now=now)
+        p = reviews.close_item(session=session, item_id=item_id, period=period, note=_text(note, "办结说明"), now=now)
     except ReviewRefused as exc:
         raise _refused(exc) from None
     return _back("bimonthly", p, "整改事项已办结")
@@ -194,8 +217,13 @@ def add_adjustment(
 ) -> Response:
     """Add a bonus or deduction item to a quarterly assessment that is not issued yet."""
     try:
+        value = parse_decimal(points, label="分值", low=-reviews.ADJUSTMENT_LIMIT, high=reviews.ADJUSTMENT_LIMIT)
+    except ValueRefused as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    try:
         adjustment = reviews.add_adjustment(
-            session=session, period=period, unit=unit, points=points, reason=reason, author=admin.username, now=now
+            session=session, period=_quarter(period), unit=unit, points=str(value), reason=_text(reason, "加减分事由"),
+            author=admin.username, now=now
         )
     except ReviewRefused as exc:
         raise _refused(exc) from None
@@ -205,8 +233,9 @@ def add_adjustment(
 @router.post("/assessments/issue", dependencies=[CsrfDep])
 def issue(session: WriteSessionDep, now: NowDep, admin: AdminDep, period: Annotated[str, Form()]) -> Response:
     """Issue a quarterly assessment: compute it now and freeze it."""
+    quarter = _quarter(period)
     try:
-        issue_quarterly(session=session, period=period, now=now, by=admin.username)
+        issue_quarterly(session=session, period=quarter, now=now, by=admin.username)
     except (ReportUnavailable, SnapshotExists) as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
-    return _back("quarterly", period.strip().upper(), "考核已发布并冻结")
+    return _back("quarterly", quarter, "考核已发布并冻结")

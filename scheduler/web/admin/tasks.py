@@ -18,6 +18,7 @@ from scheduler.outcomes.exports import outcomes_csv, outcomes_xlsx
 from scheduler.outcomes.leads import count_by_stage, stale_leads
 from scheduler.outcomes.models import LEAD_STAGE_LABELS, Lead
 from scheduler.plan.catalog import get_organizations
+from scheduler.web.admin.params import RowId
 from scheduler.web.deps import NowDep, RuntimeDep, SessionDep, WriteSessionDep
 from scheduler.web.links import form_page, page, problem, read_form, result_page, rows_refusal
 from scheduler.web.pages import provisional_banner
@@ -51,7 +52,7 @@ def task_list(request: Request, session: SessionDep, now: NowDep, user: AdminDep
 
 
 @router.get("/admin/tasks/{task_id}")
-def task_detail(request: Request, task_id: int, session: SessionDep, user: AdminDep) -> Response:
+def task_detail(request: Request, task_id: RowId, session: SessionDep, user: AdminDep) -> Response:
     """Show a task with its revisions, issued links (never the tokens) and audit trail."""
     task = get_task(session=session, task_id=task_id)
     if task is None:
@@ -69,7 +70,7 @@ def task_detail(request: Request, task_id: int, session: SessionDep, user: Admin
 
 
 @router.get("/admin/tasks/{task_id}/form")
-def behalf_form(request: Request, task_id: int, session: SessionDep, user: AdminDep) -> Response:
+def behalf_form(request: Request, task_id: RowId, session: SessionDep, user: AdminDep) -> Response:
     """Show a task's form for an administrator filing on the assignee's behalf."""
     task = get_task(session=session, task_id=task_id)
     if task is None:
@@ -80,7 +81,7 @@ def behalf_form(request: Request, task_id: int, session: SessionDep, user: Admin
 
 
 @router.post("/admin/tasks/{task_id}/form")
-async def behalf_submit(request: Request, task_id: int, user: AdminDep, runtime: RuntimeDep, now: NowDep,
+async def behalf_submit(request: Request, task_id: RowId, user: AdminDep, runtime: RuntimeDep, now: NowDep,
                         session: SessionDep) -> Response:
     """Record a submission an administrator files on the assignee's behalf (audited as such)."""
     # The link forms' reader: size checked before parsing, field limit sized for a form full to MAX_ROWS.
@@ -104,7 +105,7 @@ async def behalf_submit(request: Request, task_id: int, user: AdminDep, runtime:
 
 
 @router.post("/admin/tasks/{task_id}/resend", dependencies=[CsrfDep])
-def resend(request: Request, task_id: int, user: AdminDep, session: WriteSessionDep, now: NowDep,
+def resend(request: Request, task_id: RowId, user: AdminDep, session: WriteSessionDep, now: NowDep,
            revoke: Annotated[str, Form()] = "") -> Response:
     """Send the assignee's contacts a fresh link now (optionally revoking every older link)."""
     task = get_task(session=session, task_id=task_id)

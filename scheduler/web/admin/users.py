@@ -21,6 +21,7 @@ from scheduler.auth import (
     set_disabled,
 )
 from scheduler.clock import SHANGHAI
+from scheduler.web.admin.params import CleanText, RowId
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token, start_session
 from scheduler.web.templates import render
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 DONE = {"added": "已添加管理员。", "password": "已重设密码，该管理员需用新密码重新登录。", "disabled": "已停用管理员。",
         "enabled": "已启用管理员。", "own-password": "已重设你自己的密码；其他设备上的登录已退出。"}
 # Longer than any valid value, so the service (not a 422 page) explains what is wrong.
-Text = Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH + 64)]
+Text = Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH + 64), CleanText]
 MISMATCH = "两次输入的密码不一致"
 
 
@@ -76,14 +77,14 @@ def _missing(request: Request, user_id: int) -> Response:
 
 
 @router.get("/users/{user_id:int}/password", response_class=HTMLResponse)
-def password_page(request: Request, user_id: int, session: SessionDep, admin: AdminDep) -> Response:
+def password_page(request: Request, user_id: RowId, session: SessionDep, admin: AdminDep) -> Response:
     """Show the form resetting an administrator's password."""
     user = get_user(session=session, user_id=user_id)
     return _missing(request, user_id) if user is None else _password_page(request, user)
 
 
 @router.post("/users/{user_id:int}/password", dependencies=[CsrfDep])
-def password_reset(request: Request, user_id: int, session: WriteSessionDep, now: NowDep, admin: AdminDep,
+def password_reset(request: Request, user_id: RowId, session: WriteSessionDep, now: NowDep, admin: AdminDep,
                    password: Text = "", password2: Text = "") -> Response:
     """Reset a password; the administrator's sessions end (one's own: signed in again here, elsewhere out)."""
     user = get_user(session=session, user_id=user_id)
@@ -113,12 +114,12 @@ def _switch(request: Request, session: Session, admin: AdminUser, user_id: int, 
 
 
 @router.post("/users/{user_id:int}/disable", dependencies=[CsrfDep])
-def user_disable(request: Request, user_id: int, session: WriteSessionDep, now: NowDep, admin: AdminDep) -> Response:
+def user_disable(request: Request, user_id: RowId, session: WriteSessionDep, now: NowDep, admin: AdminDep) -> Response:
     """Disable an administrator (every session of theirs ends); nobody disables themselves."""
     return _switch(request, session, admin, user_id, disabled=True, now=now)
 
 
 @router.post("/users/{user_id:int}/enable", dependencies=[CsrfDep])
-def user_enable(request: Request, user_id: int, session: WriteSessionDep, now: NowDep, admin: AdminDep) -> Response:
+def user_enable(request: Request, user_id: RowId, session: WriteSessionDep, now: NowDep, admin: AdminDep) -> Response:
     """Enable a disabled administrator again."""
     return _switch(request, session, admin, user_id, disabled=False, now=now)

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from scheduler.audit import ActorKind, audit
 from scheduler.auth import AdminUser
 from scheduler.clock import SHANGHAI, local_date
+from scheduler.web.admin.params import CleanText
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
@@ -35,7 +36,8 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 WEEKDAYS = "一二三四五六日"
 KINDS = {"work": "上班", "off": "放假"}
 DONE = {"set": "已录入调整。", "unset": "已删除调整，恢复日历库（或周末）的安排。", "confirmed": "已确认该年工作日历。"}
-Text = Annotated[str, Form(max_length=MAX_TEXT * 2)]  # longer than allowed, so the service explains the limit
+# Longer than allowed, so the service explains the limit; control characters refused at the door.
+Text = Annotated[str, Form(max_length=MAX_TEXT * 2), CleanText]
 
 
 def _audit(session: Session, admin: AdminUser, now: datetime, action: str, entity: str,
