@@ -12,6 +12,7 @@ import pytest
 from click.testing import Result
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
 from typer.testing import CliRunner
 
 from scheduler.cli import app
@@ -164,12 +165,20 @@ def test_year_and_value_arguments_are_checked(cli: Invoke, seeded_engine: Engine
     assert dump_database(seeded_engine) == before
 
 
-def test_a_target_stored_as_infinity_shows_as_invalid_and_breaks_no_report(cli: Invoke, seeded_engine: Engine) -> None:
-    """A row written before the checks existed (SQLite keeps 1e999999 as a float Inf) must not break reading."""
+def test_a_target_stored_as_infinity_shows_as_invalid_and_breaks_no_report(cli: Invoke, seeded_engine: Engine,
+                                                                            backend: str) -> None:
+    """A row written before the checks existed (SQLite keeps 1e999999 as a float Inf) must not break reading.
+
+    PostgreSQL's numeric(14,2) column cannot hold it at all: there the database itself refuses the write."""
     assert cli("targets", "import", PROJECT_ROOT / "seeds" / "targets_2023.example.csv").exit_code == 0
+    overflow = text("UPDATE annual_target SET value = 1e999999 WHERE organization_key = 'rugao' "
+                    "AND metric = 'signed_projects'")
+    if backend == "postgresql":
+        with pytest.raises(DataError), seeded_engine.begin() as conn:
+            conn.execute(overflow)
+        return
     with seeded_engine.begin() as conn:
-        conn.execute(text("UPDATE annual_target SET value = 1e999999 WHERE organization_key = 'rugao' "
-                          "AND metric = 'signed_projects'"))
+        conn.execute(overflow)
     shown = cli("targets", "show", "--year", "2023")
     assert shown.exit_code == 0, shown.output
     assert "如皋市" in shown.output and "签约项目数 无效值" in shown.output
