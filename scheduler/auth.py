@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Column, String, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from scheduler.audit import ActorKind, audit
@@ -272,7 +272,7 @@ def _stamp_sign_in(engine: Engine, *, user_id: int | None, values: dict[str, obj
             with session_scope(engine, write=True) as session:
                 session.execute(update(AdminUser).where(col(AdminUser.id) == user_id).values(**values))
             return True
-        except OperationalError as exc:
+        except DBAPIError as exc:  # SQLite says OperationalError, PostgreSQL InternalError (read-only transaction)
             fault = classify(exc)
             if fault in (Fault.READ_ONLY, Fault.DISK_FULL):  # read-only mode: people may still sign in to read
                 log.warning("sign-in stamp of admin %s not written: %s", user_id, fault)

@@ -37,6 +37,7 @@ _ERRNO = {
     errno.EACCES: Fault.PERMISSION, errno.EPERM: Fault.PERMISSION, errno.EIO: Fault.DISK_IO,
     errno.ENOENT: Fault.MISSING, errno.ENOTDIR: Fault.MISSING,
 }
+READ_ONLY_SQLSTATE = "25006"  # PostgreSQL read_only_sql_transaction
 # Substrings of SQLite's and PostgreSQL drivers' messages, most specific first.
 _DB_MESSAGES = (
     ("database or disk is full", Fault.DISK_FULL),
@@ -58,6 +59,8 @@ _DB_MESSAGES = (
 
 def classify(exc: BaseException) -> Fault | None:
     """Return the kind of an environmental failure, or None for anything else (a bug: let it show)."""
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == READ_ONLY_SQLSTATE:
+        return Fault.READ_ONLY  # PostgreSQL: a read-only transaction or a hot standby (an InternalError)
     if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
         text = str(exc.orig).lower()
         for needle, fault in _DB_MESSAGES:
