@@ -16,13 +16,12 @@ from scheduler.db import session_scope
 from scheduler.web.app import create_app
 from scheduler.workdays import WorkdayOverride
 from tests.support.admin import PASSWORD, add_admin
-from tests.support.browser import ARGS, CHROMIUM
+from tests.support.browser import ARGS, CHROMIUM, OVERFLOW, sign_in_at, watch
 from tests.support.instants import NOTICE_DATE
 from tests.support.servers import run_uvicorn
 
 SHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
 PAGES = ("/admin/contacts", "/admin/workdays?year=2027", "/admin/users")
-OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
 @pytest.mark.browser
@@ -36,15 +35,9 @@ def test_add_a_contact_and_an_override_on_a_phone(seeded_engine: Engine, setting
     with run_uvicorn(app, lifespan="off") as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 844})
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("request", lambda r: None if r.url.startswith(url) else problems.append(f"foreign {r.url}"))
+        watch(page, url, problems)
 
-        page.goto(f"{url}/admin/contacts")  # signed out: sent to sign in, then back
-        page.fill("input[name=username]", "office")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("form.login button[type=submit]")
-        page.wait_for_url(f"{url}/admin/contacts")
+        sign_in_at(page, url, "/admin/contacts", PASSWORD)  # signed out: sent to sign in, then back
         assert page.evaluate(OVERFLOW) == 0
 
         form = page.locator("[data-testid=add-contact]")

@@ -13,12 +13,11 @@ from scheduler.db import session_scope
 from scheduler.plan.models import Occurrence
 from scheduler.web.app import create_app
 from tests.support.admin import PASSWORD, add_admin
-from tests.support.browser import ARGS, CHROMIUM
+from tests.support.browser import ARGS, CHROMIUM, OVERFLOW, sign_in_at, watch
 from tests.support.instants import NOTICE_DATE
 from tests.support.servers import run_uvicorn
 
 SHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
-OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 EDITOR = "/admin/plan/nantong-2023/events/2"
 
 
@@ -33,15 +32,9 @@ def test_edit_an_activity_on_a_phone(seeded_engine: Engine, settings: Settings) 
     with run_uvicorn(app, lifespan="off") as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 844})
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("request", lambda r: None if r.url.startswith(url) else problems.append(f"foreign {r.url}"))
+        watch(page, url, problems)
 
-        page.goto(f"{url}/admin/plan")  # signed out: sent to sign in, then back
-        page.fill("input[name=username]", "office")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("form.login button[type=submit]")
-        page.wait_for_url(f"{url}/admin/plan")
+        sign_in_at(page, url, "/admin/plan", PASSWORD)  # signed out: sent to sign in, then back
         assert page.evaluate(OVERFLOW) == 0
         page.click(f"a[href='{EDITOR}']")
         page.wait_for_url(f"{url}{EDITOR}")
