@@ -5,11 +5,16 @@ Run from the project root: `python seeds/make_plan_2023_xlsx.py [OUT]` (default 
 
 `TABLE` is the notice's text of 附件4 (`../shared/source/notice-2023-11.txt`, from the title line), one printed
 row per line, cells separated by tabs, copied verbatim: quarter rows and the header row repeated after each page
-break stay where the notice prints them. The PDF text loses two things the printed table shows; they are restored
-here, and nothing else is changed:
+break stay where the notice prints them. The PDF text loses what the printed table shows by layout; it is
+restored here, and nothing else is changed:
 1. Cells holding several lines. `LINE_BREAKS` gives, per 序号 and column, the printed lines of a cell; each is
    checked to be the verbatim text with only white space changed (序号 38 内容 and 48 地点 were run together).
-2. Merged 活动类型 cells: a blank 活动类型 below a value is one merged cell with it, up to the next value, quarter
+   地点 with one place per session (序号 25, 31, 32, 48) is one line per place: the reader makes one session per
+   line of 地点, while places on ONE line (「日韩 欧美」, 序号 16 and 27: one trip to both) stay one session.
+2. Session labels. `LABELS` gives, per 序号, the label of each dated part where the notice names the sessions
+   only in 内容: 序号 31 is one 推介会 in 上海 with 复旦大学微电子学院 and one in 南京 with 江苏科技大学海工船舶
+   服务平台, both 「2023年7-9月」; 日期 is written 「上海·复旦大学微电子学院：2023年7-9月」, one line per session.
+3. Merged 活动类型 cells: a blank 活动类型 below a value is one merged cell with it, up to the next value, quarter
    row or repeated header, and is written as an Excel merge.
 `UNITS` is the organization directory the plan's names refer to (附件1 of the notice gives the member units and
 their duties); `INFO` is the notice's own metadata (number, date, title) and the series key of the 每两月 rows.
@@ -91,10 +96,16 @@ LINE_BREAKS = {
     (2, "内容"): "华东理工大学（高端装备）\n大连理工大学（生物医药）",
     (14, "内容"): "上海应用技术大学（新材料）\n东南大学（船舶海工、生物医药）\n武汉理工大学（船舶海工、高端装备）",
     (26, "内容"): "上海交通大学（新一代信息技术、船舶海工）\n同济大学（新一代信息技术）\n上海理工大学（新能源）",
+    (25, "地点"): "北京\n深圳\n西安",
+    (31, "地点"): "上海\n南京",
+    (32, "地点"): "西安\n深圳",
     (32, "名称"): "西安科创产业招商周\n深圳科创产业推介会",
     (38, "内容"): "西安交通大学（新一代信息技术）\n东部中心（高端装备）",
     (48, "地点"): "北京\n深圳",
     (48, "名称"): "南通创新区—北京促进会\n南通创新区—深圳推介会",
+}
+LABELS = {  # 序号 → the label of each dated part, in order (each part keeps the printed 日期)
+    31: ("上海·复旦大学微电子学院", "南京·江苏科技大学海工船舶服务平台"),
 }
 INFO = (
     ("计划编号", "nantong-2023", ""),
@@ -171,7 +182,8 @@ UNITS = (
 
 
 def table_rows() -> tuple[str, list[list[str]]]:
-    """Return the title and the printed rows of 附件4, multi-line cells restored (checked to be the same text)."""
+    """Return the title and the printed rows of 附件4, multi-line cells restored (checked to be the same text),
+    labelled dated parts written."""
     title, *printed = TABLE.splitlines()
     rows = []
     for line in printed:
@@ -182,6 +194,9 @@ def table_rows() -> tuple[str, list[list[str]]]:
                     i = COLUMNS.index(column)
                     assert re.sub(r"\s", "", text) == re.sub(r"\s", "", cells[i]), (seq, column)
                     cells[i] = text
+            if int(cells[0]) in LABELS:
+                i = COLUMNS.index("日期")
+                cells[i] = "\n".join(f"{label}：{cells[i]}" for label in LABELS[int(cells[0])])
         rows.append(cells)
     return title, rows
 

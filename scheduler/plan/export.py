@@ -4,7 +4,8 @@ Rows are written the way `sheet_row` reads them: one line per session in 日期/
 merged 活动类型 and 主办单位 runs within a quarter, quarter rows, a title row, a bold frozen header repeated on
 every printed page (A4 landscape). An extra 产业链 column and the 「单位」 and 「计划信息」 sheets carry what the
 eight printed columns cannot, so that export → import gives the same plan. Sessions whose names the layout cannot
-express (edited by hand in the JSON seed) are written with the row's name and reported as warnings.
+express otherwise are written as labelled dated parts (「上海·复旦大学微电子学院：2023年7-9月」); those it cannot
+express at all are written with the row's name and reported as warnings.
 """
 
 from __future__ import annotations
@@ -95,10 +96,15 @@ def _session_cells(ev: EventIn) -> tuple[str, str, str, str, str | None]:
     dates = [s.date_text for s in sessions]
     place_lines = places if len(set(places)) > 1 else places[:1]
     name, content, warning = ev.title, ev.content, None
+    tags = [t[len(ev.title) + 1 : -1] for t in titles if t.startswith(f"{ev.title}（") and t.endswith("）")]
     if " ".join(titles) == ev.title:
         name = "\n".join(titles)
     elif norm(" ".join(titles)) == norm(ev.content):
         content = "\n".join(titles)
+    elif len(tags) == k and tags != places and tags != dates and all("：" not in t and ":" not in t for t in tags):
+        # each session named in its dated part: 「上海·复旦大学微电子学院：2023年7-9月」
+        labelled = "\n".join(f"{t}：{d}" for t, d in zip(tags, dates, strict=True))
+        return "\n".join(place_lines), name, content, labelled, None
     elif titles not in ([f"{ev.title}（{p}）" for p in places], [f"{ev.title}（{d}）" for d in dates]):
         warning = f"序号 {ev.seq} 的场次名称（{'、'.join(titles)}）无法在表格中表示，导出为“{ev.title}（地点或日期）”"
     spread = len(name.split("\n")) == k or len(place_lines) == k

@@ -22,9 +22,9 @@ from pydantic import ValidationError
 
 from scheduler.plan.grids import MAX_TABLE_BYTES, Grid, read_docx, read_xlsx, table_format
 from scheduler.plan.seed import OrganizationIn, PlanFile, check_plan
-from scheduler.plan.sheet_info import PlanInfo, header_vocabulary, read_info, read_units
+from scheduler.plan.sheet_info import PlanInfo, check_aliases, header_vocabulary, read_info, read_units
 from scheduler.plan.sheet_row import Units, build_event, norm
-from scheduler.plan.vocabulary import DEFAULT_CHAINS
+from scheduler.plan.vocabulary import DEFAULT_CHAIN_ALIASES, DEFAULT_CHAINS
 from scheduler.plan.windows import quarter_of
 from scheduler.validation import FileKind, InputInvalid, LocatedError, located_errors, read_input_file
 
@@ -134,6 +134,7 @@ class _TableReader:
         meta = self._meta(info, first_grid, first_header)
         units, self.where.organizations = read_units(self.grids, self.known, self.errors)
         meta |= header_vocabulary(info, Units(units), self.errors)
+        check_aliases(info, list(meta.get("chains", DEFAULT_CHAINS)), self.errors)
         grids = [g for g in self.grids if any(t[0] is g for t in tables)]
         rows = self._rows(grids)
         events = self._events(rows, Units(units), meta, info, "chains" in columns)
@@ -265,6 +266,7 @@ class _TableReader:
         inherited: tuple[int, str] | None = None  # (quarter, 活动类型) of the row above, for blank cells below it
         previous: tuple[Grid, int] | None = None
         series_rows: dict[tuple[str, str], list[tuple[int, Any]]] = {}
+        aliases = {**DEFAULT_CHAIN_ALIASES, **(info.chain_aliases or {})}
         for grid, i, quarter, columns in rows:
             row = grid.rows[i]
             seq = int(row[columns["seq"]].text.strip().rstrip(".、"))
@@ -292,7 +294,7 @@ class _TableReader:
             ev = build_event(
                 seq, quarter, typed, units=units,
                 year=meta["year"], published=meta["published"], themes=info.themes, has_chains=has_chains,
-                chains=meta.get("chains", DEFAULT_CHAINS),
+                chains=meta.get("chains", DEFAULT_CHAINS), chain_aliases=aliases,
             )
             self.errors += [LocatedError(where=at(key), message=msg) for key, msg in ev.problems]
             if ev.series is not None:

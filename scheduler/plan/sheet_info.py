@@ -1,8 +1,9 @@
 """The two optional sheets beside the plan table: 「计划信息」 (key, year, title, themes, series keys) and 「单位」.
 
 「计划信息」 is two or three columns, 项目 | 值 | 适用活动: 计划编号, 年度, 标题, 来源, 发布日期, 时区, 第一季度主题 …
-第四季度主题, 牵头办公室 (a unit as written), 产业链 and 板块 (、-lists), and one 系列 row per series (值: the series
-key, 适用活动: the activity's 名称). 「单位」 lists units
+第四季度主题, 牵头办公室 (a unit as written), 产业链 and 板块 (、-lists),
+产业链别名 (「生物医药：生命健康、医疗器械；…」, replacing the default aliases of the chains it names), and one
+系列 row per series (值: the series key, 适用活动: the activity's 名称). 「单位」 lists units
 the database lacks: 编号 (optional), 名称, 简称, 别名, 类别, 成员, 上级, 职责. In a Word file they are tables whose
 header rows read 项目/值 and 名称/简称.
 """
@@ -28,7 +29,7 @@ UNITS_NAME = "单位"
 INFO_LABELS = {
     "计划编号": "key", "编号": "key", "年度": "year", "计划年度": "year", "标题": "title", "来源": "source",
     "发布日期": "published", "时区": "timezone", "系列": "series", "牵头办公室": "office", "办公室": "office",
-    "办公室单位": "office", "产业链": "chains", "板块": "bankuai",
+    "办公室单位": "office", "产业链": "chains", "板块": "bankuai", "产业链别名": "chain_aliases",
 }
 QUARTER_THEME = re.compile(r"^第?([一二三四1-4])季度主题$")
 KIND_LABELS = {
@@ -58,6 +59,7 @@ class PlanInfo:
     series: dict[str, str] = field(default_factory=dict)  # normalized activity name → series key
     office: str | None = None  # a unit as written (name, short name, alias or id)
     chains: list[str] | None = None
+    chain_aliases: dict[str, list[str]] | None = None  # chain → other names (「生物医药：生命健康、医疗器械」)
     bankuai: list[str] | None = None  # units as written
     places: dict[str, str] = field(default_factory=dict)  # field → the 值 cell it came from
 
@@ -105,6 +107,8 @@ def read_info(grids: list[Grid], errors: list[LocatedError]) -> tuple[PlanInfo, 
             info.places[name] = where
         elif name == "office":
             info.office, info.places[name] = value, where
+        elif name == "chain_aliases":
+            info.chain_aliases, info.places[name] = _aliases(value, where, errors), where
         elif name == "published":
             info.published = _date(row[1].value, value)
             if info.published is None:
@@ -131,6 +135,27 @@ def header_vocabulary(info: PlanInfo, units: Units, errors: list[LocatedError]) 
                 ids.append(found)
         out[name] = ids[0] if name == "office" and ids else ids
     return out
+
+
+def _aliases(text: str, where: str, errors: list[LocatedError]) -> dict[str, list[str]]:
+    """Read 「生物医药：生命健康、医疗器械；新能源：风电」 (one chain per line or ；) into chain → aliases."""
+    out: dict[str, list[str]] = {}
+    for item in (i.strip() for i in re.split(r"[；;\n]", text)):
+        chain, sep, names = item.partition("：") if "：" in item else item.partition(":")
+        if item and (not sep or not chain.strip() or not _list(names)):
+            message = f"产业链别名“{item}”应写作 产业链：别名、别名（多条用；分隔）"
+            errors.append(LocatedError(where=where, message=message))
+        elif item:
+            out[chain.strip()] = _list(names)
+    return out
+
+
+def check_aliases(info: PlanInfo, chains: list[str], errors: list[LocatedError]) -> None:
+    """An alias row may only name the plan's own chains."""
+    for chain in info.chain_aliases or {}:
+        if chain not in chains:
+            message = f"产业链别名中的“{chain}”不是计划的产业链（{'、'.join(chains) or '无'}）"
+            errors.append(LocatedError(where=info.places["chain_aliases"], message=message))
 
 
 def _date(raw: Any, text: str) -> date | None:

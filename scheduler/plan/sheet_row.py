@@ -1,10 +1,16 @@
 """One row of the office's plan table → one event: unit names as written, 活动类型 text, dated parts → sessions.
 
 Session splitting follows what the table shows: one session per dated part of 日期 (one per line, or per year
-written: 「2023 年 2 月 2023 年 3 月」); with one date, one per line of 名称, else one per line of 地点. A session's
-name is the matching line of 名称, else of 内容 (the 高校院所 rows list one university per date), else the row's
-name with its place or date. Several places written on one line with 、 (「日韩、欧美」) are one session at all of
-them. Series (每两月, 3、6、9月) are expanded by the table reader, which sees every row of the series.
+written: 「2023 年 2 月 2023 年 3 月」); with one date, one per line of 名称, else one per line of 地点.
+地点: each line is one trip. Several places on ONE line — 「日韩、欧美」, or as the notice prints them, 「日韩 欧美」 —
+are one session visiting all of them; places on separate lines are one session each.
+A session's name is, in order: the label of its dated part (「上海·复旦大学微电子学院：2023年7-9月」 names the
+session 「名称（上海·复旦大学微电子学院）」), the matching line of 名称, the matching line of 内容 (the 高校院所
+rows list one university per date), else the row's name with its place or date. The row's 日期 is its dated parts
+without labels, each written once.
+Chains: the 产业链 column when the table has one (the exporter always writes it); else the plan's chains named in
+名称/内容 by name or alias (「生命健康」 → 生物医药, see `vocabulary.DEFAULT_CHAIN_ALIASES`).
+Series (每两月, 3、6、9月) are expanded by the table reader, which sees every row of the series.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -31,6 +37,8 @@ TYPE_TEXTS = {
 NOTHING = {"", "—", "——", "-", "－", "–", "/", "无", "暂无", "—-"}
 _LIST_SEPARATORS = re.compile(r"[、，,；;/]")
 _YEAR_START = re.compile(r"(?<=\s)(?=\d{4}\s*年)")
+_LABELLED = re.compile(r"^(?P<label>[^：:]+?)\s*[：:]\s*(?P<date>.+)$")
+_PLACE_SEPARATORS = re.compile(r"[\s、，,；;/]+")
 
 
 def norm(text: str) -> str:
@@ -124,11 +132,24 @@ def event_type(text: str, *, quarter: int, themes: dict[str, str]) -> tuple[Even
     return kind, theme
 
 
+def place_lines(text: str) -> list[list[str]]:
+    """Read 地点 as trips: one per line, each line's places split on white space and 、 (「日韩 欧美」 → one trip)."""
+    return [[p for p in _PLACE_SEPARATORS.split(line) if p] for line in lines(text)]
+
+
+def labelled_part(part: str, *, year: int, published: date) -> tuple[str | None, str]:
+    """Split a dated part written with a session label (「上海·复旦大学：2023年7-9月」) into label and date."""
+    m = _LABELLED.match(part)
+    if m and not _readable(part, year, published) and _readable(m["date"], year, published):
+        return m["label"], m["date"]
+    return None, part
+
+
 def date_parts(text: str, *, year: int, published: date) -> list[str]:
     """Split 日期 into dated parts: one per line, and in a line one per year written (「2023 年 2 月 2023 年 3 月」)."""
     parts = []
     for line in lines(text):
-        if _readable(line, year, published):
+        if _readable(line, year, published) or labelled_part(line, year=year, published=published)[0]:
             parts.append(line)
             continue
         pieces = [p.strip() for p in _YEAR_START.split(line) if p.strip()]
@@ -171,17 +192,21 @@ def build_event(
     themes: dict[str, str],
     has_chains: bool,
     chains: Sequence[str] = DEFAULT_CHAINS,
+    chain_aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> RowEvent:
     """Read one table row (cell(key) gives the text of a column) into an event and its sessions."""
-    names, contents, places = lines(cell("name")), lines(cell("content")), cell("place").split()
-    title, date_text = " ".join(names), " ".join(lines(cell("date")))
+    names, contents, trips = lines(cell("name")), lines(cell("content")), place_lines(cell("place"))
+    places = ["、".join(trip) for trip in trips]
+    title = " ".join(names)
+    unlabelled = [labelled_part(p, year=year, published=published)[1] for p in lines(cell("date"))]
+    date_text = " ".join(dict.fromkeys(unlabelled))
     out = RowEvent(
         {
             "seq": seq,
             "quarter": quarter,
             "title": title,
             "content": " ".join(contents),
-            "locations": [p for line in places for p in split_outside_brackets(line)],
+            "locations": list(dict.fromkeys(p for trip in trips for p in trip)),
             "date_text": date_text,
             "series": None,
             "sessions": [],
@@ -201,7 +226,7 @@ def build_event(
         listed = [c for line in lines(cell("chains")) for c in split_outside_brackets(line)]
         out.fields["chains"] = [] if norm(cell("chains")) in NOTHING else listed
     else:
-        out.fields["chains"] = chains_in([title, *contents], chains)
+        out.fields["chains"] = chains_in([title, *contents], chains, chain_aliases)
     if not date_text:
         out.problems.append(("date", "日期为空"))
         return out
@@ -210,7 +235,9 @@ def build_event(
     except DateTextError as exc:
         out.problems.append(("date", str(exc)))
         return out
-    if out.series is None:
+    if out.series is not None and date_text != " ".join(lines(cell("date"))):
+        out.problems.append(("date", "周期或月份列表的日期不能带场次名称（“名称：日期”只用于单个日期）"))
+    elif out.series is None:
         _sessions(out, seq, title, names, contents, places, cell("date"), year=year, published=published)
     return out
 
@@ -236,8 +263,10 @@ def _sessions(
     if out.problems:
         return
     for i in range(k):
-        part = dates[i] if len(dates) == k else dates[0]
-        if k == 1:
+        tag, part = labelled_part(dates[i] if len(dates) == k else dates[0], year=year, published=published)
+        if tag is not None and len(dates) == k:
+            name = f"{title}（{tag}）"
+        elif k == 1:
             name = title
         elif len(names) == k:
             name = names[i]

@@ -17,6 +17,18 @@ from scheduler.validation import LocatedError
 
 DEFAULT_OFFICE = "kjj"
 DEFAULT_CHAINS = ("船舶海工", "新一代信息技术", "高端装备", "新材料", "新能源", "生物医药")
+# Other words an office writes for each default chain (a table without a 产业链 column names a row's chains
+# by these too): 「生命健康产业链」 is 生物医药, 「海上风电」 新能源, 「船舶与海洋工程」 船舶海工,
+# 「微电子学院」 新一代信息技术.
+# A plan with other chains gives its own in the 「计划信息」 sheet (产业链别名); only the plan's chains are matched.
+DEFAULT_CHAIN_ALIASES: dict[str, tuple[str, ...]] = {
+    "船舶海工": ("船舶", "海工", "海洋工程"),
+    "新一代信息技术": ("微电子", "集成电路", "电子信息"),
+    "高端装备": ("装备制造", "智能装备"),
+    "新材料": ("先进材料",),
+    "新能源": ("风电", "光伏", "储能", "氢能"),
+    "生物医药": ("生命健康", "医药", "医疗器械"),
+}
 OFFICE_ROLE = "牵头办公室单位（接收定档升级提醒、逾期任务周报和月度报表邮件）"
 
 
@@ -49,11 +61,21 @@ def unknown_chain(chain: str, chains: Sequence[str]) -> str:
     return f"未知产业链 {chain!r}（计划的产业链：{'、'.join(chains) or '无'}；可在 plan.chains 中增加）"
 
 
-def chains_in(texts: Iterable[str], chains: Sequence[str]) -> list[str]:
-    """Return the plan's industry chains a row's text names, in order of first mention."""
+def chains_in(
+    texts: Iterable[str], chains: Sequence[str], aliases: Mapping[str, Sequence[str]] | None = None
+) -> list[str]:
+    """Return the plan's industry chains a row's text names (by name or alias), in order of first mention.
+
+    `aliases` maps a chain to its other names; None gives DEFAULT_CHAIN_ALIASES (for the chains the plan lists).
+    """
     joined = " ".join(texts)
-    found = sorted((joined.find(chain), chain) for chain in chains if chain in joined)
-    return [chain for _, chain in found]
+    words = DEFAULT_CHAIN_ALIASES if aliases is None else aliases
+    found = []
+    for chain in chains:
+        positions = [joined.find(word) for word in (chain, *words.get(chain, ())) if word in joined]
+        if positions:
+            found.append((min(positions), chain))
+    return [chain for _, chain in sorted(found)]
 
 
 def offices_by_plan(plans: Iterable[Plan]) -> dict[int, str]:

@@ -1,8 +1,7 @@
 """The office's plan table (XLSX/DOCX in the 附件4 layout) read into a PlanFile, and written back by the exporter.
 
 Expected values come from the notice text (附件4) and the JSON seed, never from the reader: the shipped
-`seeds/plan_2023.xlsx` must give the seed's plan except where the reader, reading the table as an office would,
-decides differently from the seed's hand edits — those rows are listed in DECIDED with what the table says.
+`seeds/plan_2023.xlsx` must give the seed's plan field by field, and so must the seed exported and read back.
 """
 
 from __future__ import annotations
@@ -23,25 +22,6 @@ from scheduler.validation import InputInvalid
 from tests.support.planbooks import document, rows_with, workbook
 
 SHIPPED = PROJECT_ROOT / "seeds" / "plan_2023.xlsx"
-Q2 = (date(2023, 4, 1), date(2023, 6, 30), "quarter")
-Q3 = (date(2023, 7, 1), date(2023, 9, 30), "quarter")
-JUL_SEP = (date(2023, 7, 1), date(2023, 9, 30), "month_range")
-# Rows where the table, read as printed, says something other than the seed's hand edits (see the report):
-# 16/27 list two places on separate lines with one date → one session per place; 31's session names in the
-# seed add the partner from 内容, which the table cannot tell; 4/5/9/31's chains are not named in their text;
-# 38's 内容 prints two lines, joined with a space.
-DECIDED: dict[int, dict[str, Any]] = {
-    4: {"chains": []},
-    5: {"chains": []},
-    9: {"chains": []},
-    16: {"sessions": [("16-1", "境外科技招商活动（日韩）", "日韩", "二季度", *Q2),
-                      ("16-2", "境外科技招商活动（欧美）", "欧美", "二季度", *Q2)]},
-    27: {"sessions": [("27-1", "境外科技招商活动（德国）", "德国", "三季度", *Q3),
-                      ("27-2", "境外科技招商活动（沙特）", "沙特", "三季度", *Q3)]},
-    31: {"chains": [], "sessions": [("31-1", "科创项目专题推介会（上海）", "上海", "2023年7-9月", *JUL_SEP),
-                                    ("31-2", "科创项目专题推介会（南京）", "南京", "2023年7-9月", *JUL_SEP)]},
-    38: {"content": "西安交通大学（新一代信息技术） 东部中心（高端装备）"},
-}
 
 
 def sessions(ev: Any) -> list[tuple[Any, ...]]:
@@ -63,9 +43,40 @@ def test_the_shipped_xlsx_gives_the_json_seed(shipped: PlanFile, seed_doc: PlanF
     assert {o.id: o for o in shipped.organizations} == {o.id: o for o in seed_doc.organizations}
     assert [e.seq for e in shipped.events] == list(range(1, 49))
     for got, want in zip(shipped.events, seed_doc.events, strict=True):
-        expected = event_fields(want) | DECIDED.get(want.seq, {})
-        assert event_fields(got) == expected, want.seq
-    assert sum(len(e.sessions) for e in shipped.events) == 61 + 2  # 16 and 27 hold two places each
+        assert event_fields(got) == event_fields(want), want.seq
+    assert sum(len(e.sessions) for e in shipped.events) == 61
+    assert shipped == seed_doc
+
+
+def test_the_notices_hard_rows_read_as_the_seed_has_them(shipped: PlanFile) -> None:
+    ev = {e.seq: e for e in shipped.events}
+    # 16/27: two places printed on one line are one trip (the notice: 「赴日韩、欧美等发达国家」)
+    assert sessions(ev[16]) == [("16-1", "境外科技招商活动", "日韩、欧美", "二季度", date(2023, 4, 1),
+                                 date(2023, 6, 30), "quarter")]
+    assert ev[27].locations == ["德国", "沙特"] and [s.location for s in ev[27].sessions] == ["德国、沙特"]
+    # 31: each dated part carries the partner 内容 names
+    assert [(s.title, s.location, s.date_text) for s in ev[31].sessions] == [
+        ("科创项目专题推介会（上海·复旦大学微电子学院）", "上海", "2023年7-9月"),
+        ("科创项目专题推介会（南京·江苏科技大学海工船舶服务平台）", "南京", "2023年7-9月"),
+    ]
+    assert ev[31].date_text == "2023年7-9月"
+    # chains named by alias: 生命健康, 海上风电, 船舶与海洋工程, 微电子 + 海工船舶
+    assert [ev[4].chains, ev[5].chains, ev[9].chains, ev[31].chains] == [
+        ["生物医药"], ["新能源"], ["船舶海工"], ["新一代信息技术", "船舶海工"]]
+    assert ev[38].content == "西安交通大学（新一代信息技术） 东部中心（高端装备）"  # two printed lines, as rows 2/14/26
+
+
+def test_the_seed_exported_and_read_back_is_the_seed(seed_doc: PlanFile) -> None:
+    for write, name in ((write_xlsx, "seed.xlsx"), (write_docx, "seed.docx")):
+        data, warnings = write(seed_doc)
+        assert warnings == []
+        back = read_plan_table(data, source=name)
+        for got, want in zip(back.events, seed_doc.events, strict=True):
+            assert event_fields(got) == event_fields(want), (name, want.seq)
+        assert back == seed_doc, name
+    ws = load_workbook(io.BytesIO(write_xlsx(seed_doc)[0]))["附件4"]
+    dates = [row[4].value for row in ws.iter_rows() if row[0].value == 31]
+    assert dates == ["上海·复旦大学微电子学院：2023年7-9月\n南京·江苏科技大学海工船舶服务平台：2023年7-9月"]
 
 
 def test_the_shipped_xlsx_is_the_printed_table() -> None:
@@ -151,13 +162,50 @@ def test_exported_docx_reads_back_equal(shipped: PlanFile) -> None:
         is not None
 
 
-def test_exporting_the_json_seed_warns_about_what_the_layout_cannot_hold(seed_doc: PlanFile) -> None:
-    data, warnings = write_xlsx(seed_doc)
-    assert len(warnings) == 1 and warnings[0].startswith("序号 31 的场次名称")
-    back = {e.seq: e for e in read_plan_table(data, source="x.xlsx").events}
-    seed = {e.seq: e for e in seed_doc.events}
-    assert [s.location for s in back[16].sessions] == ["日韩、欧美"]  # one session at two places stays one
-    assert all(sessions(back[n]) == sessions(seed[n]) for n in seed if n != 31)
+def test_places_on_one_line_are_one_trip_and_on_separate_lines_one_session_each(seed_doc: PlanFile) -> None:
+    rows = rows_with({(2, 1): "日韩 欧美", (3, 1): "北京\n深圳"})
+    ev = {e.seq: e for e in read_plan_table(workbook(rows), source="x.xlsx",
+                                            organizations=seed_doc.organizations).events}
+    assert [(s.title, s.location) for s in ev[2].sessions] == [("如皋—上海推介会", "日韩、欧美")]
+    assert ev[2].locations == ["日韩", "欧美"]
+    assert [(s.title, s.location) for s in ev[3].sessions] == [("如东—南京对接会（北京）", "北京"),
+                                                               ("如东—南京对接会（深圳）", "深圳")]
+    rows = rows_with({(2, 1): "日韩、欧美\n德国"})
+    ev = {e.seq: e for e in read_plan_table(workbook(rows), source="x.xlsx",
+                                            organizations=seed_doc.organizations).events}
+    assert [s.location for s in ev[2].sessions] == ["日韩、欧美", "德国"]
+    assert ev[2].locations == ["日韩", "欧美", "德国"]
+
+
+def test_a_dated_part_may_name_its_session(seed_doc: PlanFile) -> None:
+    rows = rows_with({(2, 1): "上海\n苏州", (2, 4): "上海·交大：2027年2月\n苏州·西浦：2027年4月"})
+    ev = {e.seq: e for e in read_plan_table(workbook(rows), source="x.xlsx",
+                                            organizations=seed_doc.organizations).events}
+    assert ev[2].date_text == "2027年2月 2027年4月"
+    assert sessions(ev[2]) == [
+        ("02-1", "如皋—上海推介会（上海·交大）", "上海", "2027年2月", date(2027, 2, 1), date(2027, 2, 28), "month"),
+        ("02-2", "如皋—上海推介会（苏州·西浦）", "苏州", "2027年4月", date(2027, 4, 1), date(2027, 4, 30), "month"),
+    ]
+
+
+def test_chains_come_from_names_and_aliases_or_from_the_info_sheet(seed_doc: PlanFile) -> None:
+    rows = rows_with({(2, 2): "如皋—上海生命健康推介会", (3, 3): "对接南京集成电路和海上风电企业"})
+    ev = {e.seq: e for e in read_plan_table(workbook(rows), source="x.xlsx",
+                                            organizations=seed_doc.organizations).events}
+    assert (ev[2].chains, ev[3].chains, ev[1].chains) == (["生物医药"], ["新一代信息技术", "新能源"], [])
+    info = [["项目", "值"], ["产业链别名", "新能源：海上风电；生物医药：大健康"]]
+    rows = rows_with({(2, 2): "如皋—上海大健康推介会", (3, 3): "对接南京风电企业"})
+    ev = {e.seq: e for e in read_plan_table(workbook(rows, extra={"计划信息": info}), source="x.xlsx",
+                                            organizations=seed_doc.organizations).events}
+    assert (ev[2].chains, ev[3].chains) == (["生物医药"], [])  # the sheet's aliases replace the defaults it names
+
+
+def test_an_alias_row_naming_no_chain_of_the_plan_is_refused_at_its_cell(seed_doc: PlanFile) -> None:
+    info = [["项目", "值"], ["产业链", "集成电路"], ["产业链别名", "生物医药：大健康"]]
+    with pytest.raises(InputInvalid) as caught:
+        read_plan_table(workbook(extra={"计划信息": info}), source="x.xlsx", organizations=seed_doc.organizations)
+    assert [(e.where, e.message) for e in caught.value.errors] == [
+        ("计划信息!B3", "产业链别名中的“生物医药”不是计划的产业链（集成电路）")]
 
 
 def test_a_word_table_reads_like_the_workbook(seed_doc: PlanFile) -> None:

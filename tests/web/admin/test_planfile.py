@@ -139,20 +139,20 @@ def test_the_shipped_table_is_previewed_then_imported_into_an_empty_database(off
     assert preview.status_code == 200
     shown = text_of(preview.text)
     units = len(SEED["organizations"])
-    # 附件4: 序号 1-48 with 61 dated parts, 16 and 27 listing two places each → 63 sessions; units from 「单位」
-    assert f"预览：{48 + 63 + units + 1} 处变更。" in shown and "新计划" in shown
-    for line in ("计划：新增 1", f"单位：新增 {units}", "活动：新增 48", "场次：新增 63"):
+    # 附件4: 序号 1-48 with 61 sessions (16 and 27: one trip to two places each); units from 「单位」
+    assert f"预览：{48 + 61 + units + 1} 处变更。" in shown and "新计划" in shown
+    for line in ("计划：新增 1", f"单位：新增 {units}", "活动：新增 48", "场次：新增 61"):
         assert line in shown
     rows = re.findall(r'<li data-action="新增"><span[^>]*>新增</span> <strong>(序号 \d+)</strong>', preview.text)
     assert rows == [f"序号 {n}" for n in range(1, 49)]
-    assert "新增 序号 16 境外科技招商活动 二季度 · 日韩 二季度 · 欧美" in shown
+    assert "新增 序号 16 境外科技招商活动 二季度 · 日韩、欧美" in shown
     assert dump_database(office.engine) == before  # the dry run was rolled back
     assert len(kept_files(office)) == 2  # the bytes and what came with them, until confirmed
 
     report = confirm(office, preview.text)
     assert report.status_code == 200
-    assert f"导入完成：{48 + 63 + units + 1} 处变更。" in text_of(report.text)
-    assert counted(office.engine) == (48, 63)
+    assert f"导入完成：{48 + 61 + units + 1} 处变更。" in text_of(report.text)
+    assert counted(office.engine) == (48, 61)
     assert kept_files(office) == []
     with session_scope(office.engine) as session:
         entry = session.exec(select(AuditEntry).where(AuditEntry.action == "plan.import")).one()
