@@ -14,6 +14,7 @@ from scheduler.followups.models import NegotiationCheckin, Task, TaskKind
 from scheduler.outcomes.models import SIGNED_FORMS, Lead, OutcomeReport, ProjectRow, TalentRow
 from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
 from scheduler.plan.models import BANKUAI_KINDS, EventType, Occurrence, Organization, Plan
+from scheduler.plan.vocabulary import plan_bankuai
 from scheduler.workdays import WorkCalendar, load_calendar
 
 
@@ -149,10 +150,13 @@ def load_facts(*, session: Session, plan: Plan | None = None) -> Facts | None:
     if plan is None:
         return None
     orgs = get_organizations(session=session)
+    # The 板块 that take part in this plan (its list, else the district/park units it lists), not every unit the
+    # shared directory holds: a unit only another plan names is neither flagged nor ranked for this one.
+    taking_part = set(plan_bankuai(session=session, plan=plan))
     units = [
         Unit(o.key, o.short_name)
         for o in sorted(orgs.values(), key=lambda o: o.id or 0)
-        if o.kind in BANKUAI_KINDS and not o.withdrawn
+        if o.key in taking_part and not o.withdrawn
     ]
     facts = Facts(
         year=plan.year,

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import json
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from scheduler.config import DEFAULT_SEED
 from scheduler.db import session_scope
-from scheduler.plan.models import Occurrence
+from scheduler.plan.importer import import_plan
+from scheduler.plan.models import Occurrence, Organization
+from scheduler.plan.seed import PlanFile, parse_plan_bytes
+from scheduler.reports.build import build_report
 from scheduler.reports.cadence import CITY, compute_cadence, gap_table
 from scheduler.reports.cadence_report import cadence_report, month_heatmap, week_heatmap
 from scheduler.reports.facts import Facts, load_facts
+from tests.factories.plans import import_year
 from tests.factories.reports import at, checkin, hold
 
 # Hand-checked from 附件4: a 板块's month is covered by what it hosts (or 承办 for a 板块招商活动, e.g. 海门区科技局
@@ -115,3 +121,36 @@ def test_a_month_is_fixed_only_with_a_date_in_it_and_planned_with_a_window_alone
     svg = month_heatmap(cad)
     assert 'data-unit="haian" data-month="5"' in svg and "海安市 5月：已定档：" in svg
     assert "海安市 12月：计划内（待定档）：" in svg
+
+
+def _without_tzw(year: int) -> PlanFile:
+    """The 2023 rows moved to `year`, with 通州湾示范区 (tzw) no longer taking part: its unit, its rows 24 and 35 and
+    its place in the 各板块 group are gone from the file."""
+    raw = json.loads(DEFAULT_SEED.read_text(encoding="utf-8").replace("2023", str(year)))
+    raw["organizations"] = [o for o in raw["organizations"] if o["id"] != "tzw"]
+    for org in raw["organizations"]:
+        org["members"] = [m for m in org.get("members", []) if m != "tzw"]
+    raw["events"] = [e for e in raw["events"] if e["seq"] not in (24, 35)]
+    return parse_plan_bytes(json.dumps(raw, ensure_ascii=False).encode(), source=f"events_{year}.json")
+
+
+def test_a_unit_the_plan_does_not_list_is_neither_flagged_nor_ranked_for_it(engine: Engine) -> None:
+    now = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    import_year(engine, 2026, now)
+    with session_scope(engine, write=True) as session:
+        import_plan(session=session, doc=_without_tzw(2027), now=now)
+    with session_scope(engine) as session:
+        reports = {
+            period: build_report(session=session, kind=kind, period=period, now=now, live=True)
+            for kind, period in (("cadence", "2026"), ("cadence", "2027"), ("quarterly", "2026Q3"),
+                                 ("quarterly", "2027Q1"))
+        }
+        tzw = session.exec(select(Organization).where(Organization.key == "tzw")).one()
+        assert not tzw.withdrawn  # the shared directory keeps it; only the 2027 plan leaves it out
+    gaps = {p: [r["unit"] for r in reports[p].table("months").rows] for p in ("2026", "2027")}
+    ranked = {p: [r["unit"] for r in reports[p].table("scores").rows] for p in ("2026Q3", "2027Q1")}
+    # 2026 (the seed's units): 全市 + 7 县（市、区） + 4 园区; 2027: 全市 + the same less 通州湾示范区
+    assert len(gaps["2026"]) == 12 and "通州湾示范区" in gaps["2026"]
+    assert len(gaps["2027"]) == 11 and "通州湾示范区" not in gaps["2027"]
+    assert len(ranked["2026Q3"]) == 11 and "通州湾示范区" in ranked["2026Q3"]
+    assert len(ranked["2027Q1"]) == 10 and "通州湾示范区" not in ranked["2027Q1"]
