@@ -4,13 +4,14 @@ plan's own office unit (xx-kjj), the first city's mail stays what it was, and it
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from scheduler.clock import SHANGHAI
-from scheduler.config import Settings
+from scheduler.config import PROJECT_ROOT, Settings
 from scheduler.db import session_scope
 from scheduler.followups.checklists import read_checklists
 from scheduler.followups.models import Task
@@ -21,8 +22,9 @@ from scheduler.plan.models import Occurrence, Plan
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync, wanted_mail
 from scheduler.reports.build import build_report
+from scheduler.reports.goalsets import goal_set_for, import_goal_set, list_goal_sets, parse_goals_bytes, read_goals_file
 from scheduler.reports.mailing import wanted_report_mail
-from tests.factories.cities import OFFICE, OFFICE_EMAIL, import_second_city, load_contacts
+from tests.factories.cities import OFFICE, OFFICE_EMAIL, import_second_city, load_contacts, write_goals
 from tests.factories.plans import import_year
 
 KJJ = {"kjj.lianluo@example.org", "kjzs.office@example.org"}  # seeds/contacts.example.toml, [[kjj]]
@@ -137,3 +139,34 @@ def test_reports_of_2027_read_the_goal_set_covering_them(engine: Engine) -> None
     # 2026-01-01 … 2027-06-30 is 365 + 181 = 546 of the 1,826 days of 2026–2030: 29.90 %.
     assert table.rows[0]["pace"] == 29.9 and table.rows[0]["semantics"] == "2026–2030 累计新增"
     assert "29.90%" in table.note
+
+
+def test_the_first_citys_reports_never_read_the_second_citys_goals(engine: Engine) -> None:
+    two_cities(engine)  # nantong-2027 and xx-2027 with xx's 2026–2030 set (key xx-2030, no city: its prefix xx)
+    with session_scope(engine, write=True) as session:
+        import_goal_set(session=session, doc=read_goals_file(PROJECT_ROOT / "seeds" / "goals_2025.toml"),
+                        now=NOTICE_2027)
+        cities = {s.key: s.city for s in list_goal_sets(session=session)}
+    assert cities == {"xx-2030": "xx", "nantong-2025": "nantong"}
+    with session_scope(engine) as session:
+        nantong = build_report(session=session, kind="targets", period="2027", now=sh(date(2027, 6, 30)),
+                               plan_key="nantong-2027")
+    # 南通 has no set covering 2027 (its 2025 set ended 2025-12-31): an empty table, not 某某市's goals.
+    table = nantong.table("goals")
+    assert table.rows == [] and "没有覆盖 2027-06-30 的发展目标" in table.note
+    assert "某某市" not in nantong.title
+    with session_scope(engine) as session:
+        assert goal_set_for(session=session, day=date(2025, 6, 30), city="nantong").goal_set.key == "nantong-2025"  # type: ignore[union-attr]
+        assert goal_set_for(session=session, day=date(2025, 6, 30), city="xx") is None
+
+
+def test_a_goal_set_may_name_its_city(engine: Engine, tmp_path: Path) -> None:
+    two_cities(engine)  # xx-2030 stored for 某某市
+    text = write_goals(tmp_path).read_text(encoding="utf-8")
+    text = text.replace('key = "xx-2030"', 'key = "plan-2030"\ncity = "nantong"').replace("某某市", "南通市")
+    with session_scope(engine, write=True) as session:
+        import_goal_set(session=session, doc=parse_goals_bytes(text.encode()), now=NOTICE_2027)
+    with session_scope(engine) as session:
+        titles = {key: build_report(session=session, kind="targets", period="2027", now=sh(date(2027, 6, 30)),
+                                    plan_key=key).title for key in ("nantong-2027", "xx-2027")}
+    assert titles == {"nantong-2027": "2030 年南通市科技创新目标进度", "xx-2027": "2030 年某某市科技创新目标进度"}

@@ -78,6 +78,12 @@ def chains_in(
     return [chain for _, chain in sorted(found)]
 
 
+def city_of(key: str) -> str:
+    """Return the city part of a plan or goal set key: `nantong-2023` → `nantong`, `xx-2030` → `xx`."""
+    head, sep, tail = key.rpartition("-")
+    return head if sep and tail.isdigit() else key
+
+
 def offices_by_plan(plans: Iterable[Plan]) -> dict[int, str]:
     """Return each plan's office unit key by plan id (plans stored without one are left out)."""
     return {p.id: p.office for p in plans if p.id is not None and p.office}

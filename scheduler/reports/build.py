@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from scheduler.clock import local_date
 from scheduler.plan.catalog import get_plan, list_plans, plans_for_year
 from scheduler.plan.models import Plan
+from scheduler.plan.vocabulary import city_of
 from scheduler.reports.bimonthly import ReviewInputs, bimonthly_report
 from scheduler.reports.cadence import compute_cadence
 from scheduler.reports.cadence_report import cadence_report
@@ -112,10 +113,12 @@ def build_report(
         if snap is not None:
             return snapshot_report(snap)
     p = _period(kind, period)
-    facts = _facts(session, plan_for_period(session=session, period=p, plan_key=plan_key))
+    plan = plan_for_period(session=session, period=p, plan_key=plan_key)
+    facts = _facts(session, plan)
     if kind == "targets":
         day = min(today, p.end)
-        return goals_report(facts, list_entries(session=session), day, goal_set_for(session=session, day=day))
+        chosen = goal_set_for(session=session, day=day, city=city_of(plan.key))
+        return goals_report(facts, list_entries(session=session), day, chosen)
     if kind == "cadence":
         return cadence_report(compute_cadence(facts, today), p.text)
     targets = load_targets(session=session, year=facts.year)

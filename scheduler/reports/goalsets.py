@@ -1,8 +1,10 @@
 """Goal sets as data: a TOML file (one set: key, title, horizon, 口径, source, its goals) validated whole, stored, and
-the set a report of a given day reads (the one whose horizon covers the day; several sets coexist).
+the set a report of a given day reads: a set belongs to a city (its `city`, else its key's prefix) and a plan's
+reports read only their city's sets (plan nantong-2027 → city nantong), the one whose horizon covers the day.
 
     [set]
     key = "nantong-2025"          title = "2025 年科技招商发展目标"
+    city = "nantong"              # optional: the key's prefix before its year (nantong-2025 → nantong)
     starts_on = 2023-01-01        ends_on = 2025-12-31
     basis = "…口径…"              source = "通政办发〔2023〕11号 一/（二）"
     [[goals]]
@@ -24,6 +26,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from sqlmodel import Session, col, select
 
 from scheduler.outcomes.models import PROJECT_CATEGORIES, TALENT_LEVELS
+from scheduler.plan.vocabulary import city_of
 from scheduler.reports.models import Goal, GoalSet
 from scheduler.validation import (
     FileKind,
@@ -63,6 +66,7 @@ class GoalIn(_Strict):
 
 class GoalSetIn(_Strict):
     key: SetKey
+    city: SetKey | None = None  # None: the key's city prefix (plan.vocabulary.city_of)
     title: Label
     starts_on: date
     ends_on: date
@@ -135,7 +139,8 @@ def import_goal_set(*, session: Session, doc: GoalsFile, now: datetime) -> GoalS
     if goal_set is None:
         goal_set = GoalSet(key=head.key, title=head.title, starts_on=head.starts_on, ends_on=head.ends_on,
                            basis=head.basis, source=head.source, updated_at=now)
-    else:
+    goal_set.city = head.city or city_of(head.key)
+    if goal_set.id is not None:
         goal_set.title, goal_set.starts_on, goal_set.ends_on = head.title, head.starts_on, head.ends_on
         goal_set.basis, goal_set.source, goal_set.updated_at = head.basis, head.source, now
         for old in session.exec(select(Goal).where(Goal.goal_set_id == goal_set.id)):
@@ -155,9 +160,11 @@ def list_goal_sets(*, session: Session) -> list[GoalSet]:
     return list(session.exec(select(GoalSet).order_by(col(GoalSet.starts_on).desc(), col(GoalSet.key))))
 
 
-def goal_set_for(*, session: Session, day: date) -> ChosenSet | None:
-    """Return the goal set whose horizon covers `day` (the latest-starting one if several do), or None."""
-    covering = [s for s in list_goal_sets(session=session) if s.starts_on <= day <= s.ends_on]
+def goal_set_for(*, session: Session, day: date, city: str | None = None) -> ChosenSet | None:
+    """Return the goal set (of `city`, when given) whose horizon covers `day` (the latest-starting one if several
+    do), or None: another city's goals are never a plan's goals."""
+    covering = [s for s in list_goal_sets(session=session)
+                if s.starts_on <= day <= s.ends_on and (city is None or s.city == city)]
     if not covering:
         return None
     chosen = covering[0]

@@ -29,13 +29,16 @@ class AnnualTarget(SQLModel, table=True):
 class GoalSet(SQLModel, table=True):
     """A set of development goals over one horizon (the 2023 notice's 2025 targets, a 2026–2030 set …), with its 口径.
 
-    Several sets coexist; a goals report reads the set whose horizon covers its day (`reports.goalsets`).
+    Several sets coexist; a goals report reads the set of its plan's city whose horizon covers its day
+    (`reports.goalsets`).
     """
 
     __tablename__ = "goal_set"
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    # The city whose plans' reports read the set: the key prefix of those plans (nantong-2023 → nantong).
+    city: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
     title: str = Field(max_length=200)
     starts_on: date
     ends_on: date
