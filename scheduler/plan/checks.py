@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from scheduler.clock import local_date
 from scheduler.plan.models import EventType, OrgKind, Precision
 from scheduler.plan.schema import EventIn, PlanFile, SessionIn
-from scheduler.plan.vocabulary import check_vocabulary, unknown_chain
+from scheduler.plan.vocabulary import check_vocabulary, unknown_chain, unknown_type
 from scheduler.plan.windows import (
     DateTextError,
     Series,
@@ -89,11 +89,13 @@ def _check_events(doc: PlanFile) -> list[LocatedError]:
     rows_per_series = Counter(e.series for e in doc.events if e.series)
     dup_seq = _duplicates([str(e.seq) for e in doc.events])
     dup_keys = _duplicates([s.key for e in doc.events for s in e.sessions])
-    themed = Counter(e.quarter for e in doc.events if e.type is EventType.QUARTERLY_THEME)
+    themed = Counter(e.quarter for e in doc.events if e.type == EventType.QUARTERLY_THEME)
     for i, ev in enumerate(doc.events):
         path = f"events[{i}]"
         if str(ev.seq) in dup_seq:
             errors.append(LocatedError(where=f"{path}.seq", message=f"序号 {ev.seq} 重复"))
+        if ev.type not in doc.plan.types:
+            errors.append(LocatedError(where=f"{path}.type", message=unknown_type(ev.type, doc.plan.types)))
         for role in ("hosts", "co_organizers"):
             for j, org_id in enumerate(getattr(ev, role)):
                 if org_id not in known:
@@ -130,7 +132,7 @@ def _check_events(doc: PlanFile) -> list[LocatedError]:
 
 
 def _check_theme(ev: EventIn, path: str, themes: dict[str, str], themed: Counter[int]) -> list[LocatedError]:
-    if ev.type is EventType.QUARTERLY_THEME:
+    if ev.type == EventType.QUARTERLY_THEME:
         expected = themes.get(str(ev.quarter))
         if ev.theme is None:
             return [LocatedError(where=f"{path}.theme", message="季度主题活动必须填写主题")]
@@ -253,7 +255,7 @@ def _check_series(doc: PlanFile) -> list[LocatedError]:
         series = _quiet_series(first, doc.plan.year)
         seen: dict[tuple[date, date], str] = {}
         for i, ev in rows:
-            if ev.hosts != first.hosts or ev.type is not first.type or ev.title != first.title:
+            if ev.hosts != first.hosts or ev.type != first.type or ev.title != first.title:
                 errors.append(
                     LocatedError(
                         where=f"events[{i}]", message=f"{name} 各行的名称、类型和主办单位应与 events[{first_i}] 一致"

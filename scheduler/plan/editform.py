@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from scheduler.plan.models import Event, EventOrganization, EventType, Occurrence, Organization, Plan, Precision, Role
 from scheduler.plan.seed import EventIn, OrganizationIn, PlanFile, PlanHeader, SessionIn, check_plan
 from scheduler.plan.sheet_row import NOTHING, Units, norm, split_outside_brackets
+from scheduler.plan.vocabulary import plan_types
 from scheduler.plan.windows import DateTextError, normalize_date_text, parse_series, parse_window
 from scheduler.validation import located_errors
 
@@ -89,7 +90,7 @@ def _header(plan: Plan) -> PlanHeader:
     return PlanHeader.model_construct(id=plan.key, year=plan.year, title=plan.title, source=plan.source,
                                       published=plan.published, timezone=plan.timezone, themes=dict(plan.themes),
                                       office=plan.office, chains=list(plan.chains),
-                                      bankuai=list(plan.bankuai) or None)
+                                      bankuai=list(plan.bankuai) or None, types=plan_types(plan))
 
 
 def _org_in(org: Organization) -> OrganizationIn:
@@ -130,7 +131,7 @@ def _stored_rows(session: Session, plan: Plan, skip: int | None, orgs: dict[int,
                                                       precision=precision, start_at=None, end_at=None))
         linked = links.get(e.id or 0, {"hosts": [], "co_organizers": []})
         rows.append(EventIn.model_construct(
-            seq=e.seq, quarter=e.quarter, type=EventType(e.type), theme=e.theme, title=e.title, content=e.content,
+            seq=e.seq, quarter=e.quarter, type=e.type, theme=e.theme, title=e.title, content=e.content,
             locations=list(e.locations), date_text=e.date_text, hosts=linked["hosts"],
             co_organizers=linked["co_organizers"], chains=list(e.chains), series=e.series, sessions=sessions))
     return rows

@@ -17,10 +17,11 @@ from typing import Any
 from sqlmodel import Session
 
 from scheduler.plan.catalog import get_organizations, get_plan, list_event_views
-from scheduler.plan.models import EVENT_TYPE_LABELS, EventType, OrgKind, Precision
+from scheduler.plan.models import OrgKind, Precision, type_label
 from scheduler.plan.seed import EventIn, PlanFile, PlanHeader, SessionIn
 from scheduler.plan.sheet_info import KIND_NAMES, stored_unit
 from scheduler.plan.sheet_row import norm
+from scheduler.plan.vocabulary import DEFAULT_TYPES
 from scheduler.plan.windows import QUARTER_WORDS, parse_series
 
 HEADER = ("序号", "地点", "名称", "内容", "日期", "主办单位", "承办（配合）单位", "活动类型", "产业链")
@@ -47,7 +48,7 @@ def stored_plan(*, session: Session, key: str | None = None) -> PlanFile | None:
     used = {o.key for v in views for o in v.hosts + v.co_organizers}
     events = [
         EventIn(
-            seq=v.event.seq, quarter=v.event.quarter, type=EventType(v.event.type), theme=v.event.theme,
+            seq=v.event.seq, quarter=v.event.quarter, type=v.event.type, theme=v.event.theme,
             title=v.event.title, content=v.event.content, locations=list(v.event.locations),
             date_text=v.event.date_text, hosts=[o.key for o in v.hosts], co_organizers=[o.key for o in v.co_organizers],
             chains=list(v.event.chains), series=v.event.series,
@@ -61,7 +62,8 @@ def stored_plan(*, session: Session, key: str | None = None) -> PlanFile | None:
     ]
     header = PlanHeader(id=plan.key, year=plan.year, title=plan.title, source=plan.source, published=plan.published,
                         timezone=plan.timezone, themes=dict(plan.themes), office=plan.office,
-                        chains=list(plan.chains), bankuai=list(plan.bankuai) or None)
+                        chains=list(plan.chains), bankuai=list(plan.bankuai) or None,
+                        types=dict(plan.types) or dict(DEFAULT_TYPES))
     units = [stored_unit(o) for o in orgs.values() if not o.withdrawn or o.key in used]
     return PlanFile(plan=header, organizations=units, events=events)
 
@@ -76,7 +78,7 @@ def table_rows(doc: PlanFile) -> TableRows:
             place, name, content, date_text, warning = _session_cells(ev)
             if warning:
                 out.warnings.append(warning)
-            kind = EVENT_TYPE_LABELS[ev.type] + (f"（{ev.theme}）" if ev.theme else "")
+            kind = type_label(ev.type, doc.plan.types) + (f"（{ev.theme}）" if ev.theme else "")
             hosts = "\n".join(label[h] for h in ev.hosts)
             co = "、".join(label[c] for c in ev.co_organizers) or "—"
             rows.append([str(ev.seq), place, name, content, date_text, hosts, co, kind, "、".join(ev.chains) or "—"])
@@ -121,6 +123,8 @@ def _info_rows(doc: PlanFile) -> list[list[str]]:
     if header.office:
         rows.append(["牵头办公室", label.get(header.office, header.office), ""])
     rows.append(["产业链", "、".join(header.chains) or "—", ""])
+    if header.types != DEFAULT_TYPES:  # one row per type: 值 its label, 适用活动 its key
+        rows += [["活动类型", label, key] for key, label in header.types.items()]
     if header.bankuai is not None:
         rows.append(["板块", "、".join(label.get(k, k) for k in header.bankuai), ""])
     series = {e.series: e.title for e in sorted(doc.events, key=lambda e: e.seq) if e.series}

@@ -30,7 +30,7 @@ from scheduler.plan.seed import EventIn, OrganizationIn, PlanFile, SessionIn
 IMPORT_LOCK_ID = 0x6B6A7A73  # "kjzs": serializes concurrent imports on PostgreSQL
 WINDOW_FIELDS = ("date_text", "window_start", "window_end", "precision")
 LINK_FIELDS = ("hosts", "co_organizers")
-VOCABULARY_FIELDS = ("office", "chains", "bankuai")  # header fields added after plans were first imported
+VOCABULARY_FIELDS = ("office", "chains", "bankuai", "types")  # header fields added after plans were first imported
 
 
 @dataclass
@@ -128,7 +128,7 @@ def _import_header(session: Session, doc: PlanFile, now: datetime, report: Impor
     header = doc.plan
     wanted = {"year": header.year, "title": header.title, "source": header.source, "published": header.published,
               "timezone": header.timezone, "themes": dict(header.themes), "office": header.office,
-              "chains": list(header.chains), "bankuai": list(header.bankuai or [])}
+              "chains": list(header.chains), "bankuai": list(header.bankuai or []), "types": dict(header.types)}
     plan = session.exec(select(Plan).where(Plan.key == header.id)).first()
     if plan is None:
         plan = _create(session, Plan, {"key": header.id, **wanted}, now, report, encode(wanted))

@@ -50,6 +50,7 @@ FIELD_LABELS = {
     "published": "发布日期",
     "timezone": "时区",
     "themes": "季度主题",
+    "types": "计划的活动类型",
 }
 
 

@@ -37,6 +37,14 @@ EVENT_TYPE_LABELS = {
     EventType.CITY_SERVICE: "市级服务活动",
     EventType.DISTRICT: "板块招商活动",
 }
+# The 2023 notice's activity types are every plan's default; a plan may list its own (Plan.types: key → label).
+# Two keys keep their meaning in any plan that lists them: quarterly_theme rows carry their quarter's theme, and
+# district rows count for the 板块 that host or co-organize them. A type a plan adds has its label as its key.
+
+
+def type_label(key: str, types: dict[str, str] | None = None) -> str:
+    """Return the label of an activity type: the plan's, else the default's, else the key (a plan's own type)."""
+    return (types or {}).get(key) or EVENT_TYPE_LABELS.get(key) or key  # type: ignore[call-overload]
 
 
 class Precision(enum.StrEnum):
@@ -90,6 +98,7 @@ class Plan(SQLModel, table=True):
     themes: dict[str, str] = Field(default_factory=dict, sa_column=json_column())
     office: str | None = Field(default=None, max_length=64)  # unit key: escalations, digests, report mail
     chains: list[str] = Field(default_factory=list, sa_column=json_column())  # the plan's industry chains
+    types: dict[str, str] = Field(default_factory=dict, sa_column=json_column())  # activity types, key → label
     bankuai: list[str] = Field(default_factory=list, sa_column=json_column())  # [] = its district/park units
     imported: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())  # as last imported (plan.importer)
     created_at: datetime = Field(sa_column=utc_column(nullable=False))

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from scheduler.clock import SHANGHAI
 from scheduler.plan.catalog import EventView, list_event_views, list_plans
-from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, Occurrence, OccurrenceStatus, Plan
+from scheduler.plan.models import STATUS_LABELS, Occurrence, OccurrenceStatus, Plan, type_label
 from scheduler.plan.windows import format_window
 
 
@@ -24,14 +24,14 @@ def occurrence_when(occ: Occurrence) -> str:
     return format_window(occ.window_start, occ.window_end, occ.precision)
 
 
-def event_row(view: EventView) -> dict[str, Any]:
-    """Describe one event and its sessions."""
+def event_row(view: EventView, types: dict[str, str] | None = None) -> dict[str, Any]:
+    """Describe one event and its sessions (`types`: the plan's activity types, key → label)."""
     ev = view.event
     return {
         "seq": ev.seq,
         "quarter": ev.quarter,
         "type": ev.type,
-        "type_label": EVENT_TYPE_LABELS[EventType(ev.type)],
+        "type_label": type_label(ev.type, types),
         "theme": ev.theme,
         "title": ev.title,
         "content": ev.content,
@@ -63,7 +63,7 @@ def event_row(view: EventView) -> dict[str, Any]:
 
 def plan_rows(*, session: Session, plan: Plan) -> list[dict[str, Any]]:
     """Return every event of `plan` as a row."""
-    return [event_row(v) for v in list_event_views(session=session, plan=plan)]
+    return [event_row(v, plan.types) for v in list_event_views(session=session, plan=plan)]
 
 
 def plan_choices(*, session: Session, chosen: Plan | None) -> list[dict[str, Any]]:

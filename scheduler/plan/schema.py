@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from scheduler.plan.models import EventType, OrgKind, Precision
-from scheduler.plan.vocabulary import DEFAULT_CHAINS, DEFAULT_OFFICE
+from scheduler.plan.models import OrgKind, Precision
+from scheduler.plan.vocabulary import DEFAULT_CHAINS, DEFAULT_OFFICE, DEFAULT_TYPES
 from scheduler.validation import no_control_characters
 
 MAX_SEED_BYTES = 5 * 1024 * 1024
@@ -23,6 +23,10 @@ Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(no_control_characters)
 ]
 LongText = Annotated[str, Field(max_length=5000), AfterValidator(no_control_characters)]
+# An activity type's key: the 2023 notice's (quarterly_theme …) or, for a type a plan adds, its label (科技沙龙).
+TypeKey = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), AfterValidator(no_control_characters)
+]
 
 
 class _Strict(BaseModel):
@@ -39,6 +43,7 @@ class PlanHeader(_Strict):
     themes: dict[str, Text]
     office: Slug | None = None  # filled with DEFAULT_OFFICE by PlanFile when the file names none and lists it
     chains: list[Text] = Field(default_factory=lambda: list(DEFAULT_CHAINS))
+    types: dict[TypeKey, Text] = Field(default_factory=lambda: dict(DEFAULT_TYPES))  # key → label
     bankuai: list[Slug] | None = None  # None: every district/park unit the plan lists
 
 
@@ -68,7 +73,7 @@ class SessionIn(_Strict):
 class EventIn(_Strict):
     seq: int = Field(ge=1, le=9999)
     quarter: int = Field(ge=1, le=4)
-    type: EventType
+    type: TypeKey  # one of plan.types
     theme: Text | None = None
     title: Text
     content: LongText

@@ -24,7 +24,7 @@ from scheduler.plan.grids import MAX_TABLE_BYTES, Grid, read_docx, read_xlsx, ta
 from scheduler.plan.seed import OrganizationIn, PlanFile, check_plan
 from scheduler.plan.sheet_info import PlanInfo, check_aliases, header_vocabulary, read_info, read_units
 from scheduler.plan.sheet_row import Units, build_event, norm
-from scheduler.plan.vocabulary import DEFAULT_CHAIN_ALIASES, DEFAULT_CHAINS
+from scheduler.plan.vocabulary import DEFAULT_CHAIN_ALIASES, DEFAULT_CHAINS, DEFAULT_TYPES
 from scheduler.plan.windows import quarter_of
 from scheduler.validation import FileKind, InputInvalid, LocatedError, located_errors, read_input_file
 
@@ -295,6 +295,7 @@ class _TableReader:
                 seq, quarter, typed, units=units,
                 year=meta["year"], published=meta["published"], themes=info.themes, has_chains=has_chains,
                 chains=meta.get("chains", DEFAULT_CHAINS), chain_aliases=aliases,
+                types=meta.get("types", DEFAULT_TYPES),
             )
             self.errors += [LocatedError(where=at(key), message=msg) for key, msg in ev.problems]
             if ev.series is not None:

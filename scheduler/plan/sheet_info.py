@@ -2,7 +2,8 @@
 
 「计划信息」 is two or three columns, 项目 | 值 | 适用活动: 计划编号, 年度, 标题, 来源, 发布日期, 时区, 第一季度主题 …
 第四季度主题, 牵头办公室 (a unit as written), 产业链 and 板块 (、-lists),
-产业链别名 (「生物医药：生命健康、医疗器械；…」, replacing the default aliases of the chains it names), and one
+产业链别名 (「生物医药：生命健康、医疗器械；…」, replacing the default aliases of the chains it names), one
+活动类型 row per activity type when the plan has its own (值: the label, 适用活动: its key, else the label), and one
 系列 row per series (值: the series key, 适用活动: the activity's 名称). 「单位」 lists units
 the database lacks: 编号 (optional), 名称, 简称, 别名, 类别, 成员, 上级, 职责. In a Word file they are tables whose
 header rows read 项目/值 and 名称/简称.
@@ -29,7 +30,7 @@ UNITS_NAME = "单位"
 INFO_LABELS = {
     "计划编号": "key", "编号": "key", "年度": "year", "计划年度": "year", "标题": "title", "来源": "source",
     "发布日期": "published", "时区": "timezone", "系列": "series", "牵头办公室": "office", "办公室": "office",
-    "办公室单位": "office", "产业链": "chains", "板块": "bankuai", "产业链别名": "chain_aliases",
+    "办公室单位": "office", "产业链": "chains", "板块": "bankuai", "产业链别名": "chain_aliases", "活动类型": "types",
 }
 QUARTER_THEME = re.compile(r"^第?([一二三四1-4])季度主题$")
 KIND_LABELS = {
@@ -60,6 +61,7 @@ class PlanInfo:
     office: str | None = None  # a unit as written (name, short name, alias or id)
     chains: list[str] | None = None
     chain_aliases: dict[str, list[str]] | None = None  # chain → other names (「生物医药：生命健康、医疗器械」)
+    types: dict[str, str] | None = None  # the plan's activity types, key → label (rows 活动类型 | label | key)
     bankuai: list[str] | None = None  # units as written
     places: dict[str, str] = field(default_factory=dict)  # field → the 值 cell it came from
 
@@ -107,6 +109,10 @@ def read_info(grids: list[Grid], errors: list[LocatedError]) -> tuple[PlanInfo, 
             info.places[name] = where
         elif name == "office":
             info.office, info.places[name] = value, where
+        elif name == "types":
+            key = (row[2].text.strip() if len(row) > 2 else "") or value  # a type the plan adds: its label
+            info.types = (info.types or {}) | {key: value}
+            info.places.setdefault(name, where)
         elif name == "chain_aliases":
             info.chain_aliases, info.places[name] = _aliases(value, where, errors), where
         elif name == "published":
@@ -123,6 +129,8 @@ def header_vocabulary(info: PlanInfo, units: Units, errors: list[LocatedError]) 
     out: dict[str, Any] = {}
     if info.chains is not None:
         out["chains"] = info.chains
+    if info.types is not None:
+        out["types"] = info.types
     for name, written in (("office", [info.office] if info.office else None), ("bankuai", info.bankuai)):
         if written is None:
             continue

@@ -25,15 +25,9 @@ from typing import Any
 
 from scheduler.plan.models import EventType
 from scheduler.plan.seed import OrganizationIn
-from scheduler.plan.vocabulary import DEFAULT_CHAINS, chains_in
+from scheduler.plan.vocabulary import DEFAULT_CHAINS, DEFAULT_TYPES, chains_in
 from scheduler.plan.windows import DateTextError, Series, parse_series, parse_window
 
-TYPE_TEXTS = {
-    "季度主题活动": EventType.QUARTERLY_THEME,
-    "市级统筹活动": EventType.CITY_COORDINATED,
-    "市级服务活动": EventType.CITY_SERVICE,
-    "板块招商活动": EventType.DISTRICT,
-}
 NOTHING = {"", "—", "——", "-", "－", "–", "/", "无", "暂无", "—-"}
 _LIST_SEPARATORS = re.compile(r"[、，,；;/]")
 _YEAR_START = re.compile(r"(?<=\s)(?=\d{4}\s*年)")
@@ -111,23 +105,30 @@ class Units:
         return list(dict.fromkeys(ids)), problems
 
 
-def event_type(text: str, *, quarter: int, themes: dict[str, str]) -> tuple[EventType, str | None]:
-    """Read 活动类型 (「季度主题活动（科技成果）」 → quarterly_theme with its theme); raise ValueError in Chinese."""
+def event_type(
+    text: str, *, quarter: int, themes: dict[str, str], types: Mapping[str, str] = DEFAULT_TYPES
+) -> tuple[str, str | None]:
+    """Read 活动类型 by the plan's types (key → label): 「季度主题活动（科技成果）」 → quarterly_theme with its theme.
+
+    Raise ValueError in Chinese naming the plan's types when the text is none of them."""
     flat = norm(text)
+    by_label = {norm(label): key for key, label in types.items()}
     m = re.fullmatch(r"(?P<kind>[^()]+?)(?:\((?P<theme>[^()]*)\))?", flat)
-    kind = TYPE_TEXTS.get(m["kind"]) if m else None
-    if kind is None:
-        kind = TYPE_TEXTS.get(m["kind"] + "活动") if m else None
+    kind = (by_label.get(m["kind"]) or by_label.get(m["kind"] + "活动")) if m else None
     if m is None or kind is None:
-        close = difflib.get_close_matches(flat, list(TYPE_TEXTS), n=1, cutoff=0.5)
-        hint = f"是否指 {close[0]}？" if close else "可选：" + "、".join(TYPE_TEXTS)
-        raise ValueError(f"无法识别的活动类型“{text}”（{hint}；季度主题活动写作 季度主题活动（科技成果））")
+        close = difflib.get_close_matches(flat, list(by_label), n=1, cutoff=0.5)
+        labels = "、".join(types.values())
+        guess = f"是否指 {types[by_label[close[0]]]}？" if close else ""
+        hint = f"{guess}本计划的活动类型：{labels}"
+        themed = "；季度主题活动写作 季度主题活动（科技成果）" if EventType.QUARTERLY_THEME in types else ""
+        raise ValueError(f"无法识别的活动类型“{text}”（{hint}{themed}）")
     theme = (m["theme"] or "").strip() or None
-    if kind is EventType.QUARTERLY_THEME and theme is None:
+    label = types[kind]
+    if kind == EventType.QUARTERLY_THEME and theme is None:
         theme = themes.get(str(quarter))
         if theme is None:
-            raise ValueError("季度主题活动需写明主题，如 季度主题活动（科技成果）")
-    if kind is not EventType.QUARTERLY_THEME and theme is not None:
+            raise ValueError(f"{label}需写明主题，如 {label}（科技成果）")
+    if kind != EventType.QUARTERLY_THEME and theme is not None:
         raise ValueError(f"只有季度主题活动带主题，“{text}”不应带括号")
     return kind, theme
 
@@ -193,6 +194,7 @@ def build_event(
     has_chains: bool,
     chains: Sequence[str] = DEFAULT_CHAINS,
     chain_aliases: Mapping[str, Sequence[str]] | None = None,
+    types: Mapping[str, str] = DEFAULT_TYPES,
 ) -> RowEvent:
     """Read one table row (cell(key) gives the text of a column) into an event and its sessions."""
     names, contents, trips = lines(cell("name")), lines(cell("content")), place_lines(cell("place"))
@@ -214,7 +216,7 @@ def build_event(
         places=places,
     )
     try:
-        kind, theme = event_type(cell("type"), quarter=quarter, themes=themes)
+        kind, theme = event_type(cell("type"), quarter=quarter, themes=themes, types=types)
         out.fields |= {"type": str(kind), "theme": theme}
     except ValueError as exc:
         out.problems.append(("type", str(exc)))

@@ -12,10 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from sqlmodel import Session, col, select
 
-from scheduler.plan.models import BANKUAI_KINDS, Organization, OrgKind, Plan, PlanOrganization
+from scheduler.plan.models import BANKUAI_KINDS, EVENT_TYPE_LABELS, Organization, OrgKind, Plan, PlanOrganization
 from scheduler.validation import LocatedError
 
 DEFAULT_OFFICE = "kjj"
+DEFAULT_TYPES: dict[str, str] = {str(key): label for key, label in EVENT_TYPE_LABELS.items()}
 DEFAULT_CHAINS = ("船舶海工", "新一代信息技术", "高端装备", "新材料", "新能源", "生物医药")
 # Other words an office writes for each default chain (a table without a 产业链 column names a row's chains
 # by these too): 「生命健康产业链」 is 生物医药, 「海上风电」 新能源, 「船舶与海洋工程」 船舶海工,
@@ -56,6 +57,12 @@ def check_vocabulary(
     return errors
 
 
+def unknown_type(kind: str, types: Mapping[str, str]) -> str:
+    """Say that an event has a type its plan does not list, with the plan's types."""
+    allowed = "、".join(f"{label}（{key}）" if key != label else label for key, label in types.items())
+    return f"未知活动类型 {kind!r}（本计划的活动类型：{allowed or '无'}；可在 plan.types 中增加）"
+
+
 def unknown_chain(chain: str, chains: Sequence[str]) -> str:
     """Say that an event names a chain its plan does not list."""
     return f"未知产业链 {chain!r}（计划的产业链：{'、'.join(chains) or '无'}；可在 plan.chains 中增加）"
@@ -82,6 +89,11 @@ def city_of(key: str) -> str:
     """Return the city part of a plan or goal set key: `nantong-2023` → `nantong`, `xx-2030` → `xx`."""
     head, sep, tail = key.rpartition("-")
     return head if sep and tail.isdigit() else key
+
+
+def plan_types(plan: Plan) -> dict[str, str]:
+    """Return a stored plan's activity types (key → label); a plan stored before it listed any has the defaults."""
+    return dict(plan.types) or dict(DEFAULT_TYPES)
 
 
 def offices_by_plan(plans: Iterable[Plan]) -> dict[int, str]:

@@ -15,12 +15,12 @@ from scheduler.mail.outbox import Recipient, WantedMail
 from scheduler.mail.senddays import provisional_context, send_before_on_workday, send_on_workday
 from scheduler.plan.catalog import EventView, expand_members
 from scheduler.plan.models import (
-    EVENT_TYPE_LABELS,
     STATUS_LABELS,
     EventType,
     Occurrence,
     OccurrenceStatus,
     Organization,
+    type_label,
 )
 from scheduler.plan.rows import occurrence_when
 from scheduler.plan.windows import format_window
@@ -123,7 +123,7 @@ def occurrence_context(view: EventView, occ: Occurrence) -> dict[str, Any]:
         "event_title": view.event.title,
         "title": occ.title,
         "content": view.event.content,
-        "type_label": EVENT_TYPE_LABELS.get(EventType(view.event.type), view.event.type),
+        "type_label": type_label(view.event.type),
         "when": occurrence_when(occ),
         "window": format_window(occ.window_start, occ.window_end, occ.precision),
         "fixed": occ.start_at is not None,

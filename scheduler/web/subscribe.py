@@ -21,7 +21,7 @@ from scheduler.feeds.filters import FeedNotFound, common_themes, event_matcher, 
 from scheduler.feeds.render import event_path, is_cancelled, is_year_round, plans_title, summary, when_text
 from scheduler.feeds.snapshot import PlanRec, PlanSnapshot
 from scheduler.plan.catalog import current_plan
-from scheduler.plan.models import BANKUAI_KINDS, EVENT_TYPE_LABELS, EventType, OrgKind
+from scheduler.plan.models import BANKUAI_KINDS, EVENT_TYPE_LABELS, OrgKind, type_label
 from scheduler.plan.windows import QUARTER_WORDS
 from scheduler.web.deps import RuntimeDep, SessionDep
 from scheduler.web.feeds import feed_cache
@@ -227,7 +227,7 @@ def event_page(request: Request, plan_key: str, seq: int, runtime: RuntimeDep) -
         {
             "ev": ev,
             "sessions": sessions,
-            "type_label": EVENT_TYPE_LABELS[EventType(ev.type)],
+            "type_label": type_label(ev.type),
             "quarter": QUARTER_WORDS[ev.quarter],
             "hosts": [snap.orgs[k].short_name for k in ev.hosts],
             "co_organizers": [snap.orgs[k].short_name for k in ev.co_organizers],

@@ -32,8 +32,9 @@ from scheduler.plan.editor import (
     withdraw_event,
     withdraw_session,
 )
-from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, Event, OccurrenceStatus, OrgKind, Plan
+from scheduler.plan.models import STATUS_LABELS, Event, OccurrenceStatus, OrgKind, Plan
 from scheduler.plan.rows import occurrence_when, plan_choices
+from scheduler.plan.vocabulary import plan_types
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
@@ -100,7 +101,7 @@ def _editor_page(request: Request, session: Session, plan: Plan, form: EventForm
     live = [o for o in stored.values() if not o.withdrawn]
     return render(request, "admin_plan_event.html", {
         "plan": plan, "event": event, "values": form, "sessions": sessions, "live": live, "errors": errors or {},
-        "done": DONE.get(done, ""), "csrf": csrf_token(request), "types": list(EVENT_TYPE_LABELS.items()),
+        "done": DONE.get(done, ""), "csrf": csrf_token(request), "types": list(plan_types(plan).items()),
         "chains": list(plan.chains), "directory": _directory(session), "status_labels": STATUS_LABELS,
         "when": occurrence_when, "cancelled": OccurrenceStatus.CANCELLED,
         "withdrawn_sessions": [o for o in stored.values() if o.withdrawn],
@@ -118,7 +119,7 @@ def plan_list(request: Request, session: SessionDep, now: NowDep, admin: AdminDe
     views = list_event_views(session=session, plan=chosen, include_withdrawn=True) if chosen else []
     return render(request, "admin_plan.html", {
         "plan": chosen, "views": views, "plans": plan_choices(session=session, chosen=chosen),
-        "selector_action": "/admin/plan", "types": EVENT_TYPE_LABELS, "done": DONE.get(done, ""),
+        "selector_action": "/admin/plan", "types": plan_types(chosen) if chosen else {}, "done": DONE.get(done, ""),
         "csrf": csrf_token(request),
     })
 
