@@ -9,13 +9,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from scheduler.cli import app
 from scheduler.clock import SHANGHAI
 from scheduler.config import PROJECT_ROOT
-from scheduler.db import session_scope
+from scheduler.db import make_engine, session_scope
+from scheduler.migrate import upgrade
 from scheduler.reports.build import build_report
 from scheduler.reports.goals import add_entry
 from scheduler.reports.goalsets import goal_set_for, import_goal_set, parse_goals_bytes, read_goals_file
@@ -107,3 +109,24 @@ def test_cli_imports_a_goal_set_into_a_migrated_database(db_url: str, tmp_path: 
     assert refused.exit_code == 2
     assert f"发展目标文件 {bad} 有 1 处错误，未写入任何数据" in refused.stderr
     assert "set.ends_on: 结束 2030-12-31 早于开始 2031-01-01" in refused.stderr
+
+
+def test_the_upgrade_gives_stored_sets_their_keys_city_and_plans_no_types_of_their_own(db_url: str) -> None:
+    upgrade(db_url, "0012_clock_state")
+    eng = make_engine(db_url)
+    try:
+        with eng.begin() as conn:
+            conn.execute(text("INSERT INTO goal_set (key, title, starts_on, ends_on, basis, source, updated_at) "
+                              "VALUES ('nantong-2025', 't', '2023-01-01', '2025-12-31', 'b', 's', "
+                              "'2023-01-22 01:00:00+00:00')"))
+            conn.execute(text("INSERT INTO plan (key, year, title, source, published, timezone, themes, office, "
+                              "chains, bankuai, imported, created_at, updated_at) VALUES ('nantong-2023', 2023, 't', "
+                              "'s', '2023-01-22', 'Asia/Shanghai', '{}', 'kjj', '[]', '[]', '{}', "
+                              "'2023-01-22 01:00:00+00:00', '2023-01-22 01:00:00+00:00')"))
+        upgrade(db_url)
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT key, city FROM goal_set")).all() == [("nantong-2025", "nantong")]
+            types = conn.execute(text("SELECT types FROM plan")).scalar_one()
+    finally:
+        eng.dispose()
+    assert types in ({}, "{}")  # the 2023 notice's four types, as before the upgrade
