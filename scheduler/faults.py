@@ -1,14 +1,23 @@
 """What went wrong outside the program, by kind: database unreachable, disk full, read-only, no permission.
 
-Base module: the CLI, the ticker and the web error pages name a failure the same way, in one Chinese line.
+Base module: the CLI, the ticker and the web error pages name a failure the same way, in one Chinese line; a
+process remembers a failed write (`WriteHealth`) so every page can show the read-only banner until writes work.
 """
 
 from __future__ import annotations
 
 import enum
 import errno
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from scheduler.db import session_scope
 
 
 class Fault(enum.StrEnum):
@@ -82,3 +91,77 @@ def describe(exc: BaseException) -> str | None:
         return f"{FAULT_TEXT[fault]}{where}（{exc.strerror or exc}）"
     reason = " ".join(str(getattr(exc, "orig", exc)).split()) or type(exc).__name__
     return f"数据库错误：{FAULT_TEXT[fault]}（{reason}）"
+
+
+# --- Degraded-since: a process remembers that writes fail, so every page says so until they work again. ---
+
+WRITE_FAULTS = frozenset({Fault.READ_ONLY, Fault.DISK_FULL, Fault.PERMISSION})  # writing cannot work, reading can
+PROBE_EVERY_S = 10.0
+# A write that changes nothing: refused by a read-only SQLite file or `query_only`, and by a PostgreSQL read-only
+# transaction or hot standby (SQLSTATE 25006), yet costs no page write where writing works.
+PROBE_SQL = "UPDATE clock_state SET name = name WHERE 1 = 0"
+
+
+@dataclass
+class Degraded:
+    """What is wrong with writing and since when (wall clock, UTC)."""
+
+    fault: Fault
+    since: datetime
+
+
+class WriteHealth:
+    """Process-level state: set by a write that failed for lack of a writable disk or database, cleared by a write
+    that succeeded or by a probe (at most one per `probe_every` seconds, and only while degraded) saying writable.
+
+    Thread-safe: web routes run in a thread pool. Instants are passed in (`now` wall clock, `tick` monotonic).
+    """
+
+    def __init__(self, *, probe_every: float = PROBE_EVERY_S) -> None:
+        self.probe_every = probe_every
+        self._state: Degraded | None = None
+        self._probed_at = 0.0
+        self._lock = threading.Lock()
+
+    def failed(self, exc: BaseException, *, now: datetime, tick: float) -> Degraded | None:
+        """Record a failed write; return the state when `exc` says writing cannot work (the first `since` kept)."""
+        fault = classify(exc)
+        if fault not in WRITE_FAULTS:
+            return self._state
+        with self._lock:
+            if self._state is None or self._state.fault != fault:
+                self._state = Degraded(fault=fault, since=now if self._state is None else self._state.since)
+            self._probed_at = tick
+            return self._state
+
+    def succeeded(self) -> None:
+        """Record a committed write: writing works again."""
+        if self._state is not None:
+            with self._lock:
+                self._state = None
+
+    def current(self, *, probe: Callable[[], bool], tick: float) -> Degraded | None:
+        """Return the degraded state, first probing (when due) whether writing works again."""
+        with self._lock:
+            state = self._state
+            if state is None or tick - self._probed_at < self.probe_every:
+                return state
+            self._probed_at = tick
+        if probe():
+            self.succeeded()
+            return None
+        return state
+
+
+def write_probe(engine: Engine) -> Callable[[], bool]:
+    """Return a probe telling whether `engine`'s database takes writes (PROBE_SQL in a write transaction)."""
+
+    def probe() -> bool:
+        try:
+            with session_scope(engine, write=True) as session:
+                session.execute(text(PROBE_SQL))
+        except (DBAPIError, OSError):
+            return False
+        return True
+
+    return probe

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from scheduler.clock import Clock, parse_clock
 from scheduler.config import Settings
 from scheduler.db import make_engine
+from scheduler.faults import WriteHealth
 
 
 class Runtime:
@@ -21,6 +22,8 @@ class Runtime:
         self.mailer: Any = None
         # name → callable(session) adding a section to /healthz (outbox counts, …)
         self.health_contributors: dict[str, Callable[[Any], Any]] = {}
+        # whether writes fail for want of a writable disk or database, and since when (every page's banner)
+        self.write_health = WriteHealth()
         if clock is not None:
             self.__dict__["clock"] = clock
         if engine is not None:

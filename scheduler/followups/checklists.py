@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from scheduler.plan.models import EventType
-from scheduler.validation import FileKind, InputInvalid, LocatedError
+from scheduler.validation import FileKind, InputInvalid, LocatedError, decode_utf8, load_toml, read_input_file
 
 KEY_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
+MAX_CHECKLIST_BYTES = 256 * 1024  # a real template file is a few KiB
 ASSIGNEES = ("host", "co_organizer")
 
 
@@ -31,10 +32,7 @@ _invalid = partial(InputInvalid, kind=FileKind.CHECKLISTS)
 
 def parse_checklists(text: str, *, source: str = "checklists.toml") -> dict[str, tuple[ChecklistItem, ...]]:
     """Validate a checklist file; return items by section ("default" or an activity type)."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _invalid(source, f"TOML 格式错误：{exc}") from None
+    doc = load_toml(text, source=source, kind=FileKind.CHECKLISTS)
     known = {"default"} | {str(t) for t in EventType}
     errors: list[LocatedError] = []
     out: dict[str, tuple[ChecklistItem, ...]] = {}
@@ -77,10 +75,13 @@ def parse_checklists(text: str, *, source: str = "checklists.toml") -> dict[str,
 
 
 def read_checklists(path: Path | None) -> dict[str, tuple[ChecklistItem, ...]]:
-    """Read the checklist file (none configured or absent → no checklist items)."""
-    if path is None or not path.exists():
+    """Read the checklist file (none configured or absent → no checklist items); anything but a bounded regular
+    UTF-8 file is refused by `read_input_file` / `decode_utf8` with a located error."""
+    if path is None or not os.path.lexists(path):
         return {}
-    return parse_checklists(path.read_text(encoding="utf-8"), source=str(path))
+    source = str(path)
+    data = read_input_file(path, limit=MAX_CHECKLIST_BYTES, kind=FileKind.CHECKLISTS)
+    return parse_checklists(decode_utf8(data, source=source, kind=FileKind.CHECKLISTS), source=source)
 
 
 def items_for(templates: Mapping[str, tuple[ChecklistItem, ...]], event_type: str) -> tuple[ChecklistItem, ...]:

@@ -37,8 +37,7 @@ def month_heatmap(cad: Cadence) -> str:
     rows = len(cad.units)
     width, height = LABEL_W + 12 * (CELL + GAP), 22 + rows * (CELL + GAP) + 48
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" width="100%" '
-        f'style="max-width:{width * 1.4:.0f}px" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" width="{width * 1.4:.0f}" '
         f'aria-labelledby="hm-month-title" class="heatmap" data-testid="heatmap-month">',
         f'<title id="hm-month-title">{cad.year} 年月度有活动：各板块逐月情况（截至 {cad.today}）</title>',
     ]
@@ -75,8 +74,7 @@ def week_heatmap(cad: Cadence) -> str:
     width, height = LABEL_W + n * (cell + 2), 20 + len(keys) * (cell + 4) + 30
     names = dict(cad.units)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" width="100%" '
-        f'style="max-width:{width * 1.4:.0f}px" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" width="{width * 1.4:.0f}" '
         f'aria-labelledby="hm-week-title" class="heatmap" data-testid="heatmap-week">',
         f'<title id="hm-week-title">{cad.year} 年周周有洽谈：各板块逐周填报情况（截至 {cad.today}）</title>',
     ]

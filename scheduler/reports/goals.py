@@ -145,7 +145,7 @@ def progress_svg(rows: list[dict], name: str) -> str:
     bar_x, bar_w, row_h = 250, 420, 28
     height = row_h * len(rows) + 50
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="100%" style="max-width:900px" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="900" '
         f'viewBox="0 0 760 {height}" '
         f'aria-labelledby="goals-title goals-desc" class="goals-chart">',
         f'<title id="goals-title">{escape(name)}：完成进度与序时进度</title>',

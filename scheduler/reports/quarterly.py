@@ -13,7 +13,6 @@ An outcome indicator without a target scores 0 and says so. Total = Σ weight ×
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -35,7 +34,7 @@ from scheduler.reports.monthly import as_of_for
 from scheduler.reports.periods import Period
 from scheduler.reports.tables import Column, Report, Table, rank_desc
 from scheduler.reports.targets import Targets
-from scheduler.validation import FileKind, InputInvalid, LocatedError
+from scheduler.validation import FileKind, InputInvalid, LocatedError, decode_utf8, load_toml, read_input_file
 
 OUTCOMES = {
     "projects": ("签约项目", "signed_projects"),
@@ -51,6 +50,7 @@ DEFAULT_WEIGHTS = {
     "reporting": 8.0,
     "checkins": 10.0,
 }
+MAX_SCORING_BYTES = 64 * 1024  # a scoring file is a dozen lines
 METHOD_LABELS = {"rate": "完成率法", "efficacy": "功效系数法"}
 
 
@@ -87,12 +87,8 @@ class Scoring:
     def from_file(cls, path: Path) -> Scoring:
         """Read scoring settings from TOML: method, satisfactory, disallowed, [weights]."""
         source = str(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputInvalid(source, f"无法读取文件：{exc.strerror}", kind=FileKind.SCORING) from None
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise InputInvalid(source, f"TOML 格式错误：{exc}", kind=FileKind.SCORING) from None
+        raw = read_input_file(path, limit=MAX_SCORING_BYTES, kind=FileKind.SCORING)
+        data = load_toml(decode_utf8(raw, source=source, kind=FileKind.SCORING), source=source, kind=FileKind.SCORING)
         errors: list[LocatedError] = []
 
         def number(where: str, value: Any) -> float:

@@ -8,10 +8,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.staticfiles import StaticFiles
 
 from scheduler.auth import SignInGuard
 from scheduler.clock import Clock
-from scheduler.config import Settings
+from scheduler.config import PROJECT_ROOT, Settings
 from scheduler.runtime import Runtime
 from scheduler.web import dashboard, feeds, health, links, mailbox, pages, subscribe
 from scheduler.web.admin import auth as admin_auth
@@ -54,6 +55,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.templates = make_templates()
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")  # app.css: CSP style-src 'self'
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(subscribe.router)

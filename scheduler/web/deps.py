@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import event
 from sqlmodel import Session
 
 from scheduler.db import session_scope
@@ -35,10 +36,20 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 def get_write_session(runtime: RuntimeDep) -> Iterator[Session]:
     """Yield a write session, committed once the route returns and before the response is sent.
 
-    The route raising rolls everything back. On SQLite the write lock is taken at BEGIN (BEGIN IMMEDIATE).
+    The route raising rolls everything back. On SQLite the write lock is taken at BEGIN (BEGIN IMMEDIATE). A commit
+    that wrote something tells `runtime.write_health` that writing works (the read-only banner goes away).
     """
+    wrote: list[bool] = []
     with session_scope(runtime.engine, write=True) as session:
+        event.listen(session, "after_flush", lambda *_: wrote.append(True))
+        event.listen(session, "do_orm_execute", lambda state: wrote.append(_is_dml(state)))
         yield session
+    if any(wrote):
+        runtime.write_health.succeeded()
+
+
+def _is_dml(state: Any) -> bool:
+    return bool(state.is_insert or state.is_update or state.is_delete)
 
 
 NowDep = Annotated[datetime, Depends(get_now)]

@@ -6,19 +6,22 @@ A read-only or full disk, or a database away, is a 503 page with a banner saying
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from scheduler.faults import Fault, classify
 from scheduler.faults import describe as describe_fault
 from scheduler.validation import json_path, located_errors
+from scheduler.web.deps import get_runtime
 from scheduler.web.templates import render
 
 TITLES = {
@@ -84,6 +87,7 @@ async def _fault(request: Request, exc: Exception) -> Response:
     if fault is None:
         raise exc
     title, message = FAULT_PAGES[fault]
+    get_runtime(request).write_health.failed(exc, now=datetime.now(UTC), tick=time.monotonic())
     log.warning("%s %s: %s", request.method, request.url.path, describe_fault(exc))
     headers = {"Retry-After": "30"}
     if not wants_html(request):
@@ -98,5 +102,6 @@ def install_error_pages(app: FastAPI) -> None:
     """Register the HTML error pages on `app`, database and disk failures included (503 with a banner, not 500)."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(OperationalError, _fault)
+    # DBAPIError, not only OperationalError: PostgreSQL's read-only transaction (25006) is an InternalError
+    app.add_exception_handler(DBAPIError, _fault)
     app.add_exception_handler(OSError, _fault)

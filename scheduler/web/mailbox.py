@@ -15,7 +15,7 @@ from scheduler.mail.compose import unsubscribe_serializer
 from scheduler.mail.kinds import KIND_LABELS
 from scheduler.mail.sink import list_mail, mail_parts, read_mail
 from scheduler.web.deps import NowDep, RuntimeDep, WriteSessionDep
-from scheduler.web.security import LoginRequired, OptionalAdminDep
+from scheduler.web.security import MAIL_BODY_POLICY, LoginRequired, OptionalAdminDep
 from scheduler.web.templates import render
 
 router = APIRouter()
@@ -111,6 +111,18 @@ def mail_message(request: Request, runtime: RuntimeDep, name: str) -> HTMLRespon
                                                   "kind": str(msg.get("X-Scheduler-Kind", ""))})
     response.headers.update(PRIVATE_HEADERS)
     return response
+
+
+@router.get("/mail/{name}/body.html", response_class=HTMLResponse, dependencies=MailboxAccess)
+def mail_html_body(runtime: RuntimeDep, name: str) -> HTMLResponse:
+    """Serve a stored message's HTML part on its own, for the sandboxed frame of the message page: it keeps the
+    inline styles mail clients see, under a policy of its own (no script, framed by this site only)."""
+    msg = read_mail(_mailbox(runtime), name) if runtime.settings.mail_sink else None
+    html = mail_parts(msg)["html"] if msg is not None else ""
+    if not html:
+        raise HTTPException(404, "这封邮件没有 HTML 正文")
+    headers = {**PRIVATE_HEADERS, "Content-Security-Policy": MAIL_BODY_POLICY, "X-Frame-Options": "SAMEORIGIN"}
+    return HTMLResponse(html, headers=headers)
 
 
 @router.get("/mail/{name}/attachments/{index}", dependencies=MailboxAccess)

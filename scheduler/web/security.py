@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import secrets
 import time
 from typing import Annotated, Any
@@ -101,11 +104,30 @@ OptionalAdminDep = Annotated[AdminUser | None, Depends(current_admin)]
 CsrfDep = Depends(verify_csrf)
 
 
-# No script runs on any page (script-src 'none'); styles are inline <style> blocks and attributes in the templates.
+# No script runs on any page (script-src 'none') and no inline style either: every page style is in the served
+# /static/app.css (style-src 'self'). A response that needs another policy (an e-mail's HTML body shown in a
+# sandboxed frame, the standalone printable report) sets its own Content-Security-Policy, which is kept.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; object-src 'none'"
+)
+
+
+def style_hash_policy(html: bytes) -> str:
+    """Return the page CSP allowing exactly the <style> blocks of a standalone document (by their SHA-256)."""
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode()}'"
+        for m in re.finditer(rb"<style>(.*?)</style>", html, re.S)
+    )
+    return CONTENT_SECURITY_POLICY.replace("style-src 'self';", f"style-src 'self' {hashes};".replace(" ;", ";"))
+
+
+# An e-mail's HTML part, framed by the mailbox page only: its inline styles are what mail clients see; no script,
+# no form, no fetch, and the sandbox keeps it in an opaque origin.
+MAIL_BODY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'; "
+    "frame-ancestors 'self'; sandbox"
 )
 PRIVATE_PREFIXES = ("/admin", "/login", "/mail")
 
@@ -113,16 +135,18 @@ PRIVATE_PREFIXES = ("/admin", "/login", "/mail")
 def security_headers(path: str, *, signed_in: bool, headers: dict[str, str]) -> dict[str, str]:
     """Return the headers to add to a response for `path` (`headers`: the response's own, lower-case names).
 
-    Every response: nosniff. HTML: the CSP above (no framing, no scripts) and DENY for browsers without CSP 3.
+    Every response: nosniff. HTML: the CSP above (no framing, no scripts, no inline styles) and DENY for browsers
+    without CSP 3, unless the response brought its own policy.
     Admin pages, sign-in, the mailbox, downloads (CSV, attachments) and any page shown to a signed-in session:
     `Cache-Control: no-store`, so nothing private stays in a shared or back-button cache.
     """
     added = {"x-content-type-options": "nosniff"}
     content_type = headers.get("content-type", "")
     html = content_type.startswith("text/html")
-    if html:
+    if html and "content-security-policy" not in headers:
         added["content-security-policy"] = CONTENT_SECURITY_POLICY
         added["x-frame-options"] = "DENY"
+    if html:
         added.setdefault("referrer-policy", headers.get("referrer-policy", "same-origin"))
     download = "attachment" in headers.get("content-disposition", "") or content_type.startswith("text/csv")
     private = path == "/admin" or path.startswith(tuple(p + "/" for p in PRIVATE_PREFIXES)) or path in PRIVATE_PREFIXES

@@ -92,7 +92,7 @@ def _missing(request: Request, contact_id: int) -> Response:
     return render(request, "error.html", context, status_code=404)
 
 
-@router.get("/contacts/{contact_id:int}", response_class=HTMLResponse)
+@router.get("/contacts/{contact_id:rowid}", response_class=HTMLResponse)
 def contact_edit_page(request: Request, contact_id: RowId, session: SessionDep, admin: AdminDep) -> Response:
     """Show the form editing one contact."""
     contact = get_contact(session=session, contact_id=contact_id)
@@ -102,7 +102,7 @@ def contact_edit_page(request: Request, contact_id: RowId, session: SessionDep, 
     return _edit_page(request, session, contact, values)
 
 
-@router.post("/contacts/{contact_id:int}", dependencies=[CsrfDep])
+@router.post("/contacts/{contact_id:rowid}", dependencies=[CsrfDep])
 def contact_save(request: Request, contact_id: RowId, session: WriteSessionDep, now: NowDep, admin: AdminDep,
                  org: TextField = "", name: TextField = "", email: TextField = "", role: TextField = "") -> Response:
     """Save an edited contact; a refused form comes back with each problem next to its field."""
@@ -118,7 +118,7 @@ def contact_save(request: Request, contact_id: RowId, session: WriteSessionDep, 
     return RedirectResponse("/admin/contacts?done=saved#done", status_code=303)
 
 
-@router.post("/contacts/{contact_id:int}/remove", dependencies=[CsrfDep])
+@router.post("/contacts/{contact_id:rowid}/remove", dependencies=[CsrfDep])
 def contact_remove(request: Request, contact_id: RowId, session: WriteSessionDep, now: NowDep,
                    admin: AdminDep) -> Response:
     """Delete one contact."""

@@ -35,6 +35,7 @@ from scheduler.plan.editor import (
 from scheduler.plan.models import STATUS_LABELS, Event, OccurrenceStatus, OrgKind, Plan
 from scheduler.plan.rows import occurrence_when, plan_choices
 from scheduler.plan.vocabulary import plan_types
+from scheduler.web.admin.params import RowId
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
@@ -156,8 +157,8 @@ def _event(session: Session, plan_key: str, seq: int) -> tuple[Plan | None, Even
     return plan, get_event(session=session, plan=plan, seq=seq) if plan is not None else None
 
 
-@router.get("/plan/{plan_key}/events/{seq:int}", response_class=HTMLResponse)
-def event_edit_page(request: Request, plan_key: str, seq: int, session: SessionDep, admin: AdminDep,
+@router.get("/plan/{plan_key}/events/{seq:rowid}", response_class=HTMLResponse)
+def event_edit_page(request: Request, plan_key: str, seq: RowId, session: SessionDep, admin: AdminDep,
                     done: str = "") -> Response:
     """Show the form editing an activity and its sessions, with 定档, 延期, 取消 and 撤下 per session."""
     plan, event = _event(session, plan_key, seq)
@@ -166,8 +167,8 @@ def event_edit_page(request: Request, plan_key: str, seq: int, session: SessionD
     return _editor_page(request, session, plan, event_form(session=session, event=event), event=event, done=done)
 
 
-@router.post("/plan/{plan_key}/events/{seq:int}", dependencies=[CsrfDep])
-def event_save(request: Request, plan_key: str, seq: int, session: WriteSessionDep, now: NowDep, admin: AdminDep,
+@router.post("/plan/{plan_key}/events/{seq:rowid}", dependencies=[CsrfDep])
+def event_save(request: Request, plan_key: str, seq: RowId, session: WriteSessionDep, now: NowDep, admin: AdminDep,
                fields: FormDep) -> Response:
     """Save an edited activity and its session rows; a refused form writes nothing."""
     plan, event = _event(session, plan_key, seq)
@@ -182,8 +183,8 @@ def event_save(request: Request, plan_key: str, seq: int, session: WriteSessionD
     return RedirectResponse(f"/admin/plan/{plan.key}/events/{seq}?done=saved#done", status_code=303)
 
 
-@router.post("/plan/{plan_key}/events/{seq:int}/withdraw", dependencies=[CsrfDep])
-def event_withdraw(request: Request, plan_key: str, seq: int, session: WriteSessionDep, now: NowDep,
+@router.post("/plan/{plan_key}/events/{seq:rowid}/withdraw", dependencies=[CsrfDep])
+def event_withdraw(request: Request, plan_key: str, seq: RowId, session: WriteSessionDep, now: NowDep,
                    admin: AdminDep) -> Response:
     """Withdraw an activity and its sessions (never deleted; feeds show them cancelled)."""
     plan, event = _event(session, plan_key, seq)
@@ -193,8 +194,8 @@ def event_withdraw(request: Request, plan_key: str, seq: int, session: WriteSess
     return RedirectResponse(f"/admin/plan?plan={plan.key}&done=withdrawn#done", status_code=303)
 
 
-@router.post("/plan/{plan_key}/events/{seq:int}/sessions/{key}/{action}", dependencies=[CsrfDep])
-def session_action(request: Request, plan_key: str, seq: int, key: str, action: str, session: WriteSessionDep,
+@router.post("/plan/{plan_key}/events/{seq:rowid}/sessions/{key}/{action}", dependencies=[CsrfDep])
+def session_action(request: Request, plan_key: str, seq: RowId, key: str, action: str, session: WriteSessionDep,
                    now: NowDep, admin: AdminDep, fields: FormDep) -> Response:
     """定档 (fix), 延期 (move), 取消 (cancel) or 撤下 (withdraw) one session, through the hosts' own services."""
     plan, event = _event(session, plan_key, seq)

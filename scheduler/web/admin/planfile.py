@@ -28,7 +28,7 @@ from scheduler.followups.planfile import (
 from scheduler.plan.catalog import PlanNotFound, choose_plan, list_plans
 from scheduler.plan.export import stored_plan, write_docx, write_xlsx
 from scheduler.runtime import Runtime
-from scheduler.validation import InputInvalid
+from scheduler.validation import MAX_ID, InputInvalid, ValueRefused, parse_int
 from scheduler.web.deps import NowDep, RuntimeDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
@@ -76,7 +76,11 @@ def _page(request: Request, session: Session, *, values: dict[str, str] | None =
 def upload_page(request: Request, session: SessionDep, admin: AdminDep, imported: str = "",
                 done: str = "") -> Response:
     """Show the upload form, the stored plans with their downloads, and the report of a confirmed import."""
-    entry = imported_entry(session=session, entry_id=int(imported)) if imported.isdigit() else None
+    try:  # ASCII digits within the row-id range only: str.isdigit() also says yes to '²' and 5,000 digits
+        entry_id: int | None = parse_int(imported, label="导入记录", low=1, high=MAX_ID)
+    except ValueRefused:
+        entry_id = None  # a stale or hand-edited link shows the page without the report
+    entry = imported_entry(session=session, entry_id=entry_id) if entry_id is not None else None
     return _page(request, session, imported=entry.after if entry else None, done=done)
 
 

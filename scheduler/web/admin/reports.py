@@ -24,7 +24,7 @@ from scheduler.reports.targets import bankuai_units
 from scheduler.validation import ValueRefused, clean_text, parse_decimal
 from scheduler.web.admin.params import RowId
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
-from scheduler.web.security import AdminDep, CsrfDep, csrf_token
+from scheduler.web.security import AdminDep, CsrfDep, csrf_token, style_hash_policy
 from scheduler.web.templates import render
 
 router = APIRouter(prefix="/admin")
@@ -117,9 +117,10 @@ def report_view(
     data = export(report, format)
     name = f"{kind}-{report.period.replace('/', '-')}.{format}"
     disposition = "inline" if format == "html" else "attachment"
-    return Response(
-        data, media_type=FORMATS[format], headers={"Content-Disposition": f'{disposition}; filename="{name}"'}
-    )
+    headers = {"Content-Disposition": f'{disposition}; filename="{name}"'}
+    if format == "html":  # a standalone document with its own <style>: allowed by hash, nothing else inline
+        headers |= {"Content-Security-Policy": style_hash_policy(data), "X-Frame-Options": "DENY"}
+    return Response(data, media_type=FORMATS[format], headers=headers)
 
 
 def _back(kind: str, period: str, message: str = "") -> RedirectResponse:

@@ -76,14 +76,14 @@ def _missing(request: Request, user_id: int) -> Response:
     return render(request, "error.html", context, status_code=404)
 
 
-@router.get("/users/{user_id:int}/password", response_class=HTMLResponse)
+@router.get("/users/{user_id:rowid}/password", response_class=HTMLResponse)
 def password_page(request: Request, user_id: RowId, session: SessionDep, admin: AdminDep) -> Response:
     """Show the form resetting an administrator's password."""
     user = get_user(session=session, user_id=user_id)
     return _missing(request, user_id) if user is None else _password_page(request, user)
 
 
-@router.post("/users/{user_id:int}/password", dependencies=[CsrfDep])
+@router.post("/users/{user_id:rowid}/password", dependencies=[CsrfDep])
 def password_reset(request: Request, user_id: RowId, session: WriteSessionDep, now: NowDep, admin: AdminDep,
                    password: Text = "", password2: Text = "") -> Response:
     """Reset a password; the administrator's sessions end (one's own: signed in again here, elsewhere out)."""
@@ -113,13 +113,13 @@ def _switch(request: Request, session: Session, admin: AdminUser, user_id: int, 
     return RedirectResponse(f"/admin/users?done={'disabled' if disabled else 'enabled'}#done", status_code=303)
 
 
-@router.post("/users/{user_id:int}/disable", dependencies=[CsrfDep])
+@router.post("/users/{user_id:rowid}/disable", dependencies=[CsrfDep])
 def user_disable(request: Request, user_id: RowId, session: WriteSessionDep, now: NowDep, admin: AdminDep) -> Response:
     """Disable an administrator (every session of theirs ends); nobody disables themselves."""
     return _switch(request, session, admin, user_id, disabled=True, now=now)
 
 
-@router.post("/users/{user_id:int}/enable", dependencies=[CsrfDep])
+@router.post("/users/{user_id:rowid}/enable", dependencies=[CsrfDep])
 def user_enable(request: Request, user_id: RowId, session: WriteSessionDep, now: NowDep, admin: AdminDep) -> Response:
     """Enable a disabled administrator again."""
     return _switch(request, session, admin, user_id, disabled=False, now=now)
