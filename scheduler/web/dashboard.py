@@ -32,6 +32,7 @@ from scheduler.web.deps import NowDep, SessionDep
 from scheduler.web.pages import chosen_plan, plan_days, provisional_banner
 from scheduler.web.security import AdminDep, OptionalAdminDep
 from scheduler.web.templates import render
+from scheduler.web.timeline import audit_sentence, revision_sentence
 
 router = APIRouter()
 WEEKDAYS = "一二三四五六日"
@@ -248,17 +249,20 @@ def occurrence_timeline(*, session: Session, occ: Any, org_names: dict[str, str]
                 f"{TASK_STATUS_LABELS[TaskStatus(t.status)]}" + (f"（{t.done_by}）" if t.done_by else ""),
             }
         )
+    unit_of = {t.id: t.organization_key for t in tasks}
     if task_ids:
         for r in session.exec(select(FormRevision).where(col(FormRevision.task_id).in_(task_ids))):
-            items.append(
-                {
-                    "at": r.created_at,
-                    "what": f"填报修订 #{r.number}",
-                    "detail": f"{r.action} · {r.actor}" + (f"（代 {r.on_behalf_of}）" if r.on_behalf_of else ""),
-                }
+            what, detail = revision_sentence(
+                kind=r.action, number=r.number, data=r.data, actor=r.actor, actor_kind=r.actor_kind,
+                on_behalf_of=r.on_behalf_of, at=r.created_at, unit=unit_of.get(r.task_id), names=names,
             )
+            items.append({"at": r.created_at, "what": what, "detail": detail})
     for a in session.exec(select(AuditEntry).where(AuditEntry.entity == "occurrence", AuditEntry.entity_id == occ.id)):
-        items.append({"at": a.at, "what": f"变更·{a.action}", "detail": f"{a.actor} · {_changes(a.before, a.after)}"})
+        what, detail = audit_sentence(
+            action=a.action, actor=a.actor, actor_kind=a.actor_kind, on_behalf_of=a.on_behalf_of, at=a.at,
+            before=a.before, after=a.after, unit=unit_of.get(a.task_id) if a.task_id else None, names=names,
+        )
+        items.append({"at": a.at, "what": what, "detail": detail})
     items.sort(key=lambda i: i["at"])
     report = get_report(session=session, occurrence_id=occ.id)
     outcome = None
@@ -278,7 +282,3 @@ def occurrence_timeline(*, session: Session, occ: Any, org_names: dict[str, str]
         "outcome": outcome,
     }
 
-
-def _changes(before: dict | None, after: dict | None) -> str:
-    keys = sorted(set(before or {}) | set(after or {}))
-    return "；".join(f"{k}: {(before or {}).get(k, '—')} → {(after or {}).get(k, '—')}" for k in keys) or "—"
