@@ -209,7 +209,7 @@ def test_exports_read_back_with_the_same_numbers(recorded: Engine) -> None:
     wb = load_workbook(io.BytesIO(export(report, "xlsx")))
     ws = wb["各板块月度跟踪"]
     values = [[c.value for c in row] for row in ws.iter_rows()]
-    xl = dict(zip(values[1], next(v for v in values if v[0] == "如皋市"), strict=True))
+    xl = dict(zip(values[2], next(v for v in values if v[0] == "如皋市"), strict=True))  # rows 1–2: title, units
     assert (xl["累计签约项目"], xl["完成率（%）"], xl["超/欠进度（百分点）"], xl["排名"]) == (2, 16.67, -8.33, 2)
     assert xl["累计签约额（万元）"] == 500.0
     leads = wb["本月新增项目线索"]

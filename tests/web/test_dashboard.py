@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -59,6 +60,14 @@ def test_public_and_admin_views(site: str) -> None:
         assert bad.status_code == 400 and "月份 13 无效" in bad.text
         xlsx = client.get("/admin/reports/monthly", params={"period": "2023-03", "format": "xlsx"})
         assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+        # RFC 6266: the Chinese name percent-encoded in filename*, an ASCII fallback in filename
+        assert xlsx.headers["content-disposition"] == (
+            "attachment; filename=\"monthly-2023-03.xlsx\"; filename*=UTF-8''"
+            + quote("2023年3月科技招商月度跟踪.xlsx", safe="")
+        )
+        docx = client.get("/admin/reports/bimonthly", params={"period": "2023-03/04", "format": "docx"})
+        assert docx.status_code == 200 and docx.content.startswith(b"PK")
+        assert quote("2023年3-4月科技招商双月点评.docx", safe="") in docx.headers["content-disposition"]
         assert client.get("/admin/outbox", params={"state": "failed"}).text.count("bad@example.org") == 1
         refused = client.post(
             "/admin/reviews/items", data={"period": "2023-03/04", "unit": "rugao", "text": "x", "csrf_token": "forged"}

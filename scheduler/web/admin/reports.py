@@ -15,6 +15,7 @@ from scheduler.reports import reviews
 from scheduler.reports.build import ReportUnavailable, build_report, issue_quarterly
 from scheduler.reports.cadence import compute_cadence
 from scheduler.reports.cadence_report import cadence_report
+from scheduler.reports.documents import ascii_name, file_name
 from scheduler.reports.export import FORMATS, display, export
 from scheduler.reports.facts import load_facts
 from scheduler.reports.periods import REPORT_KIND_LABELS, PeriodInvalid, parse_period
@@ -23,6 +24,7 @@ from scheduler.reports.snapshots import SnapshotExists, get_snapshot
 from scheduler.reports.targets import bankuai_units
 from scheduler.validation import ValueRefused, clean_text, parse_decimal
 from scheduler.web.admin.params import RowId
+from scheduler.web.admin.planfile import content_disposition
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
@@ -115,11 +117,11 @@ def report_view(
     if format not in FORMATS:
         raise HTTPException(status_code=400, detail=f"未知格式 {format!r}（可选：{'、'.join(FORMATS)}）")
     data = export(report, format)
-    name = f"{kind}-{report.period.replace('/', '-')}.{format}"
-    disposition = "inline" if format == "html" else "attachment"
-    return Response(
-        data, media_type=FORMATS[format], headers={"Content-Disposition": f'{disposition}; filename="{name}"'}
-    )
+    # A Chinese file name (RFC 6266 filename*) with an ASCII fallback; the printable page opens in the browser.
+    disposition = content_disposition(file_name(report, format), ascii_name(report, format))
+    if format == "html":
+        disposition = disposition.replace("attachment;", "inline;", 1)
+    return Response(data, media_type=FORMATS[format], headers={"Content-Disposition": disposition})
 
 
 def _back(kind: str, period: str, message: str = "") -> RedirectResponse:
