@@ -30,7 +30,7 @@ from scheduler.reports.facts import Facts, load_facts
 from scheduler.web.admin.outbox import GENERIC_KIND, mail_kind_label
 from scheduler.web.deps import NowDep, SessionDep
 from scheduler.web.pages import chosen_plan, plan_days, provisional_banner
-from scheduler.web.security import AdminDep, OptionalAdminDep
+from scheduler.web.security import AdminDep, OptionalAdminDep, csrf_token
 from scheduler.web.templates import render
 from scheduler.web.timeline import audit_sentence, revision_sentence
 
@@ -50,17 +50,24 @@ def attention(*, session: Session, facts: Facts, today: date) -> dict[str, Any]:
         }
         for o in closing_windows(facts, today)
     ]
+    # The open tasks behind each item, so every line carries its action (催办, 代为填报/定档, open the task).
+    plan_occ = {o.id for o in facts.occurrences}
+    open_tasks = [t for t in list_tasks(session=session, status=TaskStatus.OPEN) if t.occurrence_id in plan_occ]
+    fix_task = {t.occurrence_id: t.id for t in open_tasks if t.kind == TaskKind.FIX_DATE}
+    for c, o in zip(closing, closing_windows(facts, today), strict=True):
+        c["task_id"] = fix_task.get(o.id)
     overdue = []
-    for t in facts.report_tasks:
-        if t.status == TaskStatus.OPEN and t.due_on < today:
+    for t in open_tasks:
+        if t.kind == TaskKind.OUTCOME and t.due_on < today:
             occ = facts.occurrence(t.occurrence_id)
             overdue.append(
                 {
                     "seq": occ.seq if occ else None,
                     "title": occ.title if occ else "—",
-                    "unit": facts.unit_name(t.unit),
+                    "unit": facts.unit_name(t.organization_key),
                     "due_on": t.due_on,
                     "days": (today - t.due_on).days,
+                    "task_id": t.id,
                 }
             )
     failed = list_page(session=session, state=OutboxState.FAILED, offset=0, limit=20)  # newest failure first
@@ -174,6 +181,7 @@ def home(
     }
     if admin is not None and facts is not None:
         ctx["att"] = attention(session=session, facts=facts, today=today)
+        ctx["csrf"] = csrf_token(request)
         ctx["state_labels"] = STATE_LABELS
         ctx["kind_label"] = mail_kind_label
     return render(request, "home.html", ctx)

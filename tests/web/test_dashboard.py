@@ -44,6 +44,14 @@ def test_public_and_admin_views(site: str) -> None:
         assert "窗口将关闭" in home and "东部中心 南通重点产业链科技成果对接洽谈会" in home  # Q1 theme closes 03-31
         assert "崇川（上海）战略性新兴产业发展大会" in home and "550 用户不存在" in home
         assert 'href="/admin/events/4"' in home
+        # every attention item has its action: 崇川's overdue outcome report can be chased or filed on its behalf
+        overdue = home.split('data-testid="overdue"', 1)[1].split("</table>", 1)[0]
+        task_id = re.search(r'action="/admin/tasks/(\d+)/resend"', overdue).group(1)  # type: ignore[union-attr]
+        assert "崇川区" in overdue and "催办" in overdue and "代为填报" in overdue
+        assert f'href="/admin/tasks/{task_id}/form"' in overdue
+        token = re.search(r'name="csrf_token" value="([^"]+)"', overdue).group(1)  # type: ignore[union-attr]
+        chased = client.post(f"/admin/tasks/{task_id}/resend", data={"csrf_token": token})
+        assert chased.status_code == 303 and chased.headers["location"].startswith(f"/admin/tasks/{task_id}?sent=")
         timeline = client.get("/admin/events/4").text
         assert "邮件·活动提醒" in timeline and "任务·成效填报" in timeline and "计入本场" in timeline
         assert "校企项目&lt;script&gt;" in timeline and "<script>" not in timeline
