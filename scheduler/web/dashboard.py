@@ -27,8 +27,11 @@ from scheduler.plan.models import EVENT_TYPE_LABELS, STATUS_LABELS, EventType, O
 from scheduler.plan.rows import occurrence_when, plan_choices
 from scheduler.reports.cadence import closing_windows, compute_cadence
 from scheduler.reports.facts import Facts, load_facts
+from scheduler.reports.tables import display
+from scheduler.reports.targets import load_targets
 from scheduler.web.admin.outbox import GENERIC_KIND, mail_kind_label
 from scheduler.web.deps import NowDep, SessionDep
+from scheduler.web.figures import months_svg, units_svg, year_figures
 from scheduler.web.pages import chosen_plan, plan_days, provisional_banner
 from scheduler.web.security import AdminDep, OptionalAdminDep, csrf_token
 from scheduler.web.templates import render
@@ -182,6 +185,8 @@ def home(
     if admin is not None and facts is not None:
         ctx["att"] = attention(session=session, facts=facts, today=today)
         ctx["csrf"] = csrf_token(request)
+        fig = year_figures(facts, load_targets(session=session, year=facts.year), today)
+        ctx.update(fig=fig, months_svg=months_svg(fig), units_svg=units_svg(fig), display=display)
         ctx["state_labels"] = STATE_LABELS
         ctx["kind_label"] = mail_kind_label
     return render(request, "home.html", ctx)
