@@ -27,7 +27,7 @@ from scheduler.mail.dispatcher import CircuitBreaker, RetryPolicy, dispatch_due,
 from scheduler.mail.mailer import Mailer
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
-from scheduler.reports.mailing import plan_report_mail
+from scheduler.reports.mailing import attach_report_files, plan_report_mail
 from scheduler.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -249,8 +249,8 @@ class DatabaseWatch:
 
 
 def build_composer(runtime: Runtime) -> Composer:
-    """Build the composer the jobs render with, task mail's action links included."""
-    return mail_composer(runtime.settings, runtime.engine)
+    """Build the composer the jobs render with, task mail's action links and the monthly report's files included."""
+    return attach_report_files(mail_composer(runtime.settings, runtime.engine))
 
 
 Tick = Callable[[MailJobs], dict[str, Any] | Awaitable[dict[str, Any]]]

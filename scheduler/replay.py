@@ -139,10 +139,11 @@ def replay_in_scratch_db(
 
     from scheduler.followups.action_links import mail_composer
     from scheduler.followups.checklists import read_checklists
+    from scheduler.reports.mailing import attach_report_files
 
     async def run() -> dict[str, Any]:
         clock = FixedClock(start)
-        composer = mail_composer(settings, engine)
+        composer = attach_report_files(mail_composer(settings, engine))
         try:
             return await replay(engine=engine, mailer=mailer, composer=composer, clock=clock,
                                 rules=RuleBook.from_overrides(settings.reminder_rules), start=start, end=end,

@@ -198,9 +198,10 @@ def mail_preview(
     from scheduler.db import session_scope
     from scheduler.followups.action_links import mail_composer
     from scheduler.reminders.preview import PreviewError, preview_message
+    from scheduler.reports.mailing import attach_report_files
 
     rt = runtime(ctx)
-    composer = mail_composer(rt.settings, rt.engine, record_links=False)
+    composer = attach_report_files(mail_composer(rt.settings, rt.engine, record_links=False))
     try:
         with session_scope(rt.engine) as session:
             content, message = preview_message(session=session, composer=composer, kind=kind,

@@ -20,9 +20,41 @@ from scheduler.reports.periods import Period
 from scheduler.reports.tables import Column, Report, Table
 from scheduler.reports.targets import Targets
 
-RED_TOP = 3  # 红榜: the first three by 完成率 that are on pace with no overdue outcome report
-BLACK_LAG_PP = 10.0  # 黑榜: more than this many points behind pace …
-BLACK_MISSED_WEEKS = 2  # … or this many weeks without a 洽谈 check-in in the period, or an overdue report
+
+@dataclass(frozen=True)
+class ListRules:
+    """The stated, configurable rules of the 红黑榜; each listed unit names the rule that put it there."""
+
+    red_top: int = 3  # 红榜 R1: among the first `red_top` by 完成率 …
+    black_lag_pp: float = 10.0  # 黑榜 B1: more than this many points behind 序时进度
+    black_overdue_reports: int = 1  # 黑榜 B2: at least this many outcome reports overdue
+    black_missed_weeks: int = 2  # 黑榜 B3: at least this many weeks without a 洽谈 check-in in the period
+    black_max: int = 3  # at most this many units, the most rules broken first, then the lowest ranked
+
+    def red_note(self) -> str:
+        return (f"规则 R1：完成率前 {self.red_top} 名，且不欠序时进度、无逾期未填报的成效、"
+                f"本期洽谈漏报少于 {self.black_missed_weeks} 周。")
+
+    def black_note(self) -> str:
+        return (f"规则 B1：欠序时进度超过 {self.black_lag_pp:g} 个百分点；"
+                f"B2：逾期未填报的成效 {self.black_overdue_reports} 份及以上；"
+                f"B3：本期 {self.black_missed_weeks} 周及以上未报洽谈。触犯任一规则者列入，红榜单位不列入；"
+                f"至多列 {self.black_max} 个，触犯规则多者、排名靠后者（未排名者视为最后）优先。")
+
+    def black_reasons(self, r: dict) -> list[str]:
+        """Return the 黑榜 rules a ranking row breaks, each saying its figure."""
+        reasons = []
+        if r["ahead"] is not None and r["ahead"] < -self.black_lag_pp:
+            reasons.append(f"B1 欠序时进度 {-r['ahead']:.2f} 个百分点（超过 {self.black_lag_pp:g}）")
+        if r["reports_overdue"] >= self.black_overdue_reports:
+            reasons.append(f"B2 {r['reports_overdue']} 份活动成效逾期未填报")
+        if r["weeks_missed"] >= self.black_missed_weeks:
+            reasons.append(f"B3 本期 {r['weeks_missed']} 周未报洽谈")
+        return reasons
+
+    def is_red(self, r: dict) -> bool:
+        return (r["rank"] is not None and r["rank"] <= self.red_top and (r["ahead"] or 0) >= 0
+                and not r["reports_overdue"] and r["weeks_missed"] < self.black_missed_weeks)
 
 
 @dataclass
@@ -33,8 +65,11 @@ class ReviewInputs:
     items: list[dict] = field(default_factory=list)  # opened_period, unit, text, status, closed_period, id
 
 
-def bimonthly_report(facts: Facts, targets: Targets, period: Period, today: date, inputs: ReviewInputs) -> Report:
+def bimonthly_report(
+    facts: Facts, targets: Targets, period: Period, today: date, inputs: ReviewInputs, rules: ListRules | None = None
+) -> Report:
     """Build the 双月点评 of one two-month period."""
+    rules = rules or ListRules()
     as_of = as_of_for(period, today)
     span = Span(period.start, period.end)
     progress = unit_progress(facts, targets, period)
@@ -63,14 +98,13 @@ def bimonthly_report(facts: Facts, targets: Targets, period: Period, today: date
         "red",
         "红榜",
         [Column("unit", "板块"), Column("reason", "理由")],
-        note=f"完成率前 {RED_TOP} 名、不欠进度且无逾期未填报的成效。",
+        note=rules.red_note(),
     )
     black = Table(
         "black",
         "黑榜",
         [Column("unit", "板块"), Column("reason", "理由")],
-        note=f"欠进度超过 {BLACK_LAG_PP:g} 个百分点，或有逾期未填报的成效，"
-        f"或本期 {BLACK_MISSED_WEEKS} 周以上未报洽谈。",
+        note=rules.black_note(),
     )
     rows = []
     for u in facts.units:
@@ -99,23 +133,21 @@ def bimonthly_report(facts: Facts, targets: Targets, period: Period, today: date
             }
         )
     rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0))
+    candidates = []
     for r in rows:
-        if r["rank"] is not None and r["rank"] <= RED_TOP and (r["ahead"] or 0) >= 0 and not r["reports_overdue"]:
+        if rules.is_red(r):
             red.rows.append(
                 {
                     "unit": r["unit"],
-                    "reason": f"完成率 {r['rate']:.2f}%，第 {r['rank']} 名，超序时进度 {r['ahead']:.2f} 个百分点",
+                    "reason": f"R1 完成率 {r['rate']:.2f}%，第 {r['rank']} 名，超序时进度 {r['ahead']:.2f} 个百分点",
                 }
             )
-        reasons = []
-        if r["ahead"] is not None and r["ahead"] < -BLACK_LAG_PP:
-            reasons.append(f"欠序时进度 {-r['ahead']:.2f} 个百分点")
-        if r["reports_overdue"]:
-            reasons.append(f"{r['reports_overdue']} 份活动成效逾期未填报")
-        if r["weeks_missed"] >= BLACK_MISSED_WEEKS:
-            reasons.append(f"{r['weeks_missed']} 周未报洽谈")
-        if reasons:
-            black.rows.append({"unit": r["unit"], "reason": "；".join(reasons)})
+        elif reasons := rules.black_reasons(r):
+            candidates.append((r, reasons))
+    # The most rules broken first, then the lowest ranked (unranked last of all), then plan order.
+    candidates.sort(key=lambda c: (-len(c[1]), -(c[0]["rank"] if c[0]["rank"] is not None else 10**6)))
+    for r, reasons in candidates[: rules.black_max]:
+        black.rows.append({"unit": r["unit"], "reason": "；".join(reasons)})
     ranking.rows = [{k: v for k, v in r.items() if k != "key"} for r in rows]
     items = Table(
         "rectification",

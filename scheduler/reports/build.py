@@ -12,7 +12,7 @@ from scheduler.clock import local_date
 from scheduler.plan.catalog import get_plan, list_plans, plans_for_year
 from scheduler.plan.models import Plan
 from scheduler.plan.vocabulary import city_of
-from scheduler.reports.bimonthly import ReviewInputs, bimonthly_report
+from scheduler.reports.bimonthly import ListRules, ReviewInputs, bimonthly_report
 from scheduler.reports.cadence import compute_cadence
 from scheduler.reports.cadence_report import cadence_report
 from scheduler.reports.facts import Facts, load_facts
@@ -102,10 +102,10 @@ def _facts(session: Session, plan: Plan) -> Facts:
 
 def build_report(
     *, session: Session, kind: str, period: str, now: datetime, scoring: Scoring | None = None, live: bool = False,
-    plan_key: str | None = None,
+    plan_key: str | None = None, rules: ListRules | None = None,
 ) -> Report:
     """Build one report on the plan of the period's year (or `plan_key`); an issued quarterly assessment comes from
-    its frozen snapshot unless `live`."""
+    its frozen snapshot unless `live`; `rules` states the 红黑榜 thresholds of a bimonthly review."""
     check_kind(kind)
     today = local_date(now)
     if kind == "quarterly" and not live:
@@ -125,7 +125,7 @@ def build_report(
     if kind == "monthly":
         return monthly_report(facts, targets, p, today)
     if kind == "bimonthly":
-        return bimonthly_report(facts, targets, p, today, review_inputs(session=session, period=p.text))
+        return bimonthly_report(facts, targets, p, today, review_inputs(session=session, period=p.text), rules)
     report = quarterly_report(
         facts, targets, p, today, scoring or Scoring(), adjustments_for(session=session, period=p.text)
     )

@@ -192,7 +192,7 @@ def foreseen_gaps(cad: Cadence, facts: Facts) -> list[Gap]:
     """List months still to come with nothing scheduled, and theme windows closing unfixed or missed."""
     names = dict(cad.units)
     gaps = [
-        Gap(key, c.month, "month", f"{names[key]} {c.month}月没有安排活动")
+        Gap(key, c.month, "month", f"{c.month}月 {names[key]}尚无安排：请督促{names[key]}在{c.month}月安排一场活动")
         for key, cells in cad.months.items()
         for c in cells
         if c.state == "gap"
@@ -200,10 +200,12 @@ def foreseen_gaps(cad: Cadence, facts: Facts) -> list[Gap]:
     for t in cad.themes:
         if t.state == "closing":
             gaps.append(
-                Gap(CITY, None, "theme", f"第{t.quarter}季度主题活动“{t.title}”窗口 {t.window_end} 结束，仍未定档")
+                Gap(CITY, None, "theme",
+                    f"第{t.quarter}季度主题活动“{t.title}”窗口 {t.window_end} 结束，仍未定档：请督促主办单位定档")
             )
         elif t.state == "gap":
-            gaps.append(Gap(CITY, None, "theme", f"第{t.quarter}季度没有主题（{t.theme or '未定'}）活动"))
+            text = f"第{t.quarter}季度尚无主题（{t.theme or '未定'}）活动：请安排本季度主题活动"
+            gaps.append(Gap(CITY, None, "theme", text))
     return gaps
 
 

@@ -3,6 +3,7 @@ the outbox: every plan of the month's year (one per city) is reported to its own
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -10,15 +11,18 @@ from sqlmodel import Session, select
 
 from scheduler.clock import SHANGHAI, local_date
 from scheduler.contacts import Contact, contacts_by_org
+from scheduler.mail.compose import Attachment, Composer, Content, Renderer
 from scheduler.mail.kinds import MailKind, report_subject
 from scheduler.mail.models import OutboxMessage, OutboxState
 from scheduler.mail.outbox import Recipient, SyncReport, WantedMail, sync_outbox
 from scheduler.mail.senddays import provisional_context, send_on_workday
 from scheduler.plan.catalog import get_organizations, plans_for_year
-from scheduler.plan.models import Plan
+from scheduler.plan.models import Occurrence, Plan
 from scheduler.reports.build import build_report
+from scheduler.reports.documents import file_name, to_docx, to_xlsx
 from scheduler.reports.export import display
 from scheduler.reports.periods import Period, make_period
+from scheduler.reports.tables import Report
 from scheduler.workdays import load_calendar
 
 ORIGIN = "reports"
@@ -77,6 +81,9 @@ def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> lis
             "rows": rows,
             "overdue": overdue,
             "report_url": f"{base_url.rstrip('/')}/admin/reports/monthly?period={period.text}{chosen}",
+            # The report itself (plain JSON, deterministic): the XLSX and the 通报 are made from it when the mail is
+            # rendered, so the queued row stays small and identical from one tick to the next.
+            "report": report.to_dict(),
             # The plan's year and the deadlines the mail states; a year the calendar does not cover yet is said so.
             **provisional_context([period.start, *(date.fromisoformat(o["due_on"]) for o in overdue)], calendar),
         }
@@ -90,6 +97,33 @@ def wanted_report_mail(*, session: Session, now: datetime, base_url: str) -> lis
             for c in office
         ]
     return wanted
+
+
+def with_report_files(composer: Composer) -> Renderer:
+    """Return a renderer for the monthly report mail: the templates, plus the report as XLSX and as a Word 通报."""
+
+    def render(row: OutboxMessage, occurrence: Occurrence | None, extra: dict[str, Any]) -> Content:
+        content = composer.render_templates(row, occurrence, extra)
+        data = row.context.get("report")
+        if not isinstance(data, dict):
+            return content  # a row queued before reports travelled with their mail
+        report = Report.from_dict(data)
+        files = tuple(
+            Attachment(filename=file_name(report, ext), maintype="application", subtype=subtype, data=write(report))
+            for ext, subtype, write in (
+                ("xlsx", "vnd.openxmlformats-officedocument.spreadsheetml.sheet", to_xlsx),
+                ("docx", "vnd.openxmlformats-officedocument.wordprocessingml.document", to_docx),
+            )
+        )
+        return replace(content, attachments=content.attachments + files)
+
+    return render
+
+
+def attach_report_files(composer: Composer) -> Composer:
+    """Make `composer` attach the XLSX and the 通报 to the monthly report mail; return it."""
+    composer.register(KIND, with_report_files(composer))
+    return composer
 
 
 def _settled(*, session: Session, period: Period, office: list[Contact]) -> bool:

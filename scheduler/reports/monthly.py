@@ -48,6 +48,20 @@ LEAD_COLUMNS = [
     Column("created_on", "录入日期"),
     Column("last_update_on", "最近更新"),
 ]
+HELD_COLUMNS = [
+    Column("date", "举办日期"),
+    Column("title", "活动"),
+    Column("hosts", "主办单位"),
+    Column("units", "计入板块"),
+]
+SIGNED_COLUMNS = [
+    Column("date", "签约日期"),
+    Column("name", "项目"),
+    Column("category", "类别"),
+    Column("unit", "落地板块"),
+    Column("amount", "签约额（万元）", "money"),
+    Column("event", "签约活动"),
+]
 TASK_COLUMNS = [
     Column("unit", "板块"),
     Column("title", "活动"),
@@ -177,13 +191,39 @@ def monthly_report(facts: Facts, targets: Targets, period: Period, today: date) 
             "target": target_total,
         }
     )
+    held_t, signed_t = held_and_signed(facts, month)
     return Report(
         "monthly",
         period.text,
         f"{period.label}科技招商月度跟踪",
         as_of.isoformat(),
-        [main, overdue_t, leads_t, stalled_t],
+        [main, held_t, signed_t, overdue_t, leads_t, stalled_t],
     )
+
+
+def held_and_signed(facts: Facts, span: Span) -> tuple[Table, Table]:
+    """List what was held and what was signed within the span (not only how many), in date order."""
+    held = Table("held", "本月已举办活动", HELD_COLUMNS)
+    for o in sorted((o for o in facts.occurrences if o.held and o.start_on in span),
+                    key=lambda o: (o.start_on, o.key)):
+        held.rows.append({
+            "date": o.start_on.isoformat() if o.start_on else "",
+            "title": o.title,
+            "hosts": "、".join(o.host_names) or "—",
+            "units": "、".join(facts.unit_name(k) for k in o.credited) or "市级",
+        })
+    signed_t = Table("signed", "本月签约项目", SIGNED_COLUMNS, note="只列签约形式为合同、协议的项目（意向不计）。")
+    for p in sorted((p for p in facts.projects if p.signed_on in span), key=lambda p: (p.signed_on, p.name)):
+        occ = facts.occurrence(p.occurrence_id)
+        signed_t.rows.append({
+            "date": p.signed_on.isoformat(),
+            "name": p.name,
+            "category": p.category,
+            "unit": facts.unit_name(p.unit) if p.unit else "市级",
+            "amount": p.amount_wan,
+            "event": occ.title if occ else "—",
+        })
+    return held, signed_t
 
 
 def _lead_row(unit_name: str, lead) -> dict:

@@ -1,30 +1,17 @@
-"""季度考核: a score per 板块 = Σ weight × indicator score (completion-rate or 功效系数法) + bonus/deduction items.
-
-Indicator rates (actual ÷ expected, cumulative from 1 January to the quarter's end):
-- outcomes: 签约项目, 签约金额, 引进人才 — expected = annual target × quarter/4 (序时);
-- inputs: 活动举办 (held ÷ planned), 成效填报及时率 (filed by the due day ÷ due), 周周有洽谈 (weeks logged ÷ due).
-  An input with nothing due yet counts as fully met (rate 1).
-Scoring an indicator (0–100):
-- completion rate ("rate"): 100 × min(rate, 1);
-- 功效系数法 ("efficacy"): 60 + (rate − 不允许值) ÷ (满意值 − 不允许值) × 40, clamped to [0, 100]
-  (满意值 1.0 and 不允许值 0.0 by default: on pace scores 100, nothing done scores 60).
-An outcome indicator without a target scores 0 and says so. Total = Σ weight × score ÷ 100 + adjustments.
-"""
+"""季度考核: a score per 板块 from six weighted indicators (the method is `METHOD_TEXT`, in Chinese, shown with
+the table), plus the office's bonus/deduction items; an indicator with nothing due is 不适用 and leaves the weights."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 from scheduler.reports.facts import Facts
 from scheduler.reports.metrics import (
     Span,
     checkin_weeks,
     held_count,
-    planned_count,
     reports_on_time,
     signed,
     talents,
@@ -32,101 +19,95 @@ from scheduler.reports.metrics import (
 )
 from scheduler.reports.monthly import as_of_for
 from scheduler.reports.periods import Period
+from scheduler.reports.scoring import (
+    DEFAULT_WEIGHTS,
+    INPUTS,
+    METHOD_LABELS,
+    NOT_APPLICABLE,
+    OUTCOMES,
+    Scoring,
+    applicable_weights,
+    indicator_score,
+    label,
+    weighted_points,
+)
 from scheduler.reports.tables import Column, Report, Table, rank_desc
 from scheduler.reports.targets import Targets
-from scheduler.validation import FileKind, InputInvalid, LocatedError, decode_utf8, load_toml, read_input_file
 
-OUTCOMES = {
-    "projects": ("签约项目", "signed_projects"),
-    "amount": ("签约金额", "signed_amount"),
-    "talents": ("引进人才", "talents"),
-}
-INPUTS = {"events": "活动举办", "reporting": "成效填报及时率", "checkins": "周周有洽谈"}
-DEFAULT_WEIGHTS = {
-    "projects": 30.0,
-    "amount": 25.0,
-    "talents": 15.0,
-    "events": 12.0,
-    "reporting": 8.0,
-    "checkins": 10.0,
-}
-MAX_SCORING_BYTES = 64 * 1024  # a scoring file is a dozen lines
-METHOD_LABELS = {"rate": "完成率法", "efficacy": "功效系数法"}
+__all__ = ["Scoring", "method_text", "quarterly_report"]
+
+INDICATORS = (*OUTCOMES, *INPUTS)
 
 
-@dataclass
-class Scoring:
-    method: str = "rate"
-    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    satisfactory: float = 1.0  # 满意值 (as a rate)
-    disallowed: float = 0.0  # 不允许值 (as a rate)
-
-    def check(self, *, source: str = "<input>") -> Scoring:
-        """Validate: known method and indicators, weights summing to 100, outcomes weighted above inputs."""
-        errors: list[LocatedError] = []
-        if self.method not in METHOD_LABELS:
-            message = f"未知计分方法 {self.method!r}（可选：rate 完成率法、efficacy 功效系数法）"
-            errors.append(LocatedError(where="method", message=message))
-        outcome = sum(self.weights.get(k, 0.0) for k in OUTCOMES)
-        if set(self.weights) != set(DEFAULT_WEIGHTS):
-            message = f"权重须且只须包含 {', '.join(DEFAULT_WEIGHTS)}，收到 {', '.join(sorted(self.weights))}"
-            errors.append(LocatedError(where="weights", message=message))
-        elif any(w < 0 for w in self.weights.values()) or abs(sum(self.weights.values()) - 100) > 1e-6:
-            message = f"权重须为非负数且合计 100，现合计 {sum(self.weights.values()):g}"
-            errors.append(LocatedError(where="weights", message=message))
-        elif outcome <= 100 - outcome:
-            message = f"成果类指标权重（{outcome:g}）须高于投入类指标（{100 - outcome:g}）"
-            errors.append(LocatedError(where="weights", message=message))
-        if self.satisfactory <= self.disallowed:
-            errors.append(LocatedError(where="satisfactory", message="满意值须大于不允许值"))
-        if errors:
-            raise InputInvalid(source, errors, kind=FileKind.SCORING)
-        return self
-
-    @classmethod
-    def from_file(cls, path: Path) -> Scoring:
-        """Read scoring settings from TOML: method, satisfactory, disallowed, [weights]."""
-        source = str(path)
-        raw = read_input_file(path, limit=MAX_SCORING_BYTES, kind=FileKind.SCORING)
-        data = load_toml(decode_utf8(raw, source=source, kind=FileKind.SCORING), source=source, kind=FileKind.SCORING)
-        errors: list[LocatedError] = []
-
-        def number(where: str, value: Any) -> float:
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return float(value)
-            errors.append(LocatedError(where=where, message=f"应为数字，收到 {value!r}"))
-            return 0.0
-
-        raw_weights = data.get("weights", {})
-        if not isinstance(raw_weights, dict):
-            errors.append(LocatedError(where="weights", message="应为 [weights] 表格"))
-            raw_weights = {}
-        weights = {**DEFAULT_WEIGHTS, **{k: number(f"weights.{k}", v) for k, v in raw_weights.items()}}
-        scoring = cls(
-            str(data.get("method", "rate")),
-            weights,
-            number("satisfactory", data.get("satisfactory", 1.0)),
-            number("disallowed", data.get("disallowed", 0.0)),
-        )
-        if errors:
-            raise InputInvalid(source, errors, kind=FileKind.SCORING)
-        return scoring.check(source=source)
-
-
-def indicator_score(rate: float | None, scoring: Scoring) -> float:
-    """Score one indicator rate (0–100) under the configured method."""
-    if rate is None:
-        return 0.0
+def method_text(scoring: Scoring, last_month: int) -> str:
+    """Describe, in Chinese, how the table is computed under `scoring` (shown next to the table and in print)."""
+    weights = "，".join(f"{label(k)} {scoring.weights[k]:g}" for k in DEFAULT_WEIGHTS)
     if scoring.method == "rate":
-        return round(100 * min(max(rate, 0.0), 1.0), 2)
-    raw = 60 + (rate - scoring.disallowed) / (scoring.satisfactory - scoring.disallowed) * 40
-    return round(min(max(raw, 0.0), 100.0), 2)
+        rule = "完成率法：指标分 = 100 × 完成率（完成率超过 100% 按 100% 计）。"
+    else:
+        rule = (
+            f"功效系数法：指标分 = 60 + (完成率 − 不允许值 {scoring.disallowed:g}) ÷ (满意值 {scoring.satisfactory:g}"
+            f" − 不允许值 {scoring.disallowed:g}) × 40，取值 0–100（按序时完成得 100，毫无进展得 60）。"
+        )
+    return "\n".join(
+        [
+            "一、完成率 = 实际完成 ÷ 应完成，均按 1 月 1 日至季末（季度进行中则至统计日）累计。",
+            f"成果类：签约项目、签约金额、引进人才，应完成 = 年度目标 × {last_month}/12（序时进度）；"
+            "未设年度目标的，该项计 0 分并注明“未设目标”。",
+            "投入类：活动举办 = 已举办 ÷ 截至统计日应举办的计划活动；成效填报及时率 = 按期填报 ÷ 到期应填报；"
+            "周周有洽谈 = 已报周数 ÷ 应报周数。",
+            f"二、截至统计日没有任何应完成事项的投入类指标记为“{NOT_APPLICABLE}”：不计分，也不占权重，"
+            "其权重按其余适用指标的原权重比例重新分配（适用权重合计 100）。",
+            f"三、{rule}",
+            f"四、加权得分 = 适用权重 × 指标分 ÷ 100；指标得分 = 各项加权得分之和；总分 = 指标得分 + 加减分。"
+            f"原权重：{weights}。",
+            "五、总分相同者名次并列；季度尚未开始的不计分、不排名；季度进行中的排名为截至统计日的预排名。",
+        ]
+    )
 
 
-def _ratio(actual: float, expected: float | None, *, empty_is_met: bool = False) -> float | None:
+def _ratio(actual: float, expected: float | None) -> float | None:
     if not expected:
-        return 1.0 if empty_is_met else None
+        return None
     return round(actual / expected, 4)
+
+
+def _events_due(facts: Facts, unit: str, period: Period, as_of: date) -> tuple[int, int]:
+    """Return (held, due) for 活动举办: planned occurrences of January … the quarter's last month whose day (or
+    window's end) has come by `as_of`, or that were held already."""
+    due = [
+        o
+        for o in unit_occurrences(facts, unit)
+        if (o.start_on or o.window_end).year == facts.year
+        and o.due_month <= period.last_month
+        and (o.held or (o.start_on or o.window_end) <= as_of)
+    ]
+    return held_count(due, Span(date(facts.year, 1, 1), as_of)), len(due)
+
+
+def _columns() -> list[Column]:
+    return [
+        Column("rank", "排名", "int"),
+        Column("unit", "板块"),
+        *[Column(f"{k}_points", f"{label(k)}（加权得分）", "score") for k in INDICATORS],
+        Column("base", "指标得分", "score"),
+        Column("adjust", "加减分", "score"),
+        Column("total", "总分", "score"),
+    ]
+
+
+def _detail_columns() -> list[Column]:
+    return [
+        Column("unit", "板块"),
+        Column("indicator", "指标"),
+        Column("actual", "实际完成", "qty"),
+        Column("expected", "应完成", "qty"),
+        Column("rate", "完成率（%）", "pct"),
+        Column("score", "指标分", "score"),
+        Column("weight", "原权重", "score"),
+        Column("applied_weight", "适用权重", "score"),
+        Column("points", "加权得分", "score"),
+    ]
 
 
 def quarterly_report(
@@ -137,82 +118,100 @@ def quarterly_report(
     scoring: Scoring,
     adjustments: dict[str, list[tuple[Decimal, str]]],
 ) -> Report:
-    """Build the 季度考核 of one quarter."""
+    """Build the 季度考核 of one quarter (no scores or ranking before the quarter begins)."""
     scoring.check()
     as_of = as_of_for(period, today)
-    year_span = Span(date(facts.year, 1, 1), period.end)
-    share = period.last_month / 12
-    scores = Table(
-        "scores",
-        f"季度考核得分（{METHOD_LABELS[scoring.method]}）",
-        [
-            Column("rank", "排名", "int"),
-            Column("unit", "板块"),
-            *[Column(f"{k}_rate", f"{label}完成率", "pct") for k, (label, _m) in OUTCOMES.items()],
-            *[Column(f"{k}_rate", f"{label}完成率", "pct") for k, label in INPUTS.items()],
-            *[
-                Column(f"{k}_score", f"{label}得分", "score")
-                for k, label in [*((k, v[0]) for k, v in OUTCOMES.items()), *INPUTS.items()]
-            ],
-            Column("base", "指标得分", "score"),
-            Column("adjust", "加减分", "score"),
-            Column("total", "总分", "score"),
-        ],
-        note=f"权重：{'，'.join(f'{_label(k)} {w:g}' for k, w in scoring.weights.items())}；"
-        f"完成率按 1 月 1 日至季末累计、目标按序时（年度目标 × {period.last_month}/12）计。",
-    )
+    title = f"季度考核得分（{METHOD_LABELS[scoring.method]}）"
+    scores = Table("scores", title, _columns(), note="总分 = 各指标加权得分之和 + 加减分；“不适用”的指标不占权重。")
+    detail = Table("indicators", "各指标完成率、权重与加权得分", _detail_columns())
     adjust_t = Table(
         "adjustments",
         "加分/减分项",
         [Column("unit", "板块"), Column("points", "分值", "score"), Column("reason", "事由")],
     )
-    rows: dict[str, dict] = {}
-    for u in facts.units:
-        t = targets.get(u.key, {})
-        n, amount = signed(facts, u.key, year_span)
-        occs = unit_occurrences(facts, u.key)
-        on_time, due = reports_on_time(facts, u.key, as_of)
-        logged, weeks = checkin_weeks(facts, u.key, year_span, as_of)
-        rates = {
-            "projects": _ratio(n, float(t["signed_projects"]) * share if "signed_projects" in t else None),
-            "amount": _ratio(float(amount), float(t["signed_amount"]) * share if "signed_amount" in t else None),
-            "talents": _ratio(
-                talents(facts, u.key, year_span), float(t["talents"]) * share if "talents" in t else None
-            ),
-            "events": _ratio(
-                held_count(occs, year_span), planned_count(occs, facts.year, period.months_to_date()), empty_is_met=True
-            ),
-            "reporting": _ratio(on_time, due, empty_is_met=True),
-            "checkins": _ratio(logged, weeks, empty_is_met=True),
-        }
-        row: dict = {"unit": u.name}
-        base = 0.0
-        for key, rate in rates.items():
-            s = indicator_score(rate, scoring)
-            row[f"{key}_rate"] = None if rate is None else round(rate * 100, 2)
-            row[f"{key}_score"] = s
-            base += scoring.weights[key] * s / 100
-        extra = adjustments.get(u.key, [])
-        adjust = float(sum((p for p, _r in extra), Decimal(0)))
-        for points, reason in extra:
-            adjust_t.rows.append({"unit": u.name, "points": float(points), "reason": reason})
-        row.update(base=round(base, 2), adjust=round(adjust, 2), total=round(base + adjust, 2))
-        rows[u.key] = row
-    ranks = rank_desc({k: r["total"] for k, r in rows.items()})
-    for key, row in rows.items():
-        row["rank"] = ranks[key]
-    scores.rows = sorted(rows.values(), key=lambda r: (r["rank"], r["unit"]))
     report = Report(
         "quarterly",
         period.text,
         f"{period.label}科技招商季度考核",
         as_of.isoformat(),
-        [scores, adjust_t],
-        meta={"scoring": asdict(scoring)},
+        [scores, detail, adjust_t],
+        meta={"scoring": asdict(scoring), "ranked": today >= period.start},
     )
-    report.notes.append(__doc__.split("\n\n", 1)[1].strip() if __doc__ else "")
+    report.notes.append(method_text(scoring, period.last_month))
+    if today < period.start:
+        scores.note = f"{period.label}尚未开始（{period.start.isoformat()} 起），不计分、不排名。"
+        return report
+    if today < period.end:
+        scores.note += f"季度进行中：以下为截至 {as_of.isoformat()} 的预排名，季末后方可发布。"
+    rows: dict[str, dict] = {}
+    for u in facts.units:
+        figures = _figures(facts, targets.get(u.key, {}), u.key, period, as_of)
+        rows[u.key] = _score_unit(u.name, figures, scoring, adjustments.get(u.key, []), detail, adjust_t)
+    ranks = rank_desc({k: r["total"] for k, r in rows.items()})
+    for key, row in rows.items():
+        row["rank"] = ranks[key]
+    scores.rows = sorted(rows.values(), key=lambda r: (r["rank"], r["unit"]))
     return report
 
 
-def _label(key: str) -> str:
-    return OUTCOMES[key][0] if key in OUTCOMES else INPUTS[key]
+def _figures(facts: Facts, t: dict, unit: str, period: Period, as_of: date) -> dict[str, tuple[float, float | None]]:
+    """Return (actual, expected) per indicator; expected None: no target (outcomes) or nothing due (inputs)."""
+    year_span = Span(date(facts.year, 1, 1), period.end)
+    share = period.last_month / 12
+    n, amount = signed(facts, unit, year_span)
+
+    def expected(metric: str) -> float | None:
+        return round(float(t[metric]) * share, 4) if metric in t else None
+
+    on_time, due = reports_on_time(facts, unit, as_of)
+    logged, weeks = checkin_weeks(facts, unit, year_span, as_of)
+    return {
+        "projects": (n, expected("signed_projects")),
+        "amount": (float(amount), expected("signed_amount")),
+        "talents": (talents(facts, unit, year_span), expected("talents")),
+        "events": _events_due(facts, unit, period, as_of),
+        "reporting": (on_time, due),
+        "checkins": (logged, weeks),
+    }
+
+
+def _score_unit(
+    name: str,
+    figures: dict[str, tuple[float, float | None]],
+    scoring: Scoring,
+    extra: list[tuple[Decimal, str]],
+    detail: Table,
+    adjust_t: Table,
+) -> dict:
+    """Score one 板块: fill its detail rows and adjustments and return its summary row."""
+    # Outcomes always apply (a missing target scores 0, said so); an input applies once something is due.
+    applies = {k: k in OUTCOMES or bool(figures[k][1]) for k in INDICATORS}
+    weights = applicable_weights(scoring.weights, applies)
+    row: dict = {"unit": name}
+    base = 0.0
+    for key in INDICATORS:
+        actual, expected = figures[key]
+        rate = _ratio(actual, expected)
+        line = {
+            "unit": name,
+            "indicator": label(key),
+            "actual": actual,
+            "expected": expected if expected else ("未设目标" if key in OUTCOMES else 0),
+            "rate": None if rate is None else round(rate * 100, 2),
+            "weight": scoring.weights[key],
+        }
+        if not applies[key]:
+            line.update(score=NOT_APPLICABLE, applied_weight=NOT_APPLICABLE, points=NOT_APPLICABLE)
+            row[f"{key}_points"] = NOT_APPLICABLE
+        else:
+            score = indicator_score(rate, scoring)
+            points = weighted_points(weights[key], score)
+            line.update(score=score, applied_weight=weights[key], points=points)
+            row[f"{key}_points"] = points
+            base += points
+        detail.rows.append(line)
+    adjust = float(sum((p for p, _r in extra), Decimal(0)))
+    for points_, reason in extra:
+        adjust_t.rows.append({"unit": name, "points": float(points_), "reason": reason})
+    row.update(base=round(base, 2), adjust=round(adjust, 2), total=round(base + adjust, 2))
+    return row

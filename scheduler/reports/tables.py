@@ -93,3 +93,24 @@ def rank_desc(values: dict[str, float | None]) -> dict[str, int | None]:
         k: None if v is None else 1 + sum(1 for w in values.values() if w is not None and w > v)
         for k, v in values.items()
     }
+
+
+def cell_value(value: Any, kind: str) -> Any:
+    """Return what a cell holds: numbers for numeric columns, text otherwise (None stays empty)."""
+    if value is None:
+        return None
+    if kind in NUMERIC_KINDS and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return int(value) if kind == "int" or (kind == "qty" and isinstance(value, int)) else float(value)
+    return str(value)
+
+
+def display(value: Any, kind: str) -> str:
+    """Format a value for a printed page."""
+    if value is None or value == "":
+        return "—"
+    if kind == "qty" and isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if kind in ("pct", "pp", "score", "money", "qty") and isinstance(value, int | float | Decimal):
+        text = f"{float(value):,.2f}"
+        return ("+" + text) if kind == "pp" and float(value) > 0 else text
+    return str(value)

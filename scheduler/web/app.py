@@ -26,6 +26,7 @@ from scheduler.web.admin import tasks as admin_tasks
 from scheduler.web.admin import users as admin_users
 from scheduler.web.admin import workdays as admin_workdays
 from scheduler.web.errors import install_error_pages
+from scheduler.web.headrequests import HeadAsGet
 from scheduler.web.logredact import install_redaction
 from scheduler.web.security import SESSION_COOKIE, SESSION_MAX_AGE, LoginRequired, SecurityHeaders
 from scheduler.web.templates import make_templates
@@ -74,6 +75,7 @@ def create_app(
     app.include_router(admin_planfile.router)  # before admin_plan: /admin/plan/upload is not a plan key
     app.include_router(admin_plan.router)
     app.state.sign_in_guard = SignInGuard()  # failed sign-ins per (username, address) and per address
+    app.add_middleware(HeadAsGet)  # inside feeds (which answer their own HEAD with ETag), so every page takes HEAD
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.signing_keys()[0],

@@ -27,11 +27,15 @@ from scheduler.plan.models import STATUS_LABELS, OccurrenceStatus, Plan, type_la
 from scheduler.plan.rows import occurrence_when, plan_choices
 from scheduler.reports.cadence import closing_windows, compute_cadence
 from scheduler.reports.facts import Facts, load_facts
+from scheduler.reports.tables import display
+from scheduler.reports.targets import load_targets
 from scheduler.web.admin.outbox import GENERIC_KIND, mail_kind_label
 from scheduler.web.deps import NowDep, SessionDep
+from scheduler.web.figures import months_svg, units_svg, year_figures
 from scheduler.web.pages import chosen_plan, plan_days, provisional_banner
-from scheduler.web.security import AdminDep, OptionalAdminDep
+from scheduler.web.security import AdminDep, OptionalAdminDep, csrf_token
 from scheduler.web.templates import render
+from scheduler.web.timeline import audit_sentence, revision_sentence
 
 router = APIRouter()
 WEEKDAYS = "一二三四五六日"
@@ -49,17 +53,24 @@ def attention(*, session: Session, facts: Facts, today: date) -> dict[str, Any]:
         }
         for o in closing_windows(facts, today)
     ]
+    # The open tasks behind each item, so every line carries its action (催办, 代为填报/定档, open the task).
+    plan_occ = {o.id for o in facts.occurrences}
+    open_tasks = [t for t in list_tasks(session=session, status=TaskStatus.OPEN) if t.occurrence_id in plan_occ]
+    fix_task = {t.occurrence_id: t.id for t in open_tasks if t.kind == TaskKind.FIX_DATE}
+    for c, o in zip(closing, closing_windows(facts, today), strict=True):
+        c["task_id"] = fix_task.get(o.id)
     overdue = []
-    for t in facts.report_tasks:
-        if t.status == TaskStatus.OPEN and t.due_on < today:
+    for t in open_tasks:
+        if t.kind == TaskKind.OUTCOME and t.due_on < today:
             occ = facts.occurrence(t.occurrence_id)
             overdue.append(
                 {
                     "seq": occ.seq if occ else None,
                     "title": occ.title if occ else "—",
-                    "unit": facts.unit_name(t.unit),
+                    "unit": facts.unit_name(t.organization_key),
                     "due_on": t.due_on,
                     "days": (today - t.due_on).days,
+                    "task_id": t.id,
                 }
             )
     failed = list_page(session=session, state=OutboxState.FAILED, offset=0, limit=20)  # newest failure first
@@ -173,6 +184,9 @@ def home(
     }
     if admin is not None and facts is not None:
         ctx["att"] = attention(session=session, facts=facts, today=today)
+        ctx["csrf"] = csrf_token(request)
+        fig = year_figures(facts, load_targets(session=session, year=facts.year), today)
+        ctx.update(fig=fig, months_svg=months_svg(fig), units_svg=units_svg(fig), display=display)
         ctx["state_labels"] = STATE_LABELS
         ctx["kind_label"] = mail_kind_label
     return render(request, "home.html", ctx)
@@ -248,17 +262,20 @@ def occurrence_timeline(*, session: Session, occ: Any, org_names: dict[str, str]
                 f"{TASK_STATUS_LABELS[TaskStatus(t.status)]}" + (f"（{t.done_by}）" if t.done_by else ""),
             }
         )
+    unit_of = {t.id: t.organization_key for t in tasks}
     if task_ids:
         for r in session.exec(select(FormRevision).where(col(FormRevision.task_id).in_(task_ids))):
-            items.append(
-                {
-                    "at": r.created_at,
-                    "what": f"填报修订 #{r.number}",
-                    "detail": f"{r.action} · {r.actor}" + (f"（代 {r.on_behalf_of}）" if r.on_behalf_of else ""),
-                }
+            what, detail = revision_sentence(
+                kind=r.action, number=r.number, data=r.data, actor=r.actor, actor_kind=r.actor_kind,
+                on_behalf_of=r.on_behalf_of, at=r.created_at, unit=unit_of.get(r.task_id), names=names,
             )
+            items.append({"at": r.created_at, "what": what, "detail": detail})
     for a in session.exec(select(AuditEntry).where(AuditEntry.entity == "occurrence", AuditEntry.entity_id == occ.id)):
-        items.append({"at": a.at, "what": f"变更·{a.action}", "detail": f"{a.actor} · {_changes(a.before, a.after)}"})
+        what, detail = audit_sentence(
+            action=a.action, actor=a.actor, actor_kind=a.actor_kind, on_behalf_of=a.on_behalf_of, at=a.at,
+            before=a.before, after=a.after, unit=unit_of.get(a.task_id) if a.task_id else None, names=names,
+        )
+        items.append({"at": a.at, "what": what, "detail": detail})
     items.sort(key=lambda i: i["at"])
     report = get_report(session=session, occurrence_id=occ.id)
     outcome = None
@@ -278,7 +295,3 @@ def occurrence_timeline(*, session: Session, occ: Any, org_names: dict[str, str]
         "outcome": outcome,
     }
 
-
-def _changes(before: dict | None, after: dict | None) -> str:
-    keys = sorted(set(before or {}) | set(after or {}))
-    return "；".join(f"{k}: {(before or {}).get(k, '—')} → {(after or {}).get(k, '—')}" for k in keys) or "—"

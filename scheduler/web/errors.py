@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -34,6 +35,11 @@ TITLES = {
     422: "输入有误",
     429: "请求过于频繁",
 }
+# Starlette's own details ("Not Found", "Method Not Allowed") are English reason phrases: say it in Chinese.
+DEFAULT_DETAILS = {
+    404: "没有这个页面：网址 {path} 不存在，或所指的内容已被删除。",
+    405: "网址 {path} 不接受这种请求方式（{method}）。",
+}
 LOCATION_LABELS = {"body": "表单", "query": "网址参数", "path": "网址", "header": "请求头", "cookie": "Cookie"}
 
 
@@ -53,6 +59,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if not wants_html(request):
         return await http_exception_handler(request, exc)
     detail = exc.detail if isinstance(exc.detail, str) else "请求无法完成"
+    if exc.status_code in DEFAULT_DETAILS and detail == HTTPStatus(exc.status_code).phrase:
+        detail = DEFAULT_DETAILS[exc.status_code].format(path=request.url.path, method=request.method)
     context = {"title": TITLES.get(exc.status_code, "出错了"), "messages": [detail], "status": exc.status_code}
     response = render(request, "error.html", context, status_code=exc.status_code)
     for name, value in (exc.headers or {}).items():

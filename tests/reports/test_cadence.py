@@ -65,6 +65,10 @@ def test_a_theme_window_about_to_close_unfixed_is_flagged(seeded_engine: Engine)
     cad = compute_cadence(facts_of(seeded_engine), date(2023, 3, 20))
     assert cad.themes[0].state == "closing"
     assert any(g.kind == "theme" and "2023-03-31" in g.text and "仍未定档" in g.text for g in cad.gaps)
+    # gaps say what to do, month first: "3月 海安市尚无安排：请督促海安市在3月安排一场活动"
+    months = [g for g in cad.gaps if g.kind == "month"]
+    assert months and all(g.text.startswith(f"{g.month}月 ") and "尚无安排：请督促" in g.text for g in months)
+    assert "4月 海安市尚无安排：请督促海安市在4月安排一场活动" in [g.text for g in months]
 
 
 def test_kept_and_missed_after_a_scripted_replay(seeded_engine: Engine) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
+from docx import Document
+from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -59,6 +62,16 @@ def test_monthly_report_is_mailed_to_the_office_once(mail_engine: Engine, settin
     assert msg["Subject"] == "【月度跟踪】2023年3月科技招商月度跟踪"
     html = msg.get_body(("html",)).get_content()
     assert "如皋市" in html and "/admin/reports/monthly?period=2023-03" in html
+    # the report travels with the mail: the print-ready XLSX and the Word 通报, under their Chinese names
+    files = {part.get_filename(): part.get_content() for part in msg.iter_attachments()}
+    assert set(files) == {"2023年3月科技招商月度跟踪.xlsx", "2023年3月科技招商月度跟踪.docx"}
+    sheet = load_workbook(io.BytesIO(files["2023年3月科技招商月度跟踪.xlsx"]))["各板块月度跟踪"]
+    assert [c.value for c in sheet[3]][:2] == ["板块", "本月计划活动"] and sheet.freeze_panes == "B4"
+    assert sheet.max_row == 3 + 11 + 1 + 2  # title, units, header; the 11 板块; 合计; a blank row and the note
+    assert sheet.cell(sheet.max_row, 1).value.startswith("说明：完成率 = 累计签约项目 ÷ 年度目标")
+    tongbao = Document(io.BytesIO(files["2023年3月科技招商月度跟踪.docx"]))
+    assert tongbao.paragraphs[0].text == "关于2023年3月科技招商月度跟踪情况的通报"
+    assert [c.text for c in tongbao.tables[0].rows[0].cells][:2] == ["板块", "本月计划活动"]
     with session_scope(mail_engine) as session:
         rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "monthly_report")).all()
     assert {r.state for r in rows} == {"sent"} and {r.origin for r in rows} == {"reports:2023-03"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -43,6 +44,23 @@ def test_public_and_admin_views(site: str) -> None:
         assert "窗口将关闭" in home and "东部中心 南通重点产业链科技成果对接洽谈会" in home  # Q1 theme closes 03-31
         assert "崇川（上海）战略性新兴产业发展大会" in home and "550 用户不存在" in home
         assert 'href="/admin/events/4"' in home
+        # the year at a glance (prepare_dashboard, 20 March): 04-1 held on 6 March with one 300 万元 project; its
+        # report filed on time, 崇川's 07-1 report overdue → 1 of 2 due on time; no targets stored
+        assert "活动已举办 <strong>1</strong>" in home and "成效按时填报 <strong>1</strong> / 到期 2 份" in home
+        assert "签约项目 <strong>1</strong> 个，300.00 万元；尚未设定年度目标" in home
+        assert "<title>3月已举办 1 场</title>" in home and "<title>4月已举办 0 场</title>" in home
+        # per 板块, January–March: 如皋 04-1 held (1/1); 南通创新区 11-1 and 12-1 not yet (0/2); 海安 none planned
+        assert "<title>如皋市 已举办 1/1</title>" in home and "<title>南通创新区 已举办 0/2</title>" in home
+        assert "<title>海安市 已举办 尚无到期计划</title>" in home
+        assert 'data-testid="fig-units"' in home and 'data-testid="fig-months"' in home  # the same, as tables
+        # every attention item has its action: 崇川's overdue outcome report can be chased or filed on its behalf
+        overdue = home.split('data-testid="overdue"', 1)[1].split("</table>", 1)[0]
+        task_id = re.search(r'action="/admin/tasks/(\d+)/resend"', overdue).group(1)  # type: ignore[union-attr]
+        assert "崇川区" in overdue and "催办" in overdue and "代为填报" in overdue
+        assert f'href="/admin/tasks/{task_id}/form"' in overdue
+        token = re.search(r'name="csrf_token" value="([^"]+)"', overdue).group(1)  # type: ignore[union-attr]
+        chased = client.post(f"/admin/tasks/{task_id}/resend", data={"csrf_token": token})
+        assert chased.status_code == 303 and chased.headers["location"].startswith(f"/admin/tasks/{task_id}?sent=")
         timeline = client.get("/admin/events/4").text
         assert "邮件·活动提醒" in timeline and "任务·成效填报" in timeline and "计入本场" in timeline
         assert "校企项目&lt;script&gt;" in timeline and "<script>" not in timeline
@@ -59,6 +77,14 @@ def test_public_and_admin_views(site: str) -> None:
         assert bad.status_code == 400 and "月份 13 无效" in bad.text
         xlsx = client.get("/admin/reports/monthly", params={"period": "2023-03", "format": "xlsx"})
         assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+        # RFC 6266: the Chinese name percent-encoded in filename*, an ASCII fallback in filename
+        assert xlsx.headers["content-disposition"] == (
+            "attachment; filename=\"monthly-2023-03.xlsx\"; filename*=UTF-8''"
+            + quote("2023年3月科技招商月度跟踪.xlsx", safe="")
+        )
+        docx = client.get("/admin/reports/bimonthly", params={"period": "2023-03/04", "format": "docx"})
+        assert docx.status_code == 200 and docx.content.startswith(b"PK")
+        assert quote("2023年3-4月科技招商双月点评.docx", safe="") in docx.headers["content-disposition"]
         assert client.get("/admin/outbox", params={"state": "failed"}).text.count("bad@example.org") == 1
         refused = client.post(
             "/admin/reviews/items", data={"period": "2023-03/04", "unit": "rugao", "text": "x", "csrf_token": "forged"}

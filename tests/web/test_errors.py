@@ -41,3 +41,23 @@ def test_a_bad_form_value_names_the_field_and_keeps_the_data(client: httpx.Clien
     assert "表单字段 username：过长" in response.text
     assert dump_database(seeded_engine) == before
     assert "<script>" not in client.get("/events/%3Cscript%3E", headers=HTML).text  # echoed input is escaped
+
+
+def test_an_unknown_address_is_a_chinese_page_without_the_form_hint(client: httpx.Client) -> None:
+    page = client.get("/no-such-page", headers=HTML)
+    assert page.status_code == 404
+    assert "没有这个页面：网址 /no-such-page 不存在" in page.text and "请检查网址是否完整" in page.text
+    assert "Not Found" not in page.text and "修改后重试" not in page.text
+    wrong_method = client.delete("/plan", headers=HTML)
+    assert wrong_method.status_code == 405 and "网址 /plan 不接受这种请求方式（DELETE）" in wrong_method.text
+    assert "Method Not Allowed" not in wrong_method.text
+    assert client.get("/no-such-page").json() == {"detail": "Not Found"}  # programs keep the standard JSON
+
+
+@pytest.mark.parametrize("path", ["/", "/plan", "/subscribe", "/login", "/events/4"])
+def test_head_is_allowed_wherever_get_is(client: httpx.Client, path: str) -> None:
+    got = client.get(path, headers=HTML)
+    head = client.head(path, headers=HTML)
+    assert (got.status_code, head.status_code) == (200, 200)
+    assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
+    assert client.head("/no-such-page", headers=HTML).status_code == 404

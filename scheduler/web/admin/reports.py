@@ -15,6 +15,7 @@ from scheduler.reports import reviews
 from scheduler.reports.build import ReportUnavailable, build_report, issue_quarterly
 from scheduler.reports.cadence import compute_cadence
 from scheduler.reports.cadence_report import cadence_report
+from scheduler.reports.documents import ascii_name, file_name
 from scheduler.reports.export import FORMATS, display, export
 from scheduler.reports.facts import load_facts
 from scheduler.reports.periods import REPORT_KIND_LABELS, PeriodInvalid, parse_period
@@ -23,6 +24,7 @@ from scheduler.reports.snapshots import SnapshotExists, get_snapshot
 from scheduler.reports.targets import bankuai_units
 from scheduler.validation import ValueRefused, clean_text, parse_decimal
 from scheduler.web.admin.params import RowId
+from scheduler.web.admin.planfile import content_disposition
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token, style_hash_policy
 from scheduler.web.templates import render
@@ -115,10 +117,11 @@ def report_view(
     if format not in FORMATS:
         raise HTTPException(status_code=400, detail=f"未知格式 {format!r}（可选：{'、'.join(FORMATS)}）")
     data = export(report, format)
-    name = f"{kind}-{report.period.replace('/', '-')}.{format}"
-    disposition = "inline" if format == "html" else "attachment"
-    headers = {"Content-Disposition": f'{disposition}; filename="{name}"'}
+    # A Chinese file name (RFC 6266 filename*) with an ASCII fallback; the printable page opens in the browser.
+    disposition = content_disposition(file_name(report, format), ascii_name(report, format))
+    headers = {"Content-Disposition": disposition}
     if format == "html":  # a standalone document with its own <style>: allowed by hash, nothing else inline
+        headers["Content-Disposition"] = disposition.replace("attachment;", "inline;", 1)
         headers |= {"Content-Security-Policy": style_hash_policy(data), "X-Frame-Options": "DENY"}
     return Response(data, media_type=FORMATS[format], headers=headers)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
@@ -27,6 +28,9 @@ from scheduler.web.taskforms import form_context
 from scheduler.web.templates import render
 
 router = APIRouter(include_in_schema=False)
+TASKS_PER_PAGE = 25
+# ?page=N (1-based); FastAPI refuses a non-number or one out of range with a Chinese page naming the field
+PageNumber = Annotated[int, Query(alias="page", ge=1, le=10_000)]
 FILTERS = {"overdue": "逾期", "open": "待办", "done": "已完成", "cancelled": "已取消", "all": "全部"}
 
 
@@ -36,15 +40,21 @@ def _missing(request: Request, task_id: int) -> Response:
 
 @router.get("/admin/tasks")
 def task_list(request: Request, session: SessionDep, now: NowDep, user: AdminDep, filter: str = "overdue",
-              org: str = "", kind: str = "") -> Response:
-    """List tasks: overdue / open / done / cancelled / all, per organization and kind."""
+              org: str = "", kind: str = "", number: PageNumber = 1) -> Response:
+    """List tasks: overdue / open / done / cancelled / all, per organization and kind, a page at a time."""
     today = local_date(now)
     status = filter if filter in ("open", "done", "cancelled") else None
-    tasks = list_tasks(session=session, status=status, organization_key=org or None, kind=kind or None,
+    found = list_tasks(session=session, status=status, organization_key=org or None, kind=kind or None,
                        overdue_on=today if filter == "overdue" else None)
+    pages = max(1, -(-len(found) // TASKS_PER_PAGE))
+    number = min(number, pages)
+    tasks = found[(number - 1) * TASKS_PER_PAGE:number * TASKS_PER_PAGE]
     orgs = get_organizations(session=session)
+    query = urlencode({"filter": filter, "org": org, "kind": kind})
     return render(request, "admin_tasks.html", {
-        "tasks": tasks, "filter": filter, "org": org, "kind": kind, "filters": FILTERS, "orgs": orgs, "today": today,
+        "tasks": tasks, "total": len(found), "page_number": number, "pages": pages, "page_query": query,
+        "first_shown": (number - 1) * TASKS_PER_PAGE + 1 if found else 0,
+        "filter": filter, "org": org, "kind": kind, "filters": FILTERS, "orgs": orgs, "today": today,
         "kind_labels": {str(k): v for k, v in TASK_KIND_LABELS.items()},
         "status_labels": {str(k): v for k, v in TASK_STATUS_LABELS.items()}, "tz": SHANGHAI,
         "provisional": provisional_banner(session=session, days=[t.due_on for t in tasks]),

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from scheduler.audit import AuditEntry
 from scheduler.clock import FixedClock
 from scheduler.config import Settings
 from scheduler.db import session_scope
+from scheduler.followups.models import FormRevision
 from scheduler.followups.tasks import list_tasks
 from scheduler.mail.models import OutboxMessage
 from scheduler.plan.models import Occurrence
@@ -134,12 +136,40 @@ def test_targets_show_counts_as_integers_and_money_with_decimals(office: tuple[h
     assert ".00 个" not in page and "3,300.00" not in page
 
 
+def _a_fix_date_revision(engine: Engine) -> None:
+    """Store what a 定档 submission by 如皋's liaison leaves behind: its revision and its audit entry."""
+    with session_scope(engine, write=True) as session:
+        occ = session.exec(select(Occurrence).where(Occurrence.key == "04-1")).one()
+        task = next(t for t in list_tasks(session=session) if t.occurrence_id == occ.id)
+        old = {"status": "planned", "status_reason": None, "start_at": None, "end_at": None, "location": "无锡",
+               "window_start": "2023-03-01", "window_end": "2023-03-31", "sequence": 0}
+        new = {**old, "status": "fixed", "start_at": "2023-03-06T06:00:00+00:00",
+               "end_at": "2023-03-06T09:00:00+00:00", "sequence": 1}
+        session.add(FormRevision(task_id=task.id, action="fix_date", number=1, actor="rugao@example.org",
+                                 actor_kind="link", created_at=at(date(2023, 1, 28)),
+                                 data={"date": "2023-03-06", "start_time": "14:00", "end_time": "17:00",
+                                       "place": "无锡"}))
+        session.add(AuditEntry(at=at(date(2023, 1, 28)), actor="rugao@example.org", actor_kind="link",
+                               action="fix_date.submit", entity="occurrence", entity_id=occ.id, task_id=task.id,
+                               before={"data": old, "task": {"status": "open"}},
+                               after={"data": new, "task": {"status": "done"}, "revision": 1}))
+
+
 def test_timeline_and_outbox_speak_names_not_keys(office: tuple[httpx.Client, Engine]) -> None:
-    client, _ = office
+    client, engine = office
+    _a_fix_date_revision(engine)
     timeline = client.get("/admin/events/4").text
     assert "负责：如皋市" in timeline and "负责：rugao" not in timeline
     assert "第 2 版" in timeline and "SEQUENCE" not in timeline  # held: SEQUENCE 1, the second version
     assert "邮件·kind_nobody_named" not in timeline and "<strong>邮件</strong>" in timeline
+    # audit and revisions read as sentences: no Python dicts, no internal action names
+    assert "{&#39;" not in timeline and "{'" not in timeline and "outcome.submit" not in timeline
+    assert "填报修订" not in timeline and "变更·" not in timeline
+    assert ("<strong>定档·第 1 次提交</strong> 如皋市联络员（rugao@example.org） 1月28日 提交定档：3月6日 "
+            "14:00–17:00，地点 无锡") in timeline
+    # the audit entry: 06:00–09:00 UTC is 14:00–17:00 in Shanghai; the place did not change, the status did
+    assert ("<strong>定档</strong> 如皋市联络员（rugao@example.org） 1月28日 定档：3月6日 14:00–17:00，"
+            "状态改为已定档") in timeline
     pending = client.get("/admin/outbox", params={"state": "pending"}).text
     recipients = re.findall(r"&lt;(p\d+@example.org)&gt;", pending)
     assert recipients == ["p2@example.org", "p9@example.org"]  # soonest first
