@@ -13,7 +13,7 @@ from datetime import date
 from urllib.parse import urlencode
 
 from scheduler.feeds.snapshot import EventRec, OrgRec, PlanRec, PlanSnapshot
-from scheduler.plan.models import BANKUAI_KINDS, EVENT_TYPE_LABELS, EventType, OrgKind
+from scheduler.plan.models import BANKUAI_KINDS, EVENT_TYPE_LABELS, OrgKind, type_label
 from scheduler.plan.windows import QUARTER_NUMERALS, QUARTER_WORDS
 
 PATH_KINDS = ("plan", "org", "bankuai", "type", "quarter", "chain")
@@ -94,11 +94,12 @@ def _resolve_org(snap: PlanSnapshot, value: str, *, bankuai: bool) -> str:
     return org.key
 
 
-def _resolve_type(value: str) -> str:
-    for event_type, label in EVENT_TYPE_LABELS.items():
-        if value in (event_type.value, label):
-            return event_type.value
-    names = "、".join(f"{t.value}（{label}）" for t, label in EVENT_TYPE_LABELS.items())
+def _resolve_type(snap: PlanSnapshot, value: str) -> str:
+    types = snap.types() or {str(t): label for t, label in EVENT_TYPE_LABELS.items()}
+    for key, label in types.items():
+        if value in (key, label):
+            return key
+    names = "、".join(f"{key}（{label}）" for key, label in types.items())
     raise FeedNotFound(f"没有活动类型“{value}”。可用：{names}")
 
 
@@ -168,7 +169,7 @@ def resolve_spec(
     return FeedSpec(
         orgs=tuple(sorted({_resolve_org(snap, v, bankuai=False) for v in wanted["org"]})),
         bankuai=tuple(sorted({_resolve_org(snap, v, bankuai=True) for v in wanted["bankuai"]})),
-        types=tuple(sorted({_resolve_type(v) for v in wanted["type"]})),
+        types=tuple(sorted({_resolve_type(snap, v) for v in wanted["type"]})),
         quarters=tuple(sorted({_resolve_quarter(themed, v) for v in wanted["quarter"]})),
         chains=tuple(sorted({_resolve_chain(snap, v) for v in wanted["chain"]})),
         windows=windows,
@@ -228,7 +229,8 @@ def spec_label(spec: FeedSpec, snap: PlanSnapshot, plans: list[PlanRec]) -> str:
     """Describe the filters (not the plans: the title names them) in Chinese for the calendar name ('' if none)."""
     themes = common_themes(plans)
     parts = [snap.orgs[k].short_name for k in (*spec.orgs, *spec.bankuai)]
-    parts += [EVENT_TYPE_LABELS[EventType(t)] for t in spec.types]
+    types = snap.types(plans)
+    parts += [types.get(t) or type_label(t) for t in spec.types]
     parts += [f"{QUARTER_WORDS[q]}季度（{themes.get(str(q), '')}）".replace("（）", "") for q in spec.quarters]
     parts += [f"{c}产业链" for c in spec.chains]
     if not spec.windows:

@@ -22,7 +22,7 @@ from scheduler.clock import SHANGHAI, local_date
 from scheduler.feeds.filters import FeedSpec, event_matcher, selected_plans, spec_label
 from scheduler.feeds.ics import CALENDAR_END, calendar_head, component_bytes, ics_text
 from scheduler.feeds.snapshot import EventRec, OccRec, OrgRec, PlanRec, PlanSnapshot, load_snapshot
-from scheduler.plan.models import STATUS_LABELS, Occurrence, OccurrenceStatus, Precision, type_label
+from scheduler.plan.models import STATUS_LABELS, Occurrence, OccurrenceStatus, Precision
 from scheduler.plan.rows import occurrence_when
 from scheduler.plan.windows import QUARTER_WORDS, format_window
 
@@ -119,7 +119,7 @@ def description(occ: OccRec, ev: EventRec, snap: PlanSnapshot, *, url: str, priv
     lines += [f"时间：{when_text(occ)}", f"地点：{occ.location}", f"主办单位：{_names(ev.hosts, snap.orgs)}"]
     if ev.co_organizers:
         lines.append(f"承办（配合）单位：{_names(ev.co_organizers, snap.orgs)}")
-    kind = type_label(ev.type)
+    kind = snap.type_label(ev)
     lines.append(f"活动类型：{kind}（主题：{ev.theme}）" if ev.theme else f"活动类型：{kind}")
     if ev.chains:
         lines.append(f"产业链：{'、'.join(ev.chains)}")
@@ -173,7 +173,7 @@ def render_vevent(
     if cancelled:
         status, transp, busy = "CANCELLED", "TRANSPARENT", "FREE"
         categories.insert(0, "已取消")
-    categories.append(type_label(ev.type))
+    categories.append(snap.type_label(ev))
     if ev.theme:
         categories.append(ev.theme)
     vevent.add("location", ics_text(occ.location))

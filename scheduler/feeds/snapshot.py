@@ -7,6 +7,7 @@ changes; which plans are running is decided per day at render time (rendered fee
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -15,7 +16,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from scheduler.plan.catalog import plan_runs_on, run_span
-from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization, Plan, Role
+from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization, Plan, Role, type_label
+from scheduler.plan.vocabulary import DEFAULT_TYPES
 
 DataVersion = tuple[Any, ...]
 
@@ -44,6 +46,7 @@ class PlanRec:
     published: date
     updated_at: datetime
     themes: dict[str, str]
+    types: dict[str, str] = field(default_factory=dict)  # activity type key → label (the plan's vocabulary)
 
     @property
     def run_span(self) -> tuple[date, date]:
@@ -127,6 +130,18 @@ class PlanSnapshot:
         """Return the stored plan with `key`, if any."""
         return next((p for p in self.plans.values() if p.key == key), None)
 
+    def types(self, plans: Iterable[PlanRec] | None = None) -> dict[str, str]:
+        """Return the activity types of `plans` (default: every stored plan), newest plan's label winning."""
+        merged: dict[str, str] = {}
+        for plan in plans if plans is not None else self.plans.values():
+            merged.update(plan.types)
+        return merged
+
+    def type_label(self, ev: EventRec) -> str:
+        """Return an event's activity type label in its own plan's vocabulary."""
+        plan = self.plans.get(ev.plan_id)
+        return type_label(ev.type, plan.types if plan else None)
+
     def running(self, today: date) -> list[PlanRec]:
         """Return the plans running on `today`, oldest year first."""
         return [p for p in self.plans.values() if p.runs_on(today)]
@@ -164,7 +179,16 @@ def load_snapshot(*, session: Session) -> PlanSnapshot | None:
     if not plan_rows:
         return None
     plans = {
-        r["id"]: PlanRec(r["id"], r["key"], r["year"], r["title"], r["published"], r["updated_at"], dict(r["themes"]))
+        r["id"]: PlanRec(
+            r["id"],
+            r["key"],
+            r["year"],
+            r["title"],
+            r["published"],
+            r["updated_at"],
+            dict(r["themes"]),
+            dict(r["types"] or {}) or dict(DEFAULT_TYPES),
+        )
         for r in plan_rows
     }
     orgs_by_id: dict[int, OrgRec] = {}
@@ -211,8 +235,10 @@ def load_snapshot(*, session: Session) -> PlanSnapshot | None:
     plan_order = {plan_id: i for i, plan_id in enumerate(plans)}
     occurrences.sort(key=lambda o: (plan_order[o.plan_id], event_recs[o.event_id].seq, o.position, o.key))
     # A chain filter names any chain a plan lists (its vocabulary), or one a live row still carries.
-    chains = sorted({c for r in plan_rows for c in r["chains"] or ()}
-                    | {c for e in event_recs.values() if not e.withdrawn for c in e.chains})
+    chains = sorted(
+        {c for r in plan_rows for c in r["chains"] or ()}
+        | {c for e in event_recs.values() if not e.withdrawn for c in e.chains}
+    )
     return PlanSnapshot(
         plans=plans,
         orgs={o.key: o for o in orgs_by_id.values()},

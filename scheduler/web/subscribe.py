@@ -21,7 +21,7 @@ from scheduler.feeds.filters import FeedNotFound, common_themes, event_matcher, 
 from scheduler.feeds.render import event_path, is_cancelled, is_year_round, plans_title, summary, when_text
 from scheduler.feeds.snapshot import PlanRec, PlanSnapshot
 from scheduler.plan.catalog import current_plan
-from scheduler.plan.models import BANKUAI_KINDS, EVENT_TYPE_LABELS, OrgKind, type_label
+from scheduler.plan.models import BANKUAI_KINDS, OrgKind
 from scheduler.plan.windows import QUARTER_WORDS
 from scheduler.web.deps import RuntimeDep, SessionDep
 from scheduler.web.feeds import feed_cache
@@ -92,7 +92,7 @@ def feed_groups(
     return [
         ("全部活动", [link("全部活动", "all.ics"), link("全部活动（仅已定档，不含时间待定）", "all.ics?windows=0")]),
         ("按年度计划", [link(p.title, f"plan/{q(p.key)}.ics") for p in shown]),
-        ("按活动类型", [link(label, f"type/{t.value}.ics") for t, label in EVENT_TYPE_LABELS.items()]),
+        ("按活动类型", [link(label, f"type/{q(key)}.ics") for key, label in snap.types(shown).items()]),
         (
             "按季度与主题",
             [
@@ -227,7 +227,7 @@ def event_page(request: Request, plan_key: str, seq: int, runtime: RuntimeDep) -
         {
             "ev": ev,
             "sessions": sessions,
-            "type_label": type_label(ev.type),
+            "type_label": snap.type_label(ev),
             "quarter": QUARTER_WORDS[ev.quarter],
             "hosts": [snap.orgs[k].short_name for k in ev.hosts],
             "co_organizers": [snap.orgs[k].short_name for k in ev.co_organizers],

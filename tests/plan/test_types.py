@@ -99,3 +99,26 @@ def test_a_table_lists_its_types_in_the_info_sheet_and_is_refused_at_the_cell_of
         read_plan_table(workbook(rows), source="x.xlsx", organizations=units)
     default = "本计划的活动类型：季度主题活动、市级统筹活动、市级服务活动、板块招商活动"
     assert default in str(default_types.value.errors[0])
+
+
+def test_a_plans_own_type_is_a_feed_filter_with_its_label(engine: Engine, settings: Settings) -> None:
+    with session_scope(engine, write=True) as session:
+        import_plan(session=session, doc=salon_plan(), now=NOW)
+    client = TestClient(create_app(settings, clock=FixedClock(NOW), engine=engine))
+    salon_rows = {ev["seq"] for ev in salon_raw()["events"] if ev["type"] == SALON}
+    assert salon_rows  # the fixture has city-level rows turned into 科技沙龙
+    feed = client.get("/feeds/type/%E7%A7%91%E6%8A%80%E6%B2%99%E9%BE%99.ics")  # /feeds/type/科技沙龙.ics
+    assert feed.status_code == 200
+    cal = icalendar.Calendar.from_ical(feed.content)
+    seqs = {int(str(e["UID"]).split("-")[2]) for e in cal.walk("VEVENT")}
+    assert seqs == salon_rows
+    assert SALON in str(cal["X-WR-CALNAME"])
+    refused = client.get("/feeds/type/salon.ics")
+    assert refused.status_code == 404
+    assert "可用：quarterly_theme（季度主题活动）、district（板块招商活动）、科技沙龙（科技沙龙）" in refused.text
+    subscribe = client.get("/subscribe")
+    assert subscribe.status_code == 200 and "/feeds/type/%E7%A7%91%E6%8A%80%E6%B2%99%E9%BE%99.ics" in subscribe.text
+    assert "市级统筹活动" not in subscribe.text
+    first = min(salon_rows)
+    page = client.get(f"/events/xx-2027/{first}")
+    assert page.status_code == 200 and SALON in page.text
