@@ -23,7 +23,7 @@ from scheduler.followups.checklists import ChecklistItem, read_checklists
 from scheduler.followups.sync import followups_fingerprint, plan_followups
 from scheduler.followups.tasks import note_mail_sent
 from scheduler.mail.compose import Composer
-from scheduler.mail.dispatcher import CircuitBreaker, RetryPolicy, dispatch_due, recover, worker_id
+from scheduler.mail.dispatcher import RetryPolicy, SharedCircuitBreaker, dispatch_due, recover, worker_id
 from scheduler.mail.mailer import Mailer
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
@@ -57,7 +57,8 @@ class MailJobs:
         self._floor_loaded = False
         self.watch = DatabaseWatch()
         self.worker = worker_id()
-        self.breaker = CircuitBreaker()  # this process's view of the SMTP server, kept across dispatch ticks
+        # the SMTP server's state as every worker process sees it (in the database): only one of them probes
+        self.breaker = SharedCircuitBreaker(runtime.engine)
         self._planned_fingerprint: tuple[Any, ...] | None = None
         self._followups_fingerprint: tuple[Any, ...] | None = None
         self._warned_missing: set[str] = set()

@@ -25,7 +25,7 @@ from scheduler.config import Settings
 from scheduler.db import session_scope
 from scheduler.mail.compose import Composer
 from scheduler.mail.mailer import Mailer, MailError
-from scheduler.mail.models import OutboxMessage
+from scheduler.mail.models import BreakerState, OutboxMessage
 from scheduler.mail.outbox import Outcome, claim_due, record_outcomes, recover_stuck, release_deferred
 from scheduler.plan.models import Occurrence
 
@@ -107,6 +107,63 @@ class CircuitBreaker:
         return False
 
 
+class SharedCircuitBreaker(CircuitBreaker):
+    """The same breaker with its state in the database (`smtp_breaker`), shared by every worker process.
+
+    Each decision is one short write transaction (SQLite BEGIN IMMEDIATE, PostgreSQL SELECT … FOR UPDATE): `sync`
+    reads the state, `probe_due` takes the probe by moving `next_probe` one interval on (only the worker that moved
+    it probes; a worker that dies mid-probe frees it when that interval ends), `record` applies the same rules as
+    the in-process breaker to the stored state. So with several workers, a down server sees one probe per interval.
+    """
+
+    def __init__(self, engine: Engine, *, name: str = "smtp", threshold: int = 5, base: float = 5.0,
+                 cap: float = 300.0) -> None:
+        super().__init__(threshold=threshold, base=base, cap=cap)
+        self.engine, self.name = engine, name
+
+    def _row(self, session: Session, wall_now: datetime) -> BreakerState:
+        row = session.exec(select(BreakerState).where(BreakerState.name == self.name).with_for_update()).first()
+        if row is None:
+            row = BreakerState(name=self.name, interval=self.base, updated_at=wall_now)
+            session.add(row)
+        return row
+
+    def _load(self, row: BreakerState) -> None:
+        self.failures, self.open_since, self.next_probe = row.failures, row.open_since, row.next_probe
+        self.interval = row.interval
+
+    def _store(self, row: BreakerState, wall_now: datetime) -> None:
+        row.failures, row.open_since, row.next_probe = self.failures, self.open_since, self.next_probe
+        row.interval, row.updated_at = self.interval, wall_now
+
+    def sync(self) -> None:
+        """Read the shared state (what other workers found since)."""
+        with session_scope(self.engine) as session:
+            row = session.get(BreakerState, self.name)
+            if row is not None:
+                self._load(row)
+
+    def probe_due(self, wall_now: datetime) -> bool:
+        """Take the probe of this interval if it is due and no other worker took it."""
+        with session_scope(self.engine, write=True) as session:
+            row = self._row(session, wall_now)
+            self._load(row)
+            if row.open_since is None or row.next_probe is None or wall_now < row.next_probe:
+                return False
+            self.next_probe = wall_now + timedelta(seconds=self.interval)  # the lease: others wait
+            self._store(row, wall_now)
+        return True
+
+    def record(self, outcomes: Sequence[Outcome], wall_now: datetime) -> bool:
+        """Apply results to the shared state; return True when this closed it."""
+        with session_scope(self.engine, write=True) as session:
+            row = self._row(session, wall_now)
+            self._load(row)
+            closed = super().record(outcomes, wall_now)
+            self._store(row, wall_now)
+        return closed
+
+
 @dataclass
 class DispatchReport:
     """What one dispatch tick did."""
@@ -173,8 +230,10 @@ async def dispatch_due(
     breaker = breaker or CircuitBreaker(threshold=10**9)  # never opens: the per-row backoff alone
     report = DispatchReport()
     while True:
+        if isinstance(breaker, SharedCircuitBreaker):
+            await asyncio.to_thread(breaker.sync)
         probe = breaker.is_open
-        if probe and not breaker.probe_due(wall.now()):
+        if probe and not await asyncio.to_thread(breaker.probe_due, wall.now()):
             report.held = True
             return report
         now = clock.now()
@@ -193,7 +252,7 @@ async def dispatch_due(
                 done = list(await asyncio.gather(*(
                     _send_one(r, occs.get(r.occurrence_id or -1), composer, mailer, now) for r in chunk)))
             wall_now = wall.now()
-            closed = breaker.record(done, wall_now)
+            closed = await asyncio.to_thread(breaker.record, done, wall_now)
             await asyncio.to_thread(_record, engine, done, clock.now(), wall_now, policy, on_sent, closed)
             _count(report, done, kinds)
         if breaker.is_open and not probe:

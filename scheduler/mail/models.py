@@ -79,3 +79,19 @@ class OutboxMessage(SQLModel, table=True):
     def key(self) -> tuple[str, str, str, str]:
         """The unique key: kind, subject, recipient, rule."""
         return (self.kind, self.subject, self.recipient.lower(), self.rule)
+
+
+class BreakerState(SQLModel, table=True):
+    """The SMTP circuit breaker shared by every worker process (one row per breaker name; wall-clock instants).
+
+    `next_probe` doubles as the probe lease: the worker that moves it forward owns the one probe of that interval.
+    """
+
+    __tablename__ = "smtp_breaker"
+
+    name: str = Field(sa_column=Column(String(32), primary_key=True))
+    failures: int = 0  # transient failures in a row while closed
+    open_since: datetime | None = Field(default=None, sa_column=utc_column())
+    next_probe: datetime | None = Field(default=None, sa_column=utc_column())
+    interval: float = 5.0  # seconds until the next probe after a failed one
+    updated_at: datetime = Field(sa_column=utc_column(nullable=False))

@@ -188,7 +188,8 @@ def test_leads_page_explains_where_leads_come_from(office: tuple[httpx.Client, E
 def test_plan_labels_cells_and_flags_passed_windows(office: tuple[httpx.Client, Engine]) -> None:
     client, _ = office
     page = httpx.get(f"{client.base_url}/plan", timeout=10).text
-    assert 'content: attr(data-label)' in page
+    assert '<link rel="stylesheet" href="/static/app.css">' in page  # the phone layout's cell labels live there
+    assert 'content: attr(data-label)' in httpx.get(f"{client.base_url}/static/app.css", timeout=10).text
     row10 = re.search(r'<tr id="event-10".*?</tr>', page, re.S)  # 开发区 1-2月, nothing fixed by 03-20
     assert row10 is not None
     assert '<td data-label="主办单位">' in row10.group(0) and '<td data-label="活动类型">' in row10.group(0)
