@@ -22,6 +22,9 @@ from scheduler.followups.action_links import mail_composer
 from scheduler.followups.checklists import ChecklistItem, read_checklists
 from scheduler.followups.sync import followups_fingerprint, plan_followups
 from scheduler.followups.tasks import note_mail_sent
+from scheduler.logistics.mailing import plan_nomination_mail
+from scheduler.logistics.participation import NominationSigner
+from scheduler.logistics.roster import purge_due
 from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import CircuitBreaker, RetryPolicy, dispatch_due, recover, worker_id
 from scheduler.mail.mailer import Mailer
@@ -96,6 +99,15 @@ class MailJobs:
         with session_scope(self.runtime.engine, write=True) as session:
             report = plan_report_mail(session=session, now=self.clock.now(), base_url=self.settings.base_url)
         return report.as_dict()
+
+    def logistics(self) -> dict[str, Any]:
+        """Queue nomination requests and deadline nudges; purge rosters past their retention period."""
+        now = self.clock.now()
+        with session_scope(self.runtime.engine, write=True) as session:
+            report = plan_nomination_mail(session=session, signer=NominationSigner(self.settings.signing_keys()),
+                                          base_url=self.settings.base_url, now=now)
+            purged = purge_due(session=session, now=now, retention_days=self.settings.logistics_retention_days)
+        return {**report.as_dict(), "purged": purged}
 
     async def dispatch(self) -> dict[str, Any]:
         """Send every due row."""
@@ -278,6 +290,8 @@ JOBS: tuple[Job, ...] = (
         tick=MailJobs.followups, plans=True),
     Job(id="reports", name="月度跟踪报表邮件", interval="plan_interval", at_start=False, tick=MailJobs.reports,
         plans=True),
+    Job(id="logistics", name="会务报名通知与名单清理", interval="plan_interval", at_start=False,
+        tick=MailJobs.logistics, plans=True),
     Job(id="dispatch", name="发送到期邮件", interval="dispatch_interval", at_start=False, tick=MailJobs.dispatch),
     # Not replayed: a replay is one process whose sends finish before its clock moves on, so no row can be
     # left in `sending` by a crashed worker; and the lease timeout is wall time, which a replay skips over.

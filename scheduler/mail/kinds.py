@@ -21,6 +21,8 @@ class MailKind(enum.StrEnum):
     TASK_DIGEST = "task_digest"
     LINK_RENEWAL = "link_renewal"
     MONTHLY_REPORT = "monthly_report"
+    NOMINATION_REQUEST = "nomination_request"  # logistics: a unit is asked to nominate its people
+    NOMINATION_NUDGE = "nomination_nudge"  # logistics: the deadline is near and the unit has not nominated
 
 
 # As people read them, so that mailbox, outbox and timelines never show a raw code.
@@ -35,6 +37,8 @@ KIND_LABELS: dict[str, str] = {
     MailKind.TASK_DIGEST: "督办周报",
     MailKind.LINK_RENEWAL: "新链接",
     MailKind.MONTHLY_REPORT: "月度跟踪报表",
+    MailKind.NOMINATION_REQUEST: "报名通知",
+    MailKind.NOMINATION_NUDGE: "报名催办",
 }
 
 TASK_PREFIX = "task:"
