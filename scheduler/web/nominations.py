@@ -139,7 +139,7 @@ async def post_nomination(request: Request, token: str, runtime: RuntimeDep, now
         closed = participation is not None and now >= participation.deadline_at
         return _form_page(request, session, unit, form, now=now, hidden=hidden, rows=max(rows, 1),
                           errors=result.errors, status_code=409 if closed else 422)
-    session.expire_all()
+    session.rollback()  # end the read transaction begun before the write: its snapshot predates the new list
     people = list_nominees(session=session, participation_id=unit.participation_id, unit_id=unit.id)
     saved_unit = session.get(DelegationUnit, unit.id) or unit
     return _form_page(request, session, saved_unit, person_values(people), now=now, hidden=hidden,

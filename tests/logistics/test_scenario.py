@@ -142,6 +142,9 @@ def test_seq15_delegation_by_link_roster_manifests_and_purge(mail_engine: Engine
                                                                  org="海安某科技公司"),
                                                  person(3, "赵新", "13800000004")])
         assert "名单已保存（第 3 版）" in third.text
+        # The saved list comes back as stored: 张海, 王企, 赵新 (李安 removed), plus one blank row.
+        assert re.findall(r'name="p\d+-name" value="([^"]*)"', third.text) == ["张海", "王企", "赵新", ""]
+        assert 'value="G1736"' in third.text and "已提交 3 次" in third.text
 
         over = nominate(client, link["rugao"], [person(i, f"如皋{i}", f"1390000000{i}") for i in range(6)])
         assert over.status_code == 422
