@@ -22,11 +22,11 @@ from scheduler.followups.action_links import mail_composer
 from scheduler.followups.checklists import ChecklistItem, read_checklists
 from scheduler.followups.sync import followups_fingerprint, plan_followups
 from scheduler.followups.tasks import note_mail_sent
-from scheduler.logistics.mailing import plan_nomination_mail
-from scheduler.logistics.participation import NominationSigner
+from scheduler.logistics.mailing import confirmation_renderer, plan_logistics_mail
 from scheduler.logistics.roster import purge_due
 from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import CircuitBreaker, RetryPolicy, dispatch_due, recover, worker_id
+from scheduler.mail.kinds import MailKind
 from scheduler.mail.mailer import Mailer
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
@@ -104,8 +104,8 @@ class MailJobs:
         """Queue nomination requests and deadline nudges; purge rosters past their retention period."""
         now = self.clock.now()
         with session_scope(self.runtime.engine, write=True) as session:
-            report = plan_nomination_mail(session=session, signer=NominationSigner(self.settings.signing_keys()),
-                                          base_url=self.settings.base_url, now=now)
+            report = plan_logistics_mail(session=session, keys=self.settings.signing_keys(),
+                                         base_url=self.settings.base_url, mail_from=self.settings.mail_from, now=now)
             purged = purge_due(session=session, now=now, retention_days=self.settings.logistics_retention_days)
         return {**report.as_dict(), "purged": purged}
 
@@ -261,8 +261,10 @@ class DatabaseWatch:
 
 
 def build_composer(runtime: Runtime) -> Composer:
-    """Build the composer the jobs render with, task mail's action links included."""
-    return mail_composer(runtime.settings, runtime.engine)
+    """Build the composer the jobs render with, task mail's action links and guests' invitations included."""
+    composer = mail_composer(runtime.settings, runtime.engine)
+    composer.register(MailKind.GUEST_CONFIRMATION, confirmation_renderer(composer))
+    return composer
 
 
 Tick = Callable[[MailJobs], dict[str, Any] | Awaitable[dict[str, Any]]]

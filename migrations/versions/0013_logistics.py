@@ -1,4 +1,5 @@
-"""Logistics (issue 12): participation per occurrence, asked units with their nomination links, nominees, revisions.
+"""Logistics (issue 12): participation per occurrence, asked units with their nomination links, nominees, revisions,
+invited guests.
 
 Revision ID: 0013_logistics
 Revises: 0012_clock_state
@@ -55,6 +56,32 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('delegation_unit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_delegation_unit_participation_id'), ['participation_id'], unique=False)
+
+    op.create_table('guest',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('participation_id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+    sa.Column('org', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
+    sa.Column('link_nonce', sa.String(length=32), nullable=False),
+    sa.Column('link_expires_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('link_revoked_at', scheduler.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('companions', sa.Integer(), nullable=False),
+    sa.Column('arrival', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('answered_at', scheduler.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('checkin_code', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['participation_id'], ['participation.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('link_nonce'),
+    sa.UniqueConstraint('participation_id', 'checkin_code', name='uq_guest_checkin_code'),
+    sa.UniqueConstraint('participation_id', 'email', name='uq_guest_participation_email')
+    )
+    with op.batch_alter_table('guest', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_guest_participation_id'), ['participation_id'], unique=False)
 
     op.create_table('nomination_revision',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -117,6 +144,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_nomination_revision_unit_id'))
 
     op.drop_table('nomination_revision')
+    with op.batch_alter_table('guest', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_guest_participation_id'))
+
+    op.drop_table('guest')
     with op.batch_alter_table('delegation_unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_delegation_unit_participation_id'))
 

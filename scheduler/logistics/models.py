@@ -121,3 +121,38 @@ class NominationRevision(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=400)
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class GuestStatus(enum.StrEnum):
+    """Where an invited guest stands."""
+
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+GUEST_STATUS_LABELS = {GuestStatus.INVITED: "未回复", GuestStatus.ACCEPTED: "接受", GuestStatus.DECLINED: "谢绝"}
+
+
+class Guest(SQLModel, table=True):
+    """One invited guest (请进来) of a participation, with their personal RSVP link and check-in code."""
+
+    __table_args__ = (UniqueConstraint("participation_id", "email", name="uq_guest_participation_email"),
+                      UniqueConstraint("participation_id", "checkin_code", name="uq_guest_checkin_code"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    participation_id: int = Field(foreign_key="participation.id", index=True)
+    name: str = Field(max_length=50)
+    org: str = Field(default="", max_length=100)
+    email: str | None = Field(default=None, max_length=254)  # None once purged
+    link_nonce: str = Field(sa_column=Column(String(32), unique=True, nullable=False))
+    link_expires_at: datetime = Field(sa_column=utc_column(nullable=False))
+    link_revoked_at: datetime | None = Field(default=None, sa_column=utc_column())
+    status: str = Field(default=GuestStatus.INVITED, max_length=16)
+    companions: int = 0
+    arrival: str | None = Field(default=None, max_length=100)
+    answered_at: datetime | None = Field(default=None, sa_column=utc_column())
+    checkin_code: str = Field(max_length=8)
+    sequence: int = 0  # the calendar invitation's SEQUENCE
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    updated_at: datetime = Field(sa_column=utc_column(nullable=False))

@@ -141,8 +141,6 @@ def open_participation(*, session: Session, occurrence: Occurrence, form: OpenFo
     orgs = get_organizations(session=session)
     contacts = contacts_by_org(session=session)
     keys = list(dict.fromkeys(k for k in form.units if k))
-    if not keys:
-        errors["units"] = "请至少选择一个报名单位"
     for key in keys:
         if key not in orgs or orgs[key].withdrawn:
             errors["units"] = f"单位“{key[:40]}”不在单位名录中"

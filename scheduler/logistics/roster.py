@@ -13,6 +13,7 @@ from scheduler.audit import ActorKind, audit
 from scheduler.clock import at_local
 from scheduler.logistics.models import (
     DelegationUnit,
+    Guest,
     NominationRevision,
     Nominee,
     NomineeStatus,
@@ -153,6 +154,10 @@ def purge_due(*, session: Session, now: datetime, retention_days: int) -> list[i
             for revision in session.exec(select(NominationRevision).where(NominationRevision.unit_id == unit.id)):
                 revision.data = {"purged": True, "people": len(revision.data.get("people", []))}
                 session.add(revision)
+        for guest in session.exec(select(Guest).where(Guest.participation_id == pid)):
+            guest.name, guest.org, guest.email, guest.arrival, guest.updated_at = PURGED_NAME, "", None, None, now
+            guest.link_revoked_at = guest.link_revoked_at or now
+            session.add(guest)
         participation.purged_at = now
         session.add(participation)
         audit(session=session, at=now, actor="system", actor_kind=ActorKind.SYSTEM, action="participation.purge",

@@ -23,6 +23,9 @@ class MailKind(enum.StrEnum):
     MONTHLY_REPORT = "monthly_report"
     NOMINATION_REQUEST = "nomination_request"  # logistics: a unit is asked to nominate its people
     NOMINATION_NUDGE = "nomination_nudge"  # logistics: the deadline is near and the unit has not nominated
+    GUEST_INVITATION = "guest_invitation"  # logistics: a guest's personal RSVP link
+    GUEST_REMINDER = "guest_reminder"  # logistics: the guest has not answered yet
+    GUEST_CONFIRMATION = "guest_confirmation"  # logistics: accepted; carries an iTIP REQUEST and the check-in code
 
 
 # As people read them, so that mailbox, outbox and timelines never show a raw code.
@@ -39,6 +42,9 @@ KIND_LABELS: dict[str, str] = {
     MailKind.MONTHLY_REPORT: "月度跟踪报表",
     MailKind.NOMINATION_REQUEST: "报名通知",
     MailKind.NOMINATION_NUDGE: "报名催办",
+    MailKind.GUEST_INVITATION: "邀请函",
+    MailKind.GUEST_REMINDER: "邀请回复提醒",
+    MailKind.GUEST_CONFIRMATION: "参会确认",
 }
 
 TASK_PREFIX = "task:"

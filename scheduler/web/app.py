@@ -13,7 +13,7 @@ from scheduler.auth import SignInGuard
 from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
-from scheduler.web import dashboard, feeds, health, links, mailbox, nominations, pages, subscribe
+from scheduler.web import dashboard, feeds, health, invitations, links, mailbox, nominations, pages, subscribe
 from scheduler.web.admin import auth as admin_auth
 from scheduler.web.admin import contacts as admin_contacts
 from scheduler.web.admin import logistics as admin_logistics
@@ -60,7 +60,8 @@ def create_app(
     app.include_router(subscribe.router)
     app.include_router(mailbox.router)
     app.include_router(admin_auth.router)
-    app.include_router(nominations.router)  # /o/n/{token}: before nothing that could take it, beside /o/{token}
+    app.include_router(nominations.router)  # /o/n/{token}: units' nominations, beside /o/{token}
+    app.include_router(invitations.router)  # /o/g/{token}: guests' answers
     app.include_router(links.router)
     app.include_router(admin_tasks.router)
     install_redaction()

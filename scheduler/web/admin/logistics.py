@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -10,10 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from scheduler.clock import SHANGHAI
-from scheduler.logistics.mailing import plan_nomination_mail
+from scheduler.logistics.guests import add_guests, list_guests
+from scheduler.logistics.mailing import plan_logistics_mail
 from scheduler.logistics.manifests import MANIFESTS, build_manifest, manifest_csv, manifest_xlsx
 from scheduler.logistics.models import (
     COLLECT_LABELS,
+    GUEST_STATUS_LABELS,
     NOMINEE_STATUS_LABELS,
     ROLE_LABELS,
     NomineeRole,
@@ -22,7 +25,6 @@ from scheduler.logistics.models import (
 )
 from scheduler.logistics.nomform import mask_mobile
 from scheduler.logistics.participation import (
-    NominationSigner,
     OpenForm,
     OpenRefused,
     askable_units,
@@ -33,6 +35,7 @@ from scheduler.logistics.participation import (
 )
 from scheduler.logistics.roster import RosterRefused, build_roster, confirm_unit, decide
 from scheduler.plan.models import Event, Occurrence
+from scheduler.runtime import Runtime
 from scheduler.web.admin.plan import FormDep
 from scheduler.web.deps import NowDep, RuntimeDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
@@ -40,7 +43,8 @@ from scheduler.web.templates import render
 
 router = APIRouter(prefix="/admin/logistics", include_in_schema=False)
 DONE = {"opened": "已开启报名，报名通知已进入发件箱。", "confirmed": "已确认。", "declined": "已标记为未采纳。",
-        "unit": "已确认该单位名单（名额以内）。", "reset": "已恢复为已报名。"}
+        "unit": "已确认该单位名单（名额以内）。", "reset": "已恢复为已报名。",
+        "guests": "已添加嘉宾，邀请函已进入发件箱。"}
 
 
 def _missing(request: Request, message: str) -> Response:
@@ -98,14 +102,17 @@ def participation_page(request: Request, occurrence_id: int, session: SessionDep
 
 
 def _roster_page(request: Request, session: Session, subject: Subject, participation: Participation, *,
-                 done: str = "", error: str = "", status_code: int = 200) -> Response:
+                 done: str = "", error: str = "", guest_text: str = "", status_code: int = 200) -> Response:
     occurrence, event = subject
     roster = build_roster(session=session, participation=participation)
+    guests = list_guests(session=session, participation_id=participation.id or 0)
     return render(request, "logistics_roster.html", {
         "occ": occurrence, "event": event, "p": participation, "roster": roster, "done": done, "error": error,
         "csrf": csrf_token(request), "tz": SHANGHAI, "status_labels": NOMINEE_STATUS_LABELS,
         "role_labels": {str(k): v for k, v in ROLE_LABELS.items()}, "statuses": NomineeStatus,
-        "manifests": MANIFESTS, "collect_labels": COLLECT_LABELS,
+        "manifests": MANIFESTS, "collect_labels": COLLECT_LABELS, "guests": guests, "guest_text": guest_text,
+        "guest_labels": GUEST_STATUS_LABELS,
+        "guest_counts": {s: sum(1 for g in guests if g.status == s) for s in GUEST_STATUS_LABELS},
     }, status_code=status_code)
 
 
@@ -130,8 +137,7 @@ async def participation_open(request: Request, occurrence_id: int, session: Writ
     except OpenRefused as exc:
         return _open_page(request, session, subject, values={**fields, "collect": " ".join(collect)},
                           chosen=set(units), errors=exc.errors, status_code=422)
-    plan_nomination_mail(session=session, signer=NominationSigner(runtime.settings.signing_keys()),
-                         base_url=runtime.settings.base_url, now=now, participation_id=participation.id)
+    _plan_mail(session, runtime, now, participation.id)
     return RedirectResponse(f"/admin/logistics/{occurrence_id}?done=opened#done", status_code=303)
 
 
@@ -162,6 +168,29 @@ def roster_decide(request: Request, occurrence_id: int, session: WriteSessionDep
         return _roster_page(request, session, subject, participation, error=str(exc), status_code=422)
     done = "reset" if action == "nominated" else action
     return RedirectResponse(f"/admin/logistics/{occurrence_id}?done={done}#done", status_code=303)
+
+
+def _plan_mail(session: Session, runtime: Runtime, now: datetime, participation_id: int | None) -> None:
+    settings = runtime.settings
+    plan_logistics_mail(session=session, keys=settings.signing_keys(), base_url=settings.base_url,
+                        mail_from=settings.mail_from, now=now, participation_id=participation_id)
+
+
+@router.post("/{occurrence_id:int}/guests", dependencies=[CsrfDep])
+def guests_add(request: Request, occurrence_id: int, session: WriteSessionDep, now: NowDep, admin: AdminDep,
+               fields: FormDep, runtime: RuntimeDep) -> Response:
+    """Add invited guests (one '姓名，单位，邮箱' per line); their invitations go to the outbox at once."""
+    subject = _subject(session, occurrence_id)
+    participation = get_participation(session=session, occurrence_id=occurrence_id) if subject else None
+    if subject is None or participation is None:
+        return _missing(request, f"场次 {occurrence_id} 没有开启报名。")
+    _added, errors = add_guests(session=session, participation=participation, text=fields.get("guests", ""),
+                                actor=f"admin:{admin.username}", now=now)
+    if errors:
+        return _roster_page(request, session, subject, participation, error="；".join(errors.values()),
+                            guest_text=fields.get("guests", ""), status_code=422)
+    _plan_mail(session, runtime, now, participation.id)
+    return RedirectResponse(f"/admin/logistics/{occurrence_id}?done=guests#done", status_code=303)
 
 
 def _download(data: bytes, filename: str, media: str) -> Response:
