@@ -1,5 +1,5 @@
 """Logistics (issue 12): participation per occurrence, asked units with their nomination links, nominees, revisions,
-invited guests.
+invited guests, check-in times.
 
 Revision ID: 0013_logistics
 Revises: 0012_clock_state
@@ -72,6 +72,7 @@ def upgrade() -> None:
     sa.Column('answered_at', scheduler.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('checkin_code', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('checked_in_at', scheduler.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['participation_id'], ['participation.id'], ),
@@ -120,6 +121,7 @@ def upgrade() -> None:
     sa.Column('diet', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('status_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('checked_in_at', scheduler.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['participation_id'], ['participation.id'], ),

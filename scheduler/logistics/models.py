@@ -103,6 +103,7 @@ class Nominee(SQLModel, table=True):
     diet: str | None = Field(default=None, max_length=100)
     status: str = Field(default=NomineeStatus.NOMINATED, max_length=16)
     status_reason: str | None = Field(default=None, max_length=200)
+    checked_in_at: datetime | None = Field(default=None, sa_column=utc_column())
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))
 
@@ -154,5 +155,6 @@ class Guest(SQLModel, table=True):
     answered_at: datetime | None = Field(default=None, sa_column=utc_column())
     checkin_code: str = Field(max_length=8)
     sequence: int = 0  # the calendar invitation's SEQUENCE
+    checked_in_at: datetime | None = Field(default=None, sa_column=utc_column())
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))

@@ -15,6 +15,7 @@ from scheduler.config import Settings
 from scheduler.runtime import Runtime
 from scheduler.web import dashboard, feeds, health, invitations, links, mailbox, nominations, pages, subscribe
 from scheduler.web.admin import auth as admin_auth
+from scheduler.web.admin import checkin as admin_checkin
 from scheduler.web.admin import contacts as admin_contacts
 from scheduler.web.admin import logistics as admin_logistics
 from scheduler.web.admin import outbox as admin_outbox
@@ -73,6 +74,7 @@ def create_app(
     app.include_router(admin_users.router)
     app.include_router(admin_workdays.router)
     app.include_router(admin_logistics.router)
+    app.include_router(admin_checkin.router)
     app.include_router(admin_planfile.router)  # before admin_plan: /admin/plan/upload is not a plan key
     app.include_router(admin_plan.router)
     app.state.sign_in_guard = SignInGuard()  # failed sign-ins per (username, address) and per address
