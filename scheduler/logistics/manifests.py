@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 
 from scheduler.logistics.models import NOMINEE_STATUS_LABELS, ROLE_LABELS, NomineeRole, NomineeStatus
 from scheduler.logistics.roster import Roster
-from scheduler.outcomes.exports import as_text_cells, neutralize
+from scheduler.outcomes.exports import FORMULA_STARTS, neutralize
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,14 @@ def manifest_xlsx(sheets: list[Sheet]) -> bytes:
         for cell in ws[2]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(horizontal="center")
-        for row in sheet.rows:
-            ws.append(row)
-            as_text_cells(ws[ws.max_row])
+        for r, row in enumerate(sheet.rows, 3):
+            # Cells by position: ws[ws.max_row] rescans the sheet on every row (quadratic in the row count).
+            for c, value in enumerate(row, 1):
+                cell = ws.cell(row=r, column=c, value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"  # never a formula, whatever it starts with
+                    if value.startswith(FORMULA_STARTS):
+                        cell.quotePrefix = True  # shown as typed (a style: set only where needed, styles are costly)
         for i, column in enumerate(sheet.columns, 1):
             ws.column_dimensions[get_column_letter(i)].width = column.width
         ws.freeze_panes = "A3"

@@ -195,15 +195,17 @@ def nomination_rules(*, session: Session, unit: DelegationUnit) -> NominationRul
     assert occurrence is not None
     start, end = event_days(occurrence)
     units = {u.id: u for u in list_units(session=session, participation_id=participation.id or 0)}
-    others = [n for n in list_nominees(session=session, participation_id=participation.id or 0)
-              if n.unit_id != unit.id and n.status != NomineeStatus.DECLINED]
-    own = list_nominees(session=session, participation_id=participation.id or 0, unit_id=unit.id)
+    # Columns, not objects: with thousands of people on one occurrence this runs on every POST.
+    rows = session.exec(select(Nominee.id, Nominee.unit_id, Nominee.mobile, Nominee.status)
+                        .where(Nominee.participation_id == participation.id)).all()
+    others = [(unit_id, mobile) for _id, unit_id, mobile, status in rows
+              if unit_id != unit.id and status != NomineeStatus.DECLINED]
     return NominationRules(
         unit_name=unit.org_name, event_start=start, event_end=end, capacity=unit.capacity,
         total_capacity=participation.total_capacity, others_count=len(others),
-        other_mobiles={n.mobile: units[n.unit_id].org_name for n in others if n.mobile},
+        other_mobiles={mobile: units[unit_id].org_name for unit_id, mobile in others if mobile},
         collect=frozenset(participation.collect), deadline_at=participation.deadline_at,
-        known_ids=frozenset(n.id for n in own if n.id is not None))
+        known_ids=frozenset(pid for pid, unit_id, _m, _s in rows if unit_id == unit.id and pid is not None))
 
 
 PERSON_COLUMNS = ("name", "org", "title", "role", "mobile", "email", "depart_on", "return_on", "transport",
