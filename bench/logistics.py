@@ -1,4 +1,4 @@
-"""Logistics at scale: 2,000 participants on one occurrence (序号 15, eleven units). Times, through real uvicorn over
+"""Logistics at scale: 2,000 participants on one occurrence (序号 15, sixteen units). Times, through real uvicorn over
 HTTP, a unit's nomination POST (an edit of a 5-person list, checked against the other 1,995) and a check-in tap,
 as p50/p95 against GET /healthz in the same run (the baseline); then builds every manifest (XLSX and CSV).
 
@@ -44,8 +44,10 @@ from scheduler.web.app import create_app
 from tests.support.servers import run_uvicorn
 
 NOW = datetime(2023, 4, 21, 10, 0, tzinfo=SHANGHAI)
-# The seven 县（市、区） and four parks, at most 200 people each (nomform.MAX_PEOPLE); the last one edits its list.
-UNITS = ("haian", "rugao", "rudong", "qidong", "chongchuan", "tongzhou", "haimen", "kfq", "sxt", "tzw", "cxq")
+# The seven 县（市、区）, four parks and five more units, at most 140 people each (nomform.MAX_PEOPLE); the last
+# one edits its list.
+UNITS = ("haian", "rugao", "rudong", "qidong", "chongchuan", "tongzhou", "haimen", "kfq", "sxt", "tzw", "cxq",
+         "haimen-kjj", "kctz", "tct", "dbzx", "univ-tt-centers")
 TOTAL = 2000
 PASSWORD = "bench horse battery"
 

@@ -12,7 +12,8 @@ from typing import Any
 from scheduler.logistics.models import ROLE_LABELS, ROOM_CHOICES, TRANSPORT_CHOICES
 from scheduler.validation import text_problem
 
-MAX_PEOPLE = 200  # rows one unit can post (far above any real delegation)
+MAX_PEOPLE = 140  # rows one unit can post (far above any real delegation; 15 fields each stay under the
+# link forms' 2,200-field cap, web.taskforms.MAX_FORM_FIELDS)
 TRAVEL_SLACK = timedelta(days=3)  # travel and lodging dates must fall within the event ± 3 days
 PERSON_FIELDS = ("id", "name", "org", "title", "role", "mobile", "email", "depart_on", "return_on", "transport",
                  "train_no", "checkin_on", "checkout_on", "room", "diet")

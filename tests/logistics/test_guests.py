@@ -20,6 +20,7 @@ from scheduler.db import session_scope
 from scheduler.jobs import MailJobs
 from scheduler.logistics.guests import CODE_ALPHABET, invitation_ics
 from scheduler.logistics.models import Guest
+from scheduler.logistics.roster import purge_due
 from scheduler.mail.mailer import SMTPMailer
 from scheduler.plan.models import Event, Occurrence
 from scheduler.runtime import Runtime
@@ -134,6 +135,15 @@ def test_seq41_guests_rsvp_reminders_and_calendar_invitation(mail_engine: Engine
         assert "回复已截止" in client.get(links["wang@example.org"]).text
         late = client.post(links["wang@example.org"], data={"form_nonce": nonce, "answer": "accepted"})
         assert late.status_code == 409 and "回复已截止，本次提交未保存" in late.text
+        # Retention: 序号 41 is planned for 2023年12月 (window to 12-31); 90 days on is 2024-03-30, purged the day after.
+        with session_scope(engine, write=True) as session:
+            assert purge_due(session=session, now=at("2024-03-30 23:00"), retention_days=90) == []
+            assert purge_due(session=session, now=at("2024-03-31 00:30"), retention_days=90) != []
+        with session_scope(engine) as session:
+            purged = session.exec(select(Guest)).all()
+        assert [(g.email, g.arrival, g.status) for g in purged] == [
+            (None, None, "accepted"), (None, None, "declined"), (None, None, "invited")]
+        assert client.get(links["zhang@example.ac.cn"]).status_code == 403  # links die with the data
     finally:
         controller.stop()
 

@@ -100,3 +100,8 @@ def test_stored_ids_are_kept_only_for_the_units_own_people() -> None:
 def test_row_count_and_mobile_mask() -> None:
     assert row_count({"p0-name": "", "p1-mobile": "", "p3-name": ""}) == 2
     assert mask_mobile("13812345678") == "138****5678" and mask_mobile(None) == ""
+
+
+def test_more_rows_than_a_form_may_carry_are_refused_whole() -> None:
+    form = {k: v for i in range(141) for k, v in row(i, mobile=f"13{i:09d}").items()}
+    assert parse_nomination(form, rules(capacity=None), now=NOW).errors == {"people": "一次最多提交 140 人"}
