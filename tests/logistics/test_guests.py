@@ -135,7 +135,7 @@ def test_seq41_guests_rsvp_reminders_and_calendar_invitation(mail_engine: Engine
         assert "回复已截止" in client.get(links["wang@example.org"]).text
         late = client.post(links["wang@example.org"], data={"form_nonce": nonce, "answer": "accepted"})
         assert late.status_code == 409 and "回复已截止，本次提交未保存" in late.text
-        # Retention: 序号 41 is planned for 2023年12月 (window to 12-31); 90 days on is 2024-03-30, purged the day after.
+        # Retention: 序号 41 is planned for 2023年12月 (to 12-31); 90 days on is 2024-03-30, purged the next day.
         with session_scope(engine, write=True) as session:
             assert purge_due(session=session, now=at("2024-03-30 23:00"), retention_days=90) == []
             assert purge_due(session=session, now=at("2024-03-31 00:30"), retention_days=90) != []
