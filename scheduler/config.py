@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     outbox_retry_cap: float = 6 * 3600.0
     outbox_sending_timeout: float = 600.0
     plan_interval: float = 10.0
+    # Logistics (issue 12): personal fields of a roster are purged this many days after its event ends.
+    logistics_retention_days: int = Field(default=90, ge=0, le=3650)
     dispatch_interval: float = 1.0
     recover_interval: float = 60.0
     reminder_rules: dict[str, dict[str, Any]] = Field(default_factory=dict)  # JSON: {"district": {...}}

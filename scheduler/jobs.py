@@ -22,8 +22,11 @@ from scheduler.followups.action_links import mail_composer
 from scheduler.followups.checklists import ChecklistItem, read_checklists
 from scheduler.followups.sync import followups_fingerprint, plan_followups
 from scheduler.followups.tasks import note_mail_sent
+from scheduler.logistics.mailing import confirmation_renderer, plan_logistics_mail
+from scheduler.logistics.roster import purge_due
 from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import RetryPolicy, SharedCircuitBreaker, dispatch_due, recover, worker_id
+from scheduler.mail.kinds import MailKind
 from scheduler.mail.mailer import Mailer
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
@@ -97,6 +100,15 @@ class MailJobs:
         with session_scope(self.runtime.engine, write=True) as session:
             report = plan_report_mail(session=session, now=self.clock.now(), base_url=self.settings.base_url)
         return report.as_dict()
+
+    def logistics(self) -> dict[str, Any]:
+        """Queue nomination requests and deadline nudges; purge rosters past their retention period."""
+        now = self.clock.now()
+        with session_scope(self.runtime.engine, write=True) as session:
+            report = plan_logistics_mail(session=session, keys=self.settings.signing_keys(),
+                                         base_url=self.settings.base_url, mail_from=self.settings.mail_from, now=now)
+            purged = purge_due(session=session, now=now, retention_days=self.settings.logistics_retention_days)
+        return {**report.as_dict(), "purged": purged}
 
     async def dispatch(self) -> dict[str, Any]:
         """Send every due row."""
@@ -250,8 +262,11 @@ class DatabaseWatch:
 
 
 def build_composer(runtime: Runtime) -> Composer:
-    """Build the composer the jobs render with, task mail's action links and the monthly report's files included."""
-    return attach_report_files(mail_composer(runtime.settings, runtime.engine))
+    """Build the composer the jobs render with: task mail's action links, the monthly report's files and guests'
+    invitations included."""
+    composer = attach_report_files(mail_composer(runtime.settings, runtime.engine))
+    composer.register(MailKind.GUEST_CONFIRMATION, confirmation_renderer(composer))
+    return composer
 
 
 Tick = Callable[[MailJobs], dict[str, Any] | Awaitable[dict[str, Any]]]
@@ -279,6 +294,8 @@ JOBS: tuple[Job, ...] = (
         tick=MailJobs.followups, plans=True),
     Job(id="reports", name="月度跟踪报表邮件", interval="plan_interval", at_start=False, tick=MailJobs.reports,
         plans=True),
+    Job(id="logistics", name="会务报名通知与名单清理", interval="plan_interval", at_start=False,
+        tick=MailJobs.logistics, plans=True),
     Job(id="dispatch", name="发送到期邮件", interval="dispatch_interval", at_start=False, tick=MailJobs.dispatch),
     # Not replayed: a replay is one process whose sends finish before its clock moves on, so no row can be
     # left in `sending` by a crashed worker; and the lease timeout is wall time, which a replay skips over.

@@ -35,7 +35,8 @@ def test_ticker_has_fixed_jobs_that_never_pile_up(settings: Settings) -> None:
     jobs = MailJobs(Runtime(settings), mailer=MemoryMailer())
     sched = jobs.ticker()
     got = {j.id: j for j in sched.get_jobs()}
-    assert set(got) == set(JOB_IDS) == {"plan", "followups", "reports", "dispatch", "recover"}
+    assert set(got) == set(JOB_IDS) == {"plan", "followups", "reports", "logistics", "dispatch",
+                                                   "recover"}
     for job in got.values():
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time >= 60
     # Every job comes from the table: its name, and the period from the setting it names.
@@ -43,7 +44,8 @@ def test_ticker_has_fixed_jobs_that_never_pile_up(settings: Settings) -> None:
         assert got[job.id].name == job.name
         assert got[job.id].trigger.interval.total_seconds() == getattr(settings, job.interval)
     assert {j.id: j.interval for j in JOBS} == {"plan": "plan_interval", "followups": "plan_interval",
-                                                 "reports": "plan_interval", "dispatch": "dispatch_interval",
+                                                 "reports": "plan_interval", "logistics": "plan_interval",
+                                                 "dispatch": "dispatch_interval",
                                                  "recover": "recover_interval"}
 
 

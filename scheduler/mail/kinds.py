@@ -21,6 +21,11 @@ class MailKind(enum.StrEnum):
     TASK_DIGEST = "task_digest"
     LINK_RENEWAL = "link_renewal"
     MONTHLY_REPORT = "monthly_report"
+    NOMINATION_REQUEST = "nomination_request"  # logistics: a unit is asked to nominate its people
+    NOMINATION_NUDGE = "nomination_nudge"  # logistics: the deadline is near and the unit has not nominated
+    GUEST_INVITATION = "guest_invitation"  # logistics: a guest's personal RSVP link
+    GUEST_REMINDER = "guest_reminder"  # logistics: the guest has not answered yet
+    GUEST_CONFIRMATION = "guest_confirmation"  # logistics: accepted; carries an iTIP REQUEST and the check-in code
 
 
 # As people read them, so that mailbox, outbox and timelines never show a raw code.
@@ -35,6 +40,11 @@ KIND_LABELS: dict[str, str] = {
     MailKind.TASK_DIGEST: "督办周报",
     MailKind.LINK_RENEWAL: "新链接",
     MailKind.MONTHLY_REPORT: "月度跟踪报表",
+    MailKind.NOMINATION_REQUEST: "报名通知",
+    MailKind.NOMINATION_NUDGE: "报名催办",
+    MailKind.GUEST_INVITATION: "邀请函",
+    MailKind.GUEST_REMINDER: "邀请回复提醒",
+    MailKind.GUEST_CONFIRMATION: "参会确认",
 }
 
 TASK_PREFIX = "task:"

@@ -14,9 +14,11 @@ from scheduler.auth import SignInGuard
 from scheduler.clock import Clock
 from scheduler.config import PROJECT_ROOT, Settings
 from scheduler.runtime import Runtime
-from scheduler.web import dashboard, feeds, health, links, mailbox, pages, subscribe
+from scheduler.web import dashboard, feeds, health, invitations, links, mailbox, nominations, pages, subscribe
 from scheduler.web.admin import auth as admin_auth
+from scheduler.web.admin import checkin as admin_checkin
 from scheduler.web.admin import contacts as admin_contacts
+from scheduler.web.admin import logistics as admin_logistics
 from scheduler.web.admin import outbox as admin_outbox
 from scheduler.web.admin import plan as admin_plan
 from scheduler.web.admin import planfile as admin_planfile
@@ -62,6 +64,8 @@ def create_app(
     app.include_router(subscribe.router)
     app.include_router(mailbox.router)
     app.include_router(admin_auth.router)
+    app.include_router(nominations.router)  # /o/n/{token}: units' nominations, beside /o/{token}
+    app.include_router(invitations.router)  # /o/g/{token}: guests' answers
     app.include_router(links.router)
     app.include_router(admin_tasks.router)
     install_redaction()
@@ -72,6 +76,8 @@ def create_app(
     app.include_router(admin_contacts.router)
     app.include_router(admin_users.router)
     app.include_router(admin_workdays.router)
+    app.include_router(admin_logistics.router)
+    app.include_router(admin_checkin.router)
     app.include_router(admin_planfile.router)  # before admin_plan: /admin/plan/upload is not a plan key
     app.include_router(admin_plan.router)
     app.state.sign_in_guard = SignInGuard()  # failed sign-ins per (username, address) and per address

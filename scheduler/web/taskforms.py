@@ -10,8 +10,9 @@ from sqlmodel import Session
 from scheduler.clock import SHANGHAI
 from scheduler.followups import forms
 from scheduler.followups.kinds import spec_for
-from scheduler.followups.models import TASK_STATUS_LABELS, Task, TaskStatus
+from scheduler.followups.models import TASK_STATUS_LABELS, Task, TaskKind, TaskStatus
 from scheduler.followups.submissions import latest_revision
+from scheduler.logistics.checkin import checkin_counts
 from scheduler.outcomes.models import (
     COUNT_FIELDS,
     LEAD_STAGE_LABELS,
@@ -31,6 +32,14 @@ MAX_BODY_BYTES = 256 * 1024  # any real answer fits in far less
 MAX_FORM_FIELDS = forms.MAX_ROWS * sum(map(len, (forms.PROJECT_FIELDS, forms.TALENT_FIELDS, forms.ENTRY_FIELDS))) + 500
 
 
+def _checkin_prefill(session: Session, task: Task) -> dict[str, str]:
+    """Return 参会人数 / 参会企业数 counted at check-in for an outcome form not filled yet (nobody counts twice)."""
+    if task.kind != TaskKind.OUTCOME or task.occurrence_id is None:
+        return {}
+    counts = checkin_counts(session=session, occurrence_id=task.occurrence_id)
+    return {} if counts is None else {"attendees": str(counts.attendees), "companies": str(counts.companies)}
+
+
 def form_context(
     *, session: Session, task: Task, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
     extra_rows: int = 0,
@@ -45,6 +54,7 @@ def form_context(
         values = forms.field_values(revision.data) if revision else {}
         if not values:
             values = spec.prefill(session=session, task=task)
+            values = {**_checkin_prefill(session, task), **values}
     orgs = get_organizations(session=session)
     projects = forms.row_count(values, "p", forms.PROJECT_FIELDS)
     talents = forms.row_count(values, "t", forms.TALENT_FIELDS)
