@@ -1,4 +1,4 @@
-"""Migration 0013_clean_control_chars (issue 15): rows stored with NUL or control characters before the input checks
+"""Migration 0014_clean_control_chars (issue 15): rows stored with NUL or control characters before the input checks
 existed come out clean after `upgrade`; multi-line fields keep their tabs and line feeds. SQLite and PostgreSQL
 (PostgreSQL cannot store NUL at all, so its dirty rows carry other C0 controls)."""
 
@@ -31,7 +31,7 @@ def _one(engine: Engine, sql: str, **values: Any) -> Any:
 
 
 def test_dirty_rows_are_cleaned_by_the_upgrade(db_url: str, backend: str) -> None:
-    upgrade(db_url, "0012_clock_state")
+    upgrade(db_url, "0013_plan_city_vocabulary")
     engine = make_engine(db_url)
     with session_scope(engine, write=True) as session:
         import_plan(session=session, doc=read_plan_file(DEFAULT_SEED), now=NOW)
@@ -55,7 +55,7 @@ def test_dirty_rows_are_cleaned_by_the_upgrade(db_url: str, backend: str) -> Non
                  "VALUES (:o, 'held', :p, :f, '', :n, :s, 1, 'x@example.org', :t, :t)",
          o=occ_id, p=f"无锡{nul}", f="王五\x08", n="签约\r\n两个项目\x0c", s="下一步\t跟进", t=NOW)
 
-    upgrade(db_url)
+    upgrade(db_url, "0014_clean_control_chars")
 
     assert _one(engine, "SELECT name, duties FROM organization WHERE id = :i", i=org_id) == ("如皋市", "招商\n\t对接")
     assert _one(engine, "SELECT title, content FROM event WHERE id = :i", i=event_id) == (
@@ -72,5 +72,5 @@ def test_dirty_rows_are_cleaned_by_the_upgrade(db_url: str, backend: str) -> Non
     ]
     assert _one(engine, "SELECT actual_place, filer_name, narrative, next_steps FROM outcome_report") == (
         "无锡", "王五", "签约\n两个项目", "下一步\t跟进")
-    assert _one(engine, "SELECT version_num FROM alembic_version") == ("0013_clean_control_chars",)
+    assert _one(engine, "SELECT version_num FROM alembic_version") == ("0014_clean_control_chars",)
     engine.dispose()

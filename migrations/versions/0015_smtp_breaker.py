@@ -1,7 +1,7 @@
 """The SMTP circuit breaker's state, shared by every worker process so only one of them probes (issue 15).
 
-Revision ID: 0014_smtp_breaker
-Revises: 0013_clean_control_chars
+Revision ID: 0015_smtp_breaker
+Revises: 0014_clean_control_chars
 Create Date: 2026-12-05
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import scheduler.db
 
 
-revision = '0014_smtp_breaker'
-down_revision = '0013_clean_control_chars'
+revision = '0015_smtp_breaker'
+down_revision = '0014_clean_control_chars'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """Logistics (issue 12): participation per occurrence, asked units with their nomination links, nominees, revisions,
 invited guests, check-in times.
 
-Revision ID: 0013_logistics
-Revises: 0012_clock_state
+Revision ID: 0016_logistics
+Revises: 0015_smtp_breaker
 Create Date: 2026-12-05
 """
 from alembic import op
@@ -11,8 +11,8 @@ import sqlmodel
 import scheduler.db
 
 
-revision = '0013_logistics'
-down_revision = '0012_clock_state'
+revision = '0016_logistics'
+down_revision = '0015_smtp_breaker'
 branch_labels = None
 depends_on = None
 

@@ -7,8 +7,8 @@ lone CR become LF). A contact whose cleaned address equals another contact's of 
 mailbox: the dirty duplicate is removed. Keys, identifiers and JSON columns are left alone. Data only: no schema
 change, nothing to undo.
 
-Revision ID: 0013_clean_control_chars
-Revises: 0012_clock_state
+Revision ID: 0014_clean_control_chars
+Revises: 0013_plan_city_vocabulary
 Create Date: 2026-12-05
 
 """
@@ -18,8 +18,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013_clean_control_chars'
-down_revision = '0012_clock_state'
+revision = '0014_clean_control_chars'
+down_revision = '0013_plan_city_vocabulary'
 branch_labels = None
 depends_on = None
 
