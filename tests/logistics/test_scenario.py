@@ -232,7 +232,9 @@ def test_seq15_delegation_by_link_roster_manifests_and_purge(mail_engine: Engine
         assert book.sheetnames == ["海安市", "如皋市", "如东县", "通州区"]
         assert [r[2].value for r in book["如皋市"].iter_rows(min_row=3)] == ["如皋0", "如皋1", "如皋2", "如皋3"]
         sheet = client.get(f"/admin/logistics/{occ.id}/signin").text
-        assert "138****0001" in sheet and "13800000001" not in sheet and "@page" in sheet
+        assert "138****0001" in sheet and "13800000001" not in sheet
+        assert '<link rel="stylesheet" href="/static/print-signin.css">' in sheet  # A4 print rules, CSP style-src 'self'
+        assert "@page { size:A4 portrait" in client.get("/static/print-signin.css").text
         assert sheet.count("<section") == 4
 
         # 6. Retention: 90 days after the event personal fields go, the counts stay.
