@@ -3,12 +3,14 @@ the working-day calendar, blackouts and the configured limits."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlmodel import Session, col, select
 
 from scheduler.clock import local_date
 from scheduler.plan.catalog import expand_members, get_organizations, list_event_views
-from scheduler.plan.models import BANKUAI_KINDS, Organization, Plan
-from scheduler.scheduling.checker import Blackout, PlanSnapshot, Rules, Slot
+from scheduler.plan.models import BANKUAI_KINDS, Occurrence, Organization, Plan
+from scheduler.scheduling.checker import Blackout, Finding, PlanSnapshot, Rules, Slot, check
 from scheduler.scheduling.models import ScheduleBlackout, ScheduleRules
 from scheduler.workdays import load_calendar
 
@@ -71,3 +73,15 @@ def load_snapshot(*, session: Session, plan: Plan) -> PlanSnapshot:
     return PlanSnapshot(year=plan.year, slots=slots, calendar=load_calendar(session=session),
                         names={k: o.short_name for k, o in orgs.items()}, bankuai=bankuai,
                         blackouts=load_blackouts(session=session), rules=load_rules(session=session))
+
+
+def check_occurrence(*, session: Session, occurrence: Occurrence, start: date,
+                     end: date | None = None) -> list[Finding]:
+    """Run the checker for setting one stored occurrence to `start`…`end` (its plan read fresh)."""
+    plan = session.get(Plan, occurrence.plan_id)
+    if plan is None or not occurrence.is_active:
+        return []
+    snap = load_snapshot(session=session, plan=plan)
+    if occurrence.key not in {s.key for s in snap.slots}:
+        return []
+    return check(snap, occurrence.key, start, end)
