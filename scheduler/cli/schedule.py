@@ -168,3 +168,49 @@ def blackout_remove(ctx: typer.Context, blackout_id: Annotated[int, typer.Argume
     if not removed:
         raise fail(f"ID：没有编号为 {blackout_id} 的不可安排日期（可用 scheduler schedule blackout list 查看）")
     typer.echo(f"已删除编号 {blackout_id} 的不可安排日期。")
+
+
+@schedule_app.command("propose")
+def schedule_propose(
+    ctx: typer.Context,
+    plan: PlanOpt = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="求解时限（秒）", min=0.5, max=600)] = 4.0,
+    workers: Annotated[int, typer.Option("--workers", help="求解线程数（1 时结果可复现）", min=1, max=16)] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """为每个未定档场次计算建议日期（只显示，不写入任何数据）。"""
+    from scheduler.cli.context import fail, require_schema, runtime
+    from scheduler.plan.catalog import PlanNotFound, choose_plan
+    from scheduler.scheduling.proposer import ProposalImpossible, propose
+    from scheduler.scheduling.snapshot import load_snapshot
+
+    rt = runtime(ctx)
+    require_schema(rt)
+    with session_scope(rt.engine) as session:
+        try:
+            chosen = choose_plan(session=session, key=plan, today=local_date(rt.clock.now()))
+        except PlanNotFound as exc:
+            raise fail(f"--plan：{exc}") from None
+        if chosen is None:
+            raise fail("尚未导入任何计划，请先运行：scheduler plan import PATH")
+        snap = load_snapshot(session=session, plan=chosen)
+    try:
+        result = propose(snap, time_limit=time_limit, workers=workers)
+    except ProposalImpossible as exc:
+        raise fail("无法排期：" + "；".join(exc.reasons)) from None
+    by_key = {s.key: s for s in snap.slots}
+    if as_json:
+        typer.echo(json.dumps({
+            "plan": chosen.key, "status": result.status, "first_feasible_s": result.first_feasible_s,
+            "final_s": result.final_s, "empty_months": result.empty_months,
+            "destination_weeks": result.destination_weeks, "trips": result.trips,
+            "sessions": [{"key": p.key, "seq": by_key[p.key].seq, "date": p.day.isoformat(), "why": p.why}
+                         for p in sorted(result.days.values(), key=lambda p: (by_key[p.key].seq, p.key))],
+        }, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"计划 {chosen.key}：为 {len(result.days)} 个未定档场次给出建议（仅供审核，未写入）。")
+    for p in sorted(result.days.values(), key=lambda p: (by_key[p.key].seq, p.key)):
+        typer.echo(f"序号 {by_key[p.key].seq:>2} 场次 {p.key}  {p.day.isoformat()}  {p.why}")
+    empty = "、".join(f"{m}月" for m in result.empty_months) or "无"
+    typer.echo(f"没有活动的月份：{empty}；外出 {result.trips} 场，涉及 {result.destination_weeks} 个“目的地×周”；"
+               f"求解 {result.final_s:.1f} 秒（{'最优' if result.status == 'OPTIMAL' else '时限内最好'}）。")

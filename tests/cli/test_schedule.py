@@ -88,3 +88,25 @@ def test_rules_show_and_set(cli) -> None:
     bad = cli("schedule", "rules", "--buffer", "9", "--cap", "0")
     assert bad.exit_code == 2 and "--buffer：行程缓冲天数须在 0–7 之间" in bad.output and "--cap：" in bad.output
     assert "前后各留 2 天" in cli("schedule", "rules").output
+
+
+def test_propose_prints_dates_and_writes_nothing(cli, seeded_engine: Engine) -> None:
+    from tests.support.dbstate import dump_database
+
+    before = dump_database(seeded_engine)
+    done = cli("schedule", "propose", "--json", "--time-limit", "3")
+    assert done.exit_code == 0, done.output
+    out = json.loads(done.stdout)
+    assert len(out["sessions"]) == 61 and out["trips"] == 32
+    first = out["sessions"][0]
+    assert first["key"] == "01-1" and "2023-02-01" <= first["date"] <= "2023-03-31"
+    assert first["why"].startswith("建议 ")
+    assert dump_database(seeded_engine) == before
+
+
+def test_propose_explains_an_impossible_plan(cli, seeded_engine: Engine) -> None:
+    cli("schedule", "blackout", "add", "如皋市", "2023-03-01", "2023-03-31", "--reason", "全月封闭")
+    done = cli("schedule", "propose", "--time-limit", "3")
+    assert done.exit_code == 2
+    assert "无法排期：序号 4 场次 04-1" in done.output
+    assert "窗口 2023-03-01–2023-03-31 内没有可安排的工作日" in done.output
