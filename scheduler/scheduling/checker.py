@@ -266,6 +266,8 @@ def covered_months(slots: list[Slot], year: int) -> int:
     # Fixed sessions first so they keep their month; then the rest by window width.
     order = sorted(range(len(slots)), key=lambda i: len(_possible_months(slots[i])))
     for i in order:
+        if len(owner) == 12:  # every month of the year already has one: nothing can add more
+            break
         place(i, set())
     return len(owner)
 

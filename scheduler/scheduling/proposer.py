@@ -84,26 +84,13 @@ def _label(slot: Slot) -> str:
     return f"序号 {slot.seq} 场次 {slot.key}「{slot.title}」"
 
 
-def propose(snap: PlanSnapshot, *, previous: Mapping[str, date] | None = None,
-            preferred: Mapping[str, list[date]] | None = None, time_limit: float = 4.0,
-            workers: int = 1, work_limit: float | None = None) -> Proposal:
-    """Propose a day for every unfixed session; raise ProposalImpossible with Chinese reasons when none exists.
-
-    `work_limit` bounds the solver's deterministic time: with one worker, the same input then gives the same
-    proposal however loaded the machine is (a wall-clock limit alone cannot promise that)."""
-    started = time.perf_counter()
-    previous, preferred = dict(previous or {}), dict(preferred or {})
+def _build(snap: PlanSnapshot, domains: dict[str, list[date]], previous: Mapping[str, date],
+           preferred: Mapping[str, list[date]], *, explain: bool
+           ) -> tuple[cp_model.CpModel, dict[tuple[str, date], cp_model.IntVar], dict[int, str]]:
+    """Build the model; with `explain`, each group of hard constraints hangs on an assumption literal (and there is
+    no objective), so an infeasible model can name its conflicting groups."""
     open_slots = [s for s in snap.slots if s.days is None]
     fixed = [s for s in snap.slots if s.days is not None]
-    if not open_slots:
-        raise ProposalImpossible([f"计划 {snap.year} 年没有待定档的场次（共 {len(snap.slots)} 场，均已定档）"
-                                  if snap.slots else "计划中没有任何场次"])
-    domains = {s.key: candidate_days(snap, s) for s in open_slots}
-    empty = [f"{_label(s)}的窗口 {s.window[0]}–{s.window[1]} 内没有可安排的工作日（已扣除节假日和单位不可安排日期）"
-             for s in open_slots if not domains[s.key]]
-    if empty:
-        raise ProposalImpossible(empty)
-
     model = cp_model.CpModel()
     x: dict[tuple[str, date], cp_model.IntVar] = {}
     for s in open_slots:
@@ -112,11 +99,14 @@ def propose(snap: PlanSnapshot, *, previous: Mapping[str, date] | None = None,
     assumptions: dict[int, str] = {}
     literals: list[cp_model.IntVar] = []
 
-    def guard(text: str) -> cp_model.IntVar:
+    def guard(text: str) -> list[cp_model.IntVar]:
+        """Return the enforcement literals of a named group of hard constraints ([] unless explaining)."""
+        if not explain:
+            return []
         lit = model.new_bool_var(f"a{len(assumptions)}")
         assumptions[lit.index] = text
         literals.append(lit)
-        return lit
+        return [lit]
 
     for s in open_slots:
         model.add(sum(x[s.key, d] for d in domains[s.key]) == 1).only_enforce_if(
@@ -237,22 +227,50 @@ def propose(snap: PlanSnapshot, *, previous: Mapping[str, date] | None = None,
         objective.extend(W_PREFERRED * x[s.key, d] for d in domains[s.key] if d in wanted)
         if s.key in previous and (s.key, previous[s.key]) in x:
             objective.append(W_MOVE * x[s.key, previous[s.key]])
+    if explain:
+        model.add_assumptions(literals)
+        return model, x, assumptions
     model.maximize(sum(objective))
-    model.add_assumptions(literals)
-    for s in open_slots:  # a hint keeps runs close to the last proposal
-        if s.key in previous and (s.key, previous[s.key]) in x:
-            model.add_hint(x[s.key, previous[s.key]], 1)
+    hints = greedy_days(snap, domains) | {k: d for k, d in previous.items() if (k, d) in x}
+    for key, d in hints.items():  # a feasible start at once; the last proposal kept where it still fits
+        model.add_hint(x[key, d], 1)
 
+    return model, x, assumptions
+
+
+def propose(snap: PlanSnapshot, *, previous: Mapping[str, date] | None = None,
+            preferred: Mapping[str, list[date]] | None = None, time_limit: float = 4.0,
+            workers: int = 1, work_limit: float | None = None) -> Proposal:
+    """Propose a day for every unfixed session; raise ProposalImpossible with Chinese reasons when none exists.
+
+    `work_limit` bounds the solver's deterministic time: with one worker, the same input then gives the same
+    proposal however loaded the machine is (a wall-clock limit alone cannot promise that)."""
+    started = time.perf_counter()
+    previous, preferred = dict(previous or {}), dict(preferred or {})
+    open_slots = [s for s in snap.slots if s.days is None]
+    if not open_slots:
+        raise ProposalImpossible([f"计划 {snap.year} 年没有待定档的场次（共 {len(snap.slots)} 场，均已定档）"
+                                  if snap.slots else "计划中没有任何场次"])
+    domains = {s.key: candidate_days(snap, s) for s in open_slots}
+    empty = [f"{_label(s)}的窗口 {s.window[0]}–{s.window[1]} 内没有可安排的工作日（已扣除节假日和单位不可安排日期）"
+             for s in open_slots if not domains[s.key]]
+    if empty:
+        raise ProposalImpossible(empty)
+
+    model, x, _ = _build(snap, domains, previous, preferred, explain=False)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = SEED
+    # One presolve pass without probing: on a province-sized plan full presolve alone takes longer than the search.
+    solver.parameters.max_presolve_iterations = 1
+    solver.parameters.cp_model_probing_level = 0
     if work_limit is not None:
         solver.parameters.max_deterministic_time = work_limit
     callback = _FirstSolution(started)
     status = solver.solve(model, callback)
     if status == cp_model.INFEASIBLE:
-        core = [assumptions[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in assumptions]
+        core = _explain(snap, domains, time_limit)
         raise ProposalImpossible(["以下约束无法同时满足：" + "；".join(dict.fromkeys(core)) if core else
                                   "约束无法同时满足"])
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -260,6 +278,48 @@ def propose(snap: PlanSnapshot, *, previous: Mapping[str, date] | None = None,
     chosen = {s.key: next(d for d in domains[s.key] if solver.value(x[s.key, d])) for s in open_slots}
     return _summarise(snap, chosen, previous, solver.status_name(status), callback.first,
                       time.perf_counter() - started, solver.objective_value)
+
+
+def _explain(snap: PlanSnapshot, domains: dict[str, list[date]], time_limit: float) -> list[str]:
+    """Re-solve with assumptions and return the names of a set of hard-constraint groups that cannot all hold."""
+    model, _, assumptions = _build(snap, domains, {}, {}, explain=True)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.num_workers = 1
+    if solver.solve(model) != cp_model.INFEASIBLE:
+        return []
+    found = solver.sufficient_assumptions_for_infeasibility()
+    return list(dict.fromkeys(assumptions[i] for i in found if i in assumptions))
+
+
+def greedy_days(snap: PlanSnapshot, domains: Mapping[str, list[date]] | None = None) -> dict[str, date]:
+    """Place sessions one by one on the earliest day where no unit is busy and the city cap holds (the solver's
+    starting hint and the bench's baseline); sessions that find no such day are left out."""
+    pad = snap.rules.travel_buffer_days
+    busy: dict[str, set[date]] = defaultdict(set)
+    away: dict[date, int] = defaultdict(int)
+    for s in snap.slots:
+        if s.days is not None:
+            p = pad if s.away else 0
+            span = set(days_of(s.days[0] - timedelta(days=p), s.days[1] + timedelta(days=p)))
+            for u in s.units:
+                busy[u] |= span
+            if s.away:
+                for d in days_of(*s.days):
+                    away[d] += 1
+    out: dict[str, date] = {}
+    for s in sorted((s for s in snap.slots if s.days is None), key=lambda s: (s.window[1], s.key)):
+        for d in (domains[s.key] if domains is not None else candidate_days(snap, s)):
+            span = set(days_of(d - timedelta(days=pad), d + timedelta(days=pad))) if s.away else {d}
+            if (s.away and away[d] >= snap.rules.away_cap) or any(busy[u] & span for u in s.units):
+                continue
+            out[s.key] = d
+            for u in s.units:
+                busy[u] |= span
+            if s.away:
+                away[d] += 1
+            break
+    return out
 
 
 def _summarise(snap: PlanSnapshot, chosen: dict[str, date], previous: Mapping[str, date], status: str,
