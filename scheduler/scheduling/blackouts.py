@@ -100,14 +100,20 @@ def remove_blackout(*, session: Session, blackout_id: int) -> bool:
     return True
 
 
-def set_rules(*, session: Session, travel_buffer_days: int | None, away_cap: int | None,
-              now: datetime) -> ScheduleRules:
-    """Change the travel buffer and/or the city-wide cap; raise BlackoutInvalid for values out of range."""
+def rules_problems(travel_buffer_days: int | None, away_cap: int | None) -> dict[str, str]:
+    """Say which limits are out of range, by field (buffer, cap)."""
     errors: dict[str, str] = {}
     if travel_buffer_days is not None and not 0 <= travel_buffer_days <= MAX_BUFFER_DAYS:
         errors["buffer"] = f"行程缓冲天数须在 0–{MAX_BUFFER_DAYS} 之间（收到 {travel_buffer_days}）"
     if away_cap is not None and not 1 <= away_cap <= MAX_AWAY_CAP:
         errors["cap"] = f"每日外出团组上限须在 1–{MAX_AWAY_CAP} 之间（收到 {away_cap}）"
+    return errors
+
+
+def set_rules(*, session: Session, travel_buffer_days: int | None, away_cap: int | None,
+              now: datetime) -> ScheduleRules:
+    """Change the travel buffer and/or the city-wide cap; raise BlackoutInvalid for values out of range."""
+    errors = rules_problems(travel_buffer_days, away_cap)
     if errors:
         raise BlackoutInvalid(errors)
     row = session.get(ScheduleRules, 1) or ScheduleRules(id=1, updated_at=now)

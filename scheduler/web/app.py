@@ -20,6 +20,7 @@ from scheduler.web.admin import outbox as admin_outbox
 from scheduler.web.admin import plan as admin_plan
 from scheduler.web.admin import planfile as admin_planfile
 from scheduler.web.admin import reports as admin_reports
+from scheduler.web.admin import schedule as admin_schedule
 from scheduler.web.admin import targets as admin_targets
 from scheduler.web.admin import tasks as admin_tasks
 from scheduler.web.admin import users as admin_users
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(admin_contacts.router)
     app.include_router(admin_users.router)
     app.include_router(admin_workdays.router)
+    app.include_router(admin_schedule.router)
     app.include_router(admin_planfile.router)  # before admin_plan: /admin/plan/upload is not a plan key
     app.include_router(admin_plan.router)
     app.state.sign_in_guard = SignInGuard()  # failed sign-ins per (username, address) and per address
