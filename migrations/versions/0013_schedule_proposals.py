@@ -1,4 +1,4 @@
-"""Scheduling (issue 11): units' blackout days and the conflict checker's limits.
+"""Scheduling (issue 11): units' blackout days, the conflict checker's limits, published proposals.
 
 Revision ID: 0013_schedule_proposals
 Revises: 0012_clock_state
@@ -37,9 +37,25 @@ def upgrade() -> None:
     sa.Column('updated_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('schedule_proposal',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('occurrence_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('why', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('published_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('published_at', scheduler.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('plan_id', 'version', 'occurrence_key', name='uq_schedule_proposal')
+    )
+    op.create_index(op.f('ix_schedule_proposal_plan_id'), 'schedule_proposal', ['plan_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_schedule_proposal_plan_id'), table_name='schedule_proposal')
+    op.drop_table('schedule_proposal')
     op.drop_table('schedule_rules')
     op.drop_index(op.f('ix_schedule_blackout_organization_key'), table_name='schedule_blackout')
     op.drop_table('schedule_blackout')

@@ -176,12 +176,15 @@ def schedule_propose(
     plan: PlanOpt = None,
     time_limit: Annotated[float, typer.Option("--time-limit", help="求解时限（秒）", min=0.5, max=600)] = 4.0,
     workers: Annotated[int, typer.Option("--workers", help="求解线程数（1 时结果可复现）", min=1, max=16)] = 1,
+    publish_it: Annotated[bool, typer.Option("--publish", help="发布为新版本：下一次定档请求会附上建议日期")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """为每个未定档场次计算建议日期（只显示，不写入任何数据）。"""
+    """为每个未定档场次计算建议日期（默认只显示；--publish 记录为新版本，不改动任何场次）。"""
     from scheduler.cli.context import fail, require_schema, runtime
     from scheduler.plan.catalog import PlanNotFound, choose_plan
+    from scheduler.plan.models import Plan
     from scheduler.scheduling.proposer import ProposalImpossible, propose
+    from scheduler.scheduling.publish import latest_published, publish
     from scheduler.scheduling.snapshot import load_snapshot
 
     rt = runtime(ctx)
@@ -194,21 +197,30 @@ def schedule_propose(
         if chosen is None:
             raise fail("尚未导入任何计划，请先运行：scheduler plan import PATH")
         snap = load_snapshot(session=session, plan=chosen)
+        assert chosen.id is not None
+        previous = {k: s.day for k, s in latest_published(session=session, plan_id=chosen.id).items()}
     try:
-        result = propose(snap, time_limit=time_limit, workers=workers)
+        result = propose(snap, time_limit=time_limit, workers=workers, previous=previous)
     except ProposalImpossible as exc:
         raise fail("无法排期：" + "；".join(exc.reasons)) from None
+    version = None
+    if publish_it:
+        with session_scope(rt.engine, write=True) as session:
+            stored = session.get(Plan, chosen.id)
+            assert stored is not None
+            version = publish(session=session, plan=stored, proposal=result, by="cli", now=rt.clock.now())
     by_key = {s.key: s for s in snap.slots}
     if as_json:
         typer.echo(json.dumps({
             "plan": chosen.key, "status": result.status, "first_feasible_s": result.first_feasible_s,
             "final_s": result.final_s, "empty_months": result.empty_months,
-            "destination_weeks": result.destination_weeks, "trips": result.trips,
+            "destination_weeks": result.destination_weeks, "trips": result.trips, "published_version": version,
             "sessions": [{"key": p.key, "seq": by_key[p.key].seq, "date": p.day.isoformat(), "why": p.why}
                          for p in sorted(result.days.values(), key=lambda p: (by_key[p.key].seq, p.key))],
         }, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"计划 {chosen.key}：为 {len(result.days)} 个未定档场次给出建议（仅供审核，未写入）。")
+    state = f"已发布为第 {version} 版" if version else "仅供审核，未写入"
+    typer.echo(f"计划 {chosen.key}：为 {len(result.days)} 个未定档场次给出建议（{state}）。")
     for p in sorted(result.days.values(), key=lambda p: (by_key[p.key].seq, p.key)):
         typer.echo(f"序号 {by_key[p.key].seq:>2} 场次 {p.key}  {p.day.isoformat()}  {p.why}")
     empty = "、".join(f"{m}月" for m in result.empty_months) or "无"

@@ -20,6 +20,7 @@ from scheduler.outcomes.models import STALE_AFTER_DAYS
 from scheduler.plan.catalog import get_organizations
 from scheduler.plan.models import Occurrence
 from scheduler.scheduling.checker import blocking, warnings
+from scheduler.scheduling.publish import suggestion_for
 from scheduler.scheduling.snapshot import check_occurrence
 
 
@@ -119,7 +120,16 @@ def _prefill_fix(*, session: Session, task: Task) -> dict[str, str]:
     if occ.start_at is not None:
         start = occ.start_at.astimezone(SHANGHAI)
         values |= {"date": start.date().isoformat(), "start_time": start.strftime("%H:%M")}
+    elif (suggested := suggestion_for(session=session, occurrence=occ)) is not None:
+        values["date"] = suggested.day.isoformat()
     return values
+
+
+def _fix_options(*, session: Session, task: Task) -> dict[str, Any]:
+    """Offer the office's published suggestion (day and why) for a session not fixed yet."""
+    occ = _occurrence(session, task)
+    suggested = suggestion_for(session=session, occurrence=occ) if occ is not None else None
+    return {"suggestion": suggested.why if suggested else None}
 
 
 def _prefill_outcome(*, session: Session, task: Task) -> dict[str, str]:
@@ -157,7 +167,7 @@ def _outcome_receipt(*, session: Session, task: Task) -> Any:
 KINDS: dict[TaskKind, KindSpec] = {
     TaskKind.FIX_DATE: KindSpec(
         label="定档", template="forms/_fix_date.html", parse=_parse_fix, apply=effects.apply_fix,
-        prefill=_prefill_fix, options=_nothing, receipt=_no_receipt,
+        prefill=_prefill_fix, options=_fix_options, receipt=_no_receipt,
     ),
     TaskKind.OUTCOME: KindSpec(
         label="成效填报", template="forms/_outcome.html", parse=_parse_outcome, apply=effects.apply_outcome,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from scheduler.db import utc_column
@@ -32,3 +33,19 @@ class ScheduleRules(SQLModel, table=True):
     travel_buffer_days: int = 1
     away_cap: int = 3
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class ScheduleProposal(SQLModel, table=True):
+    """One session's suggested day in a published version of a plan's proposal (versions are never changed)."""
+
+    __tablename__ = "schedule_proposal"
+    __table_args__ = (UniqueConstraint("plan_id", "version", "occurrence_key", name="uq_schedule_proposal"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    version: int
+    occurrence_key: str = Field(max_length=64)
+    day: date
+    why: str = Field(max_length=400)
+    published_by: str = Field(max_length=100)
+    published_at: datetime = Field(sa_column=utc_column(nullable=False))

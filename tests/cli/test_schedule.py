@@ -110,3 +110,18 @@ def test_propose_explains_an_impossible_plan(cli, seeded_engine: Engine) -> None
     assert done.exit_code == 2
     assert "无法排期：序号 4 场次 04-1" in done.output
     assert "窗口 2023-03-01–2023-03-31 内没有可安排的工作日" in done.output
+
+
+def test_propose_publish_records_a_version_and_keeps_occurrences(cli, seeded_engine: Engine) -> None:
+    from sqlmodel import select
+
+    from scheduler.plan.models import Occurrence
+    from scheduler.scheduling.models import ScheduleProposal
+
+    done = cli("schedule", "propose", "--publish", "--time-limit", "3")
+    assert done.exit_code == 0, done.output
+    assert "已发布为第 1 版" in done.output
+    with session_scope(seeded_engine) as session:
+        rows = session.exec(select(ScheduleProposal)).all()
+        fixed = [o.key for o in session.exec(select(Occurrence)) if o.start_at is not None]
+    assert len(rows) == 61 and {r.version for r in rows} == {1} and fixed == []
