@@ -15,6 +15,7 @@ from scheduler.config import Settings
 from scheduler.runtime import Runtime
 from scheduler.web import dashboard, feeds, health, links, mailbox, pages, subscribe
 from scheduler.web.admin import auth as admin_auth
+from scheduler.web.admin import board as admin_board
 from scheduler.web.admin import contacts as admin_contacts
 from scheduler.web.admin import outbox as admin_outbox
 from scheduler.web.admin import plan as admin_plan
@@ -71,6 +72,7 @@ def create_app(
     app.include_router(admin_users.router)
     app.include_router(admin_workdays.router)
     app.include_router(admin_schedule.router)
+    app.include_router(admin_board.router)
     app.include_router(admin_planfile.router)  # before admin_plan: /admin/plan/upload is not a plan key
     app.include_router(admin_plan.router)
     app.state.sign_in_guard = SignInGuard()  # failed sign-ins per (username, address) and per address

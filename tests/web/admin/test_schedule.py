@@ -87,3 +87,36 @@ def test_sign_in_and_csrf_required(office: tuple[httpx.Client, Engine]) -> None:
     assert anonymous.status_code in (302, 303, 401)
     forged = client.post("/admin/schedule/rules", data={"buffer": "2", "cap": "4"})
     assert forged.status_code in (400, 403)
+
+
+def test_board_shows_rows_by_bankuai_and_publishes_a_version(office: tuple[httpx.Client, Engine]) -> None:
+    from datetime import UTC, datetime
+
+    from scheduler.plan.models import Occurrence
+    from scheduler.scheduling.models import ScheduleProposal
+
+    client, engine = office
+    with session_scope(engine, write=True) as session:  # 启东市 fixed its 上海 trip on Sunday 3-12 (by import, say)
+        occ = get_occurrence(session=session, key="06-1")
+        assert occ is not None
+        occ.start_at, occ.status = datetime(2023, 3, 12, 1, tzinfo=UTC), "fixed"
+        session.add(occ)
+    page = client.get("/admin/schedule/board?plan=nantong-2023")
+    text = html.unescape(page.text)
+    assert page.status_code == 200 and "当前建议：尚未发布" in text
+    assert 'data-row="市级"' in text and 'data-row="启东市"' in text
+    qidong = text.split('data-row="启东市"')[1].split("</tr>")[0]
+    march = qidong.split('data-month="3"')[1].split("</td>")[0]
+    assert "6号 12日（已定档）" in march and "3月12日（星期日）是周末" in march
+    token = csrf_of(page.text)
+    with session_scope(engine) as session:
+        before = [(o.key, o.start_at, o.sequence) for o in session.exec(select(Occurrence))]
+    done = client.post("/admin/schedule/board/publish?plan=nantong-2023", data={"csrf_token": token},
+                       follow_redirects=True)
+    text = html.unescape(done.text)
+    assert done.status_code == 200 and "已发布第 1 版建议" in text and "（建议）" in text
+    with session_scope(engine) as session:
+        assert [(o.key, o.start_at, o.sequence) for o in session.exec(select(Occurrence))] == before
+        rows = session.exec(select(ScheduleProposal)).all()
+    assert len(rows) == 60 and "06-1" not in {r.occurrence_key for r in rows}  # the fixed one is never proposed
+    assert client.get("/admin/schedule/board?plan=nowhere").status_code == 404
