@@ -8,3 +8,4 @@ from scheduler.mail import models as mail_models  # noqa: F401
 from scheduler.outcomes import models as outcome_models  # noqa: F401
 from scheduler.plan import models as plan_models  # noqa: F401
 from scheduler.reports import models as report_models  # noqa: F401
+from scheduler.scheduling import models as scheduling_models  # noqa: F401

@@ -21,11 +21,12 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         # runtime only builds the engine and the clock from settings; domain jobs, jobs, web and cli receive it
         "runtime",
         "plan",
-        "feeds outcomes contacts auth audit",
+        # scheduling reads only plan and workdays; its checker runs inside the 定档 form, so it sits below followups
+        "feeds outcomes contacts auth audit scheduling",
         "mail",
         "reminders",
         "followups",
-        "reports scheduling logistics",
+        "reports logistics",
         # metadata imports every domain's models for Alembic: above all models, below everything that needs the
         # full metadata (replay's create_all); migrate drives Alembic, whose env.py loads that metadata
         "metadata migrate",

@@ -13,6 +13,7 @@ from scheduler.cli.goals import goals_app
 from scheduler.cli.mail import contacts_app, mail_app, outbox_app
 from scheduler.cli.plan import db_app, plan_app
 from scheduler.cli.report import report, targets_app
+from scheduler.cli.schedule import schedule_app
 from scheduler.cli.user import user_app
 from scheduler.cli.workdays import workdays_app
 from scheduler.faults import describe as describe_fault
@@ -34,6 +35,7 @@ app.command("report")(report)
 app.add_typer(targets_app, name="targets")
 app.add_typer(goals_app, name="goals")
 app.add_typer(workdays_app, name="workdays")
+app.add_typer(schedule_app, name="schedule")
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlmodel import Session
@@ -19,6 +19,9 @@ from scheduler.outcomes.leads import leads_of, occurrence_leads
 from scheduler.outcomes.models import STALE_AFTER_DAYS
 from scheduler.plan.catalog import get_organizations
 from scheduler.plan.models import Occurrence
+from scheduler.scheduling.checker import blocking, warnings
+from scheduler.scheduling.publish import suggestion_for
+from scheduler.scheduling.snapshot import check_occurrence
 
 
 class ParseForm(Protocol):
@@ -67,7 +70,26 @@ def _no_receipt(*, session: Session, task: Task) -> None:
 
 
 def _parse_fix(form: Mapping[str, str], *, session: Session, task: Task) -> forms.Parsed:
-    return forms.parse_fix(form)
+    """Parse the 定档 form, then run the conflict checker: blocking findings refuse the date, warnings need the
+    host to tick 确认 for that very date (a later change of date asks again)."""
+    parsed = forms.parse_fix(form)
+    occ = _occurrence(session, task)
+    if not parsed.ok or occ is None:
+        return parsed
+    day = date.fromisoformat(parsed.data["date"])
+    findings = check_occurrence(session=session, occurrence=occ, start=day)
+    if refusals := blocking(findings):
+        parsed.errors["date"] = "该日期不能选：" + "；".join(f.reason for f in refusals)
+        return parsed
+    warned = warnings(findings)
+    if warned and (form.get("confirm") or "").strip() != day.isoformat():
+        advice = [f.reason for f in findings if f not in warned]
+        parsed.errors["confirm"] = "\n".join(["所选日期有以下问题需要确认：", *(f"· {f.reason}" for f in warned),
+                                               *(f"· 建议：{a}" for a in advice),
+                                               "如仍选择此日期，请勾选“确认”后再次提交；也可以另选日期。"])
+        return parsed
+    parsed.data["findings"] = [f.as_dict() for f in findings]  # what the host saw and confirmed, kept with the revision
+    return parsed
 
 
 def _parse_outcome(form: Mapping[str, str], *, session: Session, task: Task) -> forms.Parsed:
@@ -98,7 +120,16 @@ def _prefill_fix(*, session: Session, task: Task) -> dict[str, str]:
     if occ.start_at is not None:
         start = occ.start_at.astimezone(SHANGHAI)
         values |= {"date": start.date().isoformat(), "start_time": start.strftime("%H:%M")}
+    elif (suggested := suggestion_for(session=session, occurrence=occ)) is not None:
+        values["date"] = suggested.day.isoformat()
     return values
+
+
+def _fix_options(*, session: Session, task: Task) -> dict[str, Any]:
+    """Offer the office's published suggestion (day and why) for a session not fixed yet."""
+    occ = _occurrence(session, task)
+    suggested = suggestion_for(session=session, occurrence=occ) if occ is not None else None
+    return {"suggestion": suggested.why if suggested else None}
 
 
 def _prefill_outcome(*, session: Session, task: Task) -> dict[str, str]:
@@ -136,7 +167,7 @@ def _outcome_receipt(*, session: Session, task: Task) -> Any:
 KINDS: dict[TaskKind, KindSpec] = {
     TaskKind.FIX_DATE: KindSpec(
         label="定档", template="forms/_fix_date.html", parse=_parse_fix, apply=effects.apply_fix,
-        prefill=_prefill_fix, options=_nothing, receipt=_no_receipt,
+        prefill=_prefill_fix, options=_fix_options, receipt=_no_receipt,
     ),
     TaskKind.OUTCOME: KindSpec(
         label="成效填报", template="forms/_outcome.html", parse=_parse_outcome, apply=effects.apply_outcome,

@@ -16,6 +16,7 @@ from scheduler.config import PROJECT_ROOT, Settings
 from scheduler.runtime import Runtime
 from scheduler.web import dashboard, feeds, health, invitations, links, mailbox, nominations, pages, subscribe
 from scheduler.web.admin import auth as admin_auth
+from scheduler.web.admin import board as admin_board
 from scheduler.web.admin import checkin as admin_checkin
 from scheduler.web.admin import contacts as admin_contacts
 from scheduler.web.admin import logistics as admin_logistics
@@ -23,6 +24,7 @@ from scheduler.web.admin import outbox as admin_outbox
 from scheduler.web.admin import plan as admin_plan
 from scheduler.web.admin import planfile as admin_planfile
 from scheduler.web.admin import reports as admin_reports
+from scheduler.web.admin import schedule as admin_schedule
 from scheduler.web.admin import targets as admin_targets
 from scheduler.web.admin import tasks as admin_tasks
 from scheduler.web.admin import users as admin_users
@@ -78,6 +80,8 @@ def create_app(
     app.include_router(admin_workdays.router)
     app.include_router(admin_logistics.router)
     app.include_router(admin_checkin.router)
+    app.include_router(admin_schedule.router)
+    app.include_router(admin_board.router)
     app.include_router(admin_planfile.router)  # before admin_plan: /admin/plan/upload is not a plan key
     app.include_router(admin_plan.router)
     app.state.sign_in_guard = SignInGuard()  # failed sign-ins per (username, address) and per address

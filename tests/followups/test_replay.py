@@ -30,6 +30,7 @@ from scheduler.reminders.planner import RuleBook
 from scheduler.replay import replay
 from scheduler.web.app import create_app
 from scheduler.web.links import LinkForms
+from scheduler.workdays import WorkCalendar
 from tests.factories.followups import KEYS, outcome_form, post_form, settings
 from tests.factories.mail import T0, Recorder, start_smtp
 from tests.support.servers import run_uvicorn
@@ -41,6 +42,7 @@ CHECKLIST = {"default": (ChecklistItem("guests", "邀请嘉宾", -7, "host"),)} 
 # everyone else never answers
 WEEKLY_ON_TIME, WEEKLY_LATE = {"rugao", "haian"}, {"rudong"}
 END = datetime(2023, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 Shanghai
+CALENDAR = WorkCalendar()
 
 
 @dataclass
@@ -83,7 +85,12 @@ class People:
             assert occ is not None
             soon = now.astimezone(SHANGHAI).date() + timedelta(days=14)
             day = min(max(occ.window_start + timedelta(days=10), soon), occ.window_end)
-            return {"date": day.isoformat(), "start_time": "14:00", "end_time": "17:00", "place": "会议中心"}
+            # A host picks a working day (the form refuses others) and confirms the checker's warnings for it.
+            later = [day + timedelta(days=i) for i in range((occ.window_end - day).days + 1)]
+            earlier = [day - timedelta(days=i) for i in range(1, (day - occ.window_start).days + 1)]
+            day = next((d for d in later + earlier if CALENDAR.is_workday(d)), day)
+            return {"date": day.isoformat(), "start_time": "14:00", "end_time": "17:00", "place": "会议中心",
+                    "confirm": day.isoformat()}
         if task.kind == "outcome":
             assert occ is not None
             day = (occ.start_at.astimezone(SHANGHAI).date() if occ.start_at else occ.window_end).isoformat()

@@ -15,6 +15,7 @@ from scheduler.logistics.checkin import CheckinRefused, check_in, check_in_code,
 from scheduler.logistics.participation import get_participation, occurrence_and_event
 from scheduler.logistics.roster import build_roster
 from scheduler.web.admin.plan import FormDep
+from scheduler.web.admin.params import RowId
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
@@ -39,15 +40,15 @@ def _page(request: Request, session: Session, occurrence_id: int, *, query: str 
     }, status_code=status_code)
 
 
-@router.get("/{occurrence_id:int}/checkin", response_class=HTMLResponse)
-def checkin_page(request: Request, occurrence_id: int, session: SessionDep, admin: AdminDep, q: str = "",
+@router.get("/{occurrence_id:rowid}/checkin", response_class=HTMLResponse)
+def checkin_page(request: Request, occurrence_id: RowId, session: SessionDep, admin: AdminDep, q: str = "",
                  done: str = "") -> Response:
     """Show the search box, the code box and who matches (everyone not yet checked in when no search)."""
     return _page(request, session, occurrence_id, query=q, done=done[:100])
 
 
-@router.post("/{occurrence_id:int}/checkin", dependencies=[CsrfDep])
-def checkin_post(request: Request, occurrence_id: int, session: WriteSessionDep, now: NowDep, admin: AdminDep,
+@router.post("/{occurrence_id:rowid}/checkin", dependencies=[CsrfDep])
+def checkin_post(request: Request, occurrence_id: RowId, session: WriteSessionDep, now: NowDep, admin: AdminDep,
                  fields: FormDep) -> Response:
     """Check one person in (by tap or by code) and come back to the same search."""
     participation = get_participation(session=session, occurrence_id=occurrence_id)

@@ -37,6 +37,7 @@ from scheduler.logistics.roster import RosterRefused, build_roster, confirm_unit
 from scheduler.plan.models import Event, Occurrence
 from scheduler.runtime import Runtime
 from scheduler.web.admin.plan import FormDep
+from scheduler.web.admin.params import RowId
 from scheduler.web.deps import NowDep, RuntimeDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
@@ -88,8 +89,8 @@ def _open_page(request: Request, session: Session, subject: Subject, *, values: 
     }, status_code=status_code)
 
 
-@router.get("/{occurrence_id:int}", response_class=HTMLResponse)
-def participation_page(request: Request, occurrence_id: int, session: SessionDep, admin: AdminDep,
+@router.get("/{occurrence_id:rowid}", response_class=HTMLResponse)
+def participation_page(request: Request, occurrence_id: RowId, session: SessionDep, admin: AdminDep,
                        done: str = "") -> Response:
     """Show the roster of an occurrence, or the form opening participation when none is open yet."""
     subject = _subject(session, occurrence_id)
@@ -116,8 +117,8 @@ def _roster_page(request: Request, session: Session, subject: Subject, participa
     }, status_code=status_code)
 
 
-@router.post("/{occurrence_id:int}/open", dependencies=[CsrfDep])
-async def participation_open(request: Request, occurrence_id: int, session: WriteSessionDep, now: NowDep,
+@router.post("/{occurrence_id:rowid}/open", dependencies=[CsrfDep])
+async def participation_open(request: Request, occurrence_id: RowId, session: WriteSessionDep, now: NowDep,
                              admin: AdminDep, runtime: RuntimeDep) -> Response:
     """Open participation: ask the ticked units; the request mail goes to the outbox in the same transaction."""
     subject = _subject(session, occurrence_id)
@@ -141,8 +142,8 @@ async def participation_open(request: Request, occurrence_id: int, session: Writ
     return RedirectResponse(f"/admin/logistics/{occurrence_id}?done=opened#done", status_code=303)
 
 
-@router.post("/{occurrence_id:int}/roster", dependencies=[CsrfDep])
-def roster_decide(request: Request, occurrence_id: int, session: WriteSessionDep, now: NowDep, admin: AdminDep,
+@router.post("/{occurrence_id:rowid}/roster", dependencies=[CsrfDep])
+def roster_decide(request: Request, occurrence_id: RowId, session: WriteSessionDep, now: NowDep, admin: AdminDep,
                   fields: FormDep) -> Response:
     """Confirm or decline (trim) one person, or confirm a unit's list up to its capacity; audited."""
     subject = _subject(session, occurrence_id)
@@ -176,8 +177,8 @@ def _plan_mail(session: Session, runtime: Runtime, now: datetime, participation_
                         mail_from=settings.mail_from, now=now, participation_id=participation_id)
 
 
-@router.post("/{occurrence_id:int}/guests", dependencies=[CsrfDep])
-def guests_add(request: Request, occurrence_id: int, session: WriteSessionDep, now: NowDep, admin: AdminDep,
+@router.post("/{occurrence_id:rowid}/guests", dependencies=[CsrfDep])
+def guests_add(request: Request, occurrence_id: RowId, session: WriteSessionDep, now: NowDep, admin: AdminDep,
                fields: FormDep, runtime: RuntimeDep) -> Response:
     """Add invited guests (one '姓名，单位，邮箱' per line); their invitations go to the outbox at once."""
     subject = _subject(session, occurrence_id)
@@ -198,8 +199,8 @@ def _download(data: bytes, filename: str, media: str) -> Response:
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "Cache-Control": "no-store"})
 
 
-@router.get("/{occurrence_id:int}/manifests/{kind}.{fmt}")
-def manifest_download(request: Request, occurrence_id: int, kind: str, fmt: str, session: SessionDep,
+@router.get("/{occurrence_id:rowid}/manifests/{kind}.{fmt}")
+def manifest_download(request: Request, occurrence_id: RowId, kind: str, fmt: str, session: SessionDep,
                       admin: AdminDep) -> Response:
     """Download a manifest (rooming, transport, participants) as XLSX or CSV."""
     subject = _subject(session, occurrence_id)
@@ -216,8 +217,8 @@ def manifest_download(request: Request, occurrence_id: int, kind: str, fmt: str,
     return _download(manifest_csv(sheets), name, "text/csv; charset=utf-8")
 
 
-@router.get("/{occurrence_id:int}/signin", response_class=HTMLResponse)
-def signin_sheet(request: Request, occurrence_id: int, session: SessionDep, admin: AdminDep) -> Response:
+@router.get("/{occurrence_id:rowid}/signin", response_class=HTMLResponse)
+def signin_sheet(request: Request, occurrence_id: RowId, session: SessionDep, admin: AdminDep) -> Response:
     """Show the printable sign-in sheet (签到表): one table per unit, mobiles masked, a signature column."""
     subject = _subject(session, occurrence_id)
     participation = get_participation(session=session, occurrence_id=occurrence_id) if subject else None

@@ -5,6 +5,7 @@ The rules live in plan.editor; this module reads forms, writes the audit log (pl
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -32,9 +33,11 @@ from scheduler.plan.editor import (
     withdraw_event,
     withdraw_session,
 )
-from scheduler.plan.models import STATUS_LABELS, Event, OccurrenceStatus, OrgKind, Plan
+from scheduler.plan.models import STATUS_LABELS, Event, Occurrence, OccurrenceStatus, OrgKind, Plan
 from scheduler.plan.rows import occurrence_when, plan_choices
 from scheduler.plan.vocabulary import plan_types
+from scheduler.scheduling.checker import blocking, warnings
+from scheduler.scheduling.snapshot import check_occurrence
 from scheduler.web.admin.params import RowId
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
@@ -95,7 +98,8 @@ def _directory(session: Session) -> list[dict[str, str]]:
 
 
 def _editor_page(request: Request, session: Session, plan: Plan, form: EventForm, *, event: Event | None,
-                 errors: dict[str, str] | None = None, done: str = "", status_code: int = 200) -> Response:
+                 errors: dict[str, str] | None = None, done: str = "", status_code: int = 200,
+                 typed: dict[str, dict[str, str]] | None = None) -> Response:
     rows = [*form.sessions, *[SessionForm() for _ in range(NEW_ROWS)]]
     stored = {o.key: o for o in event_sessions(session=session, event=event)} if event is not None else {}
     sessions = [{"i": i, "form": s, "occ": stored.get(s.key)} for i, s in enumerate(rows)]
@@ -105,7 +109,7 @@ def _editor_page(request: Request, session: Session, plan: Plan, form: EventForm
         "done": DONE.get(done, ""), "csrf": csrf_token(request), "types": list(plan_types(plan).items()),
         "chains": list(plan.chains), "directory": _directory(session), "status_labels": STATUS_LABELS,
         "when": occurrence_when, "cancelled": OccurrenceStatus.CANCELLED,
-        "withdrawn_sessions": [o for o in stored.values() if o.withdrawn],
+        "withdrawn_sessions": [o for o in stored.values() if o.withdrawn], "typed": typed or {},
     }, status_code=status_code)
 
 
@@ -194,6 +198,23 @@ def event_withdraw(request: Request, plan_key: str, seq: RowId, session: WriteSe
     return RedirectResponse(f"/admin/plan?plan={plan.key}&done=withdrawn#done", status_code=303)
 
 
+def fix_findings(*, session: Session, occurrence: Occurrence, fields: dict[str, str]) -> dict[str, str]:
+    """Run the conflict checker on the date typed into the editor's 定档 form: errors by field for what blocks, or
+    for warnings not yet confirmed for that date; {} when the date may be set (bad dates are left to the editor)."""
+    try:
+        day = date.fromisoformat(fields.get("date", "").strip())
+    except ValueError:
+        return {}
+    findings = check_occurrence(session=session, occurrence=occurrence, start=day)
+    prefix = f"{occurrence.key}-fix"
+    if refusals := blocking(findings):
+        return {f"{prefix}-date": "该日期不能选：" + "；".join(f.reason for f in refusals)}
+    warned = warnings(findings)
+    if warned and fields.get("confirm", "").strip() != day.isoformat():
+        return {f"{prefix}-confirm": "需要确认：" + "；".join(f.reason for f in warned)}
+    return {}
+
+
 @router.post("/plan/{plan_key}/events/{seq:rowid}/sessions/{key}/{action}", dependencies=[CsrfDep])
 def session_action(request: Request, plan_key: str, seq: RowId, key: str, action: str, session: WriteSessionDep,
                    now: NowDep, admin: AdminDep, fields: FormDep) -> Response:
@@ -203,6 +224,10 @@ def session_action(request: Request, plan_key: str, seq: RowId, key: str, action
     if plan is None or event is None or occ is None or action not in ("fix", "move", "cancel", "withdraw"):
         return _missing(request, f"计划 {plan_key!r} 序号 {seq} 中没有场次 {key!r}。")
     change: Change | None
+    if action == "fix" and (problems := fix_findings(session=session, occurrence=occ, fields=fields)):
+        form = event_form(session=session, event=event)
+        return _editor_page(request, session, plan, form, event=event, errors=problems, status_code=422,
+                            typed={occ.key: fields})
     try:
         if action == "fix":
             change = fix_session(session=session, plan=plan, occurrence=occ, day=fields.get("date", ""),

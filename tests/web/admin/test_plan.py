@@ -241,3 +241,27 @@ def test_postpone_and_cancel_from_the_editor(office: tuple[httpx.Client, Engine]
     assert (str(event["STATUS"]), event["SEQUENCE"]) == ("CANCELLED", 2)
     assert change_notices(engine, "04-1")[0][:2] == ("change:2", 2)
     assert [e.action for e in audit_log(engine)] == ["plan.occurrence.move", "plan.occurrence.cancel"]
+
+
+def test_the_editors_fix_runs_the_conflict_checker(office: tuple[httpx.Client, Engine]) -> None:
+    client, engine = office
+    token = csrf_of(client.get(f"/admin/plan/{PLAN}/events/13").text)
+    with session_scope(engine, write=True) as session:  # 市科技局's 5月 高校院所 session on Tuesday 5-16
+        other = session.exec(select(Occurrence).where(Occurrence.key == "14-2")).one()
+        other.start_at, other.status = datetime(2023, 5, 16, 1, 30, tzinfo=UTC), "fixed"
+        session.add(other)
+    url = f"/admin/plan/{PLAN}/events/13/sessions/13-1/fix"
+    form = {"csrf_token": token, "start": "09:30", "end": "", "place": "上海"}
+    sunday = client.post(url, data={**form, "date": "2023-05-14"})
+    assert sunday.status_code == 422 and "该日期不能选：5月14日（星期日）是周末" in html.unescape(sunday.text)
+    busy = client.post(url, data={**form, "date": "2023-05-16"})
+    page = html.unescape(busy.text)
+    assert busy.status_code == 422 and "需要确认：市科技局5月16日（星期二）已有活动：序号 14" in page
+    assert 'name="confirm" value="2023-05-16"' in busy.text and 'name="date" value="2023-05-16"' in busy.text
+    with session_scope(engine) as session:
+        assert session.exec(select(Occurrence).where(Occurrence.key == "13-1")).one().start_at is None
+    confirmed = client.post(url, data={**form, "date": "2023-05-16", "confirm": "2023-05-16"})
+    assert confirmed.status_code == 303
+    with session_scope(engine) as session:
+        occ = session.exec(select(Occurrence).where(Occurrence.key == "13-1")).one()
+    assert occ.start_at == datetime(2023, 5, 16, 1, 30, tzinfo=UTC)
