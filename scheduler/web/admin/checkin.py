@@ -14,8 +14,8 @@ from sqlmodel import Session
 from scheduler.logistics.checkin import CheckinRefused, check_in, check_in_code, search, when_text
 from scheduler.logistics.participation import get_participation, occurrence_and_event
 from scheduler.logistics.roster import build_roster
-from scheduler.web.admin.plan import FormDep
 from scheduler.web.admin.params import RowId
+from scheduler.web.admin.plan import FormDep
 from scheduler.web.deps import NowDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render

@@ -36,8 +36,8 @@ from scheduler.logistics.participation import (
 from scheduler.logistics.roster import RosterRefused, build_roster, confirm_unit, decide
 from scheduler.plan.models import Event, Occurrence
 from scheduler.runtime import Runtime
-from scheduler.web.admin.plan import FormDep
 from scheduler.web.admin.params import RowId
+from scheduler.web.admin.plan import FormDep
 from scheduler.web.deps import NowDep, RuntimeDep, SessionDep, WriteSessionDep
 from scheduler.web.security import AdminDep, CsrfDep, csrf_token
 from scheduler.web.templates import render
