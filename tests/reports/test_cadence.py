@@ -9,9 +9,22 @@ from sqlmodel import select
 
 from scheduler.db import session_scope
 from scheduler.plan.models import Occurrence
-from scheduler.reports.cadence import CITY, compute_cadence, gap_table
+from scheduler.plan.windows import month_end
+from scheduler.reports.cadence import (
+    CITY,
+    Gap,
+    ThemeCell,
+    closing_windows,
+    compute_cadence,
+    gap_table,
+    month_state,
+    theme_cell,
+    week_mondays,
+    week_state,
+)
 from scheduler.reports.cadence_report import cadence_report, month_heatmap, week_heatmap
-from scheduler.reports.facts import Facts, load_facts
+from scheduler.reports.facts import Facts, OccFact, Unit, load_facts
+from scheduler.workdays import WorkCalendar
 from tests.factories.reports import at, checkin, hold
 
 # Hand-checked from 附件4: a 板块's month is covered by what it hosts (or 承办 for a 板块招商活动, e.g. 海门区科技局
@@ -115,3 +128,132 @@ def test_a_month_is_fixed_only_with_a_date_in_it_and_planned_with_a_window_alone
     svg = month_heatmap(cad)
     assert 'data-unit="haian" data-month="5"' in svg and "海安市 5月：已定档：" in svg
     assert "海安市 12月：计划内（待定档）：" in svg
+
+
+# --- pure cadence rules on hand-built facts: every boundary day pinned on both sides ---------------------------
+
+D = date
+
+
+def occ(i: int, ws: date, we: date, *, start: date | None = None, status: str = "planned", hosts: tuple[str, ...] = (),
+        kind: str = "板块招商活动", quarter: int = 1, theme: str | None = None, precision: str = "month") -> OccFact:
+    return OccFact(i, f"E{i}", 1, quarter, kind, theme, f"活动{i}", ws, we, precision, start, status, hosts, hosts, (),
+                   not hosts)
+
+
+def test_month_state_boundaries() -> None:
+    held_last_day = occ(1, D(2023, 3, 1), D(2023, 3, 31), start=D(2023, 3, 31), status="held")
+    held_april = occ(2, D(2023, 3, 1), D(2023, 4, 30), start=D(2023, 4, 1), status="reported")
+    assert month_state([held_last_day, held_april], 2023, 3, D(2023, 5, 1)) == ("kept", ("活动1",))
+    assert month_state([held_april], 2023, 3, D(2023, 5, 1)) == ("missed", ())
+    assert month_state([held_april], 2023, 4, D(2023, 5, 1)) == ("kept", ("活动2",))
+    inside = occ(3, D(2023, 3, 1), D(2023, 3, 31))
+    # the month's last day is still "this month", the day after it is past
+    assert month_state([inside], 2023, 3, D(2023, 3, 31)) == ("planned", ("活动3",))
+    assert month_state([inside], 2023, 3, D(2023, 4, 1)) == ("missed", ())
+    fixed_first = occ(4, D(2023, 3, 1), D(2023, 4, 30), start=D(2023, 3, 1))
+    fixed_april = occ(5, D(2023, 3, 1), D(2023, 4, 30), start=D(2023, 4, 1))
+    assert month_state([fixed_first, fixed_april], 2023, 3, D(2023, 2, 1)) == ("fixed", ("活动4",))
+    assert month_state([fixed_april], 2023, 3, D(2023, 2, 1)) == ("gap", ())  # a date set elsewhere frees no month
+    assert month_state([fixed_april], 2023, 4, D(2023, 2, 1)) == ("fixed", ("活动5",))
+    wider = occ(6, D(2023, 2, 28), D(2023, 3, 31))
+    later = occ(7, D(2023, 3, 1), D(2023, 4, 1))
+    assert month_state([wider, later], 2023, 3, D(2023, 2, 1)) == ("possible", ("活动6", "活动7"))
+
+
+def test_cancelled_occurrences_plan_nothing() -> None:
+    cancelled = [occ(1, D(2023, 3, 1), D(2023, 3, 31), status="cancelled"),
+                 occ(2, D(2023, 3, 1), D(2023, 3, 31), start=D(2023, 3, 9), status="cancelled"),
+                 occ(3, D(2023, 2, 1), D(2023, 4, 30), status="cancelled")]
+    assert month_state(cancelled, 2023, 3, D(2023, 2, 1)) == ("gap", ())
+
+
+def test_a_window_is_possible_up_to_its_last_day_only() -> None:
+    spanning = occ(1, D(2023, 2, 1), D(2023, 3, 15))
+    assert month_state([spanning], 2023, 3, D(2023, 3, 15)) == ("possible", ("活动1",))
+    assert month_state([spanning], 2023, 3, D(2023, 3, 16)) == ("gap", ())
+    assert month_state([spanning], 2023, 4, D(2023, 3, 1)) == ("gap", ())
+
+
+THEMES = {1: "科技成果", 2: "科创项目", 3: "平台载体", 4: "科技人才"}
+
+
+def theme_facts(*occs: OccFact) -> Facts:
+    return Facts(year=2023, units=[Unit("rugao", "如皋")], themes=THEMES, occurrences=list(occs))
+
+
+def theme(i: int, q: int, ws: date, we: date, **kw: object) -> OccFact:
+    return occ(i, ws, we, kind="quarterly_theme", quarter=q, theme=THEMES[q], **kw)  # type: ignore[arg-type]
+
+
+def test_theme_cell_states_and_boundaries() -> None:
+    q1 = theme(1, 1, D(2023, 1, 1), D(2023, 3, 31))
+    f = theme_facts(q1)
+    assert theme_cell(f, 1, D(2023, 3, 16)) == ThemeCell(1, "科技成果", "open", "活动1", D(2023, 3, 31))
+    assert theme_cell(f, 1, D(2023, 3, 17)).state == "closing"  # 14 days before the window closes
+    assert theme_cell(f, 1, D(2023, 3, 31)).state == "closing"
+    assert theme_cell(f, 1, D(2023, 4, 1)) == ThemeCell(1, "科技成果", "missed", "活动1", D(2023, 3, 31))
+    early = theme_facts(theme(1, 1, D(2023, 1, 1), D(2023, 2, 15)))
+    assert theme_cell(early, 1, D(2023, 2, 15)).state == "closing"
+    assert theme_cell(early, 1, D(2023, 2, 16)).state == "missed"
+    fixed = theme_facts(theme(1, 1, D(2023, 1, 1), D(2023, 3, 31), start=D(2023, 3, 30)))
+    assert theme_cell(fixed, 1, D(2023, 3, 20)).state == "scheduled"
+    held = theme_facts(theme(1, 1, D(2023, 1, 1), D(2023, 3, 31), start=D(2023, 3, 3), status="held"))
+    assert theme_cell(held, 1, D(2023, 6, 1)) == ThemeCell(1, "科技成果", "kept", "活动1")
+    # nothing for the quarter: a gap until its last day, missed after it
+    assert theme_cell(f, 2, D(2023, 6, 30)) == ThemeCell(2, "科创项目", "gap")
+    assert theme_cell(f, 2, D(2023, 7, 1)) == ThemeCell(2, "科创项目", "missed")
+    other_theme = occ(2, D(2023, 4, 1), D(2023, 6, 30), kind="quarterly_theme", quarter=2, theme="平台载体")
+    cancelled = theme(3, 2, D(2023, 4, 1), D(2023, 6, 30), status="cancelled")
+    assert theme_cell(theme_facts(other_theme, cancelled), 2, D(2023, 4, 1)).state == "gap"
+
+
+def test_theme_gaps_only_for_quarters_without_a_theme_activity() -> None:
+    f = theme_facts(*(theme(q, q, D(2023, 3 * q - 2, 1), month_end(2023, 3 * q)) for q in (1, 3, 4)),
+                    occ(9, D(2023, 1, 1), D(2023, 12, 31), hosts=("rugao",), precision="year"))
+    cad = compute_cadence(f, D(2023, 2, 1))
+    assert [g for g in cad.gaps if g.kind == "theme"] == [Gap(CITY, None, "theme", "第2季度没有主题（科创项目）活动")]
+    cad = compute_cadence(f, D(2023, 3, 20))
+    assert [g.text for g in cad.gaps if g.kind == "theme"] == [
+        "第1季度主题活动“活动1”窗口 2023-03-31 结束，仍未定档", "第2季度没有主题（科创项目）活动"]
+    assert [g for g in cad.gaps if g.kind == "month"] == []  # the year-long row covers every month
+    assert gap_table(cad) == {}
+
+
+def test_week_state_is_due_on_the_first_working_day_after_sunday() -> None:
+    cal = WorkCalendar()
+    monday = D(2023, 3, 13)
+    assert week_state(False, monday, D(2023, 3, 12), cal) == "future"
+    assert week_state(False, monday, monday, cal) == "pending"
+    assert week_state(False, monday, D(2023, 3, 20), cal) == "pending"  # due Monday 20 March
+    assert week_state(False, monday, D(2023, 3, 21), cal) == "missed"
+    assert week_state(True, monday, D(2023, 3, 21), cal) == "logged"
+    assert week_state(True, monday, D(2023, 3, 1), cal) == "logged"
+    # week of 25 September 2023: Sunday 1 October is 国庆节; the first working day after it is Saturday 7 October
+    assert week_state(False, D(2023, 9, 25), D(2023, 10, 7), cal) == "pending"
+    assert week_state(False, D(2023, 9, 25), D(2023, 10, 8), cal) == "missed"
+
+
+def test_week_mondays_run_from_the_first_full_week_to_the_year_end() -> None:
+    f = Facts(year=2023, units=[], themes={}, week_from=D(2023, 1, 25))
+    mondays = week_mondays(f)
+    assert (mondays[0], mondays[-1], len(mondays)) == (D(2023, 1, 30), D(2023, 12, 25), 48)
+    assert week_mondays(Facts(year=2023, units=[], themes={}, week_from=D(2023, 1, 23)))[0] == D(2023, 1, 23)
+    whole = week_mondays(Facts(year=2023, units=[], themes={}))
+    assert (whole[0], whole[-1], len(whole)) == (D(2023, 1, 2), D(2023, 12, 25), 52)
+
+
+def test_closing_windows_within_fourteen_days() -> None:
+    f = theme_facts(
+        occ(1, D(2023, 3, 1), D(2023, 3, 31)),                          # closes in 14 days on 17 March
+        occ(2, D(2023, 3, 1), D(2023, 4, 1)),                           # 15 days
+        occ(3, D(2023, 3, 1), D(2023, 3, 10)),                          # already closed, still unfixed
+        occ(4, D(2023, 3, 31), D(2023, 3, 31)),                         # opens 14 days ahead
+        occ(5, D(2023, 4, 1), D(2023, 4, 1)),                           # opens 15 days ahead
+        occ(6, D(2023, 3, 1), D(2023, 3, 20), start=D(2023, 3, 19)),    # fixed
+        occ(7, D(2023, 3, 1), D(2023, 3, 20), status="cancelled"),
+        occ(8, D(2023, 3, 1), D(2023, 3, 20), status="held"),
+        occ(9, D(2023, 1, 1), D(2023, 3, 20), precision="year"),
+    )
+    assert [o.id for o in closing_windows(f, D(2023, 3, 17))] == [3, 1, 4]
+    assert [o.id for o in closing_windows(f, D(2023, 3, 17), days=0)] == [3]
