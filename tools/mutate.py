@@ -6,7 +6,8 @@ seconds per module; then the score is printed per module. Killed = a test failed
 tests passed (or no test reached the mutant); not run = cut off by the time bound.
 
 Usage: python tools/mutate.py [module-substring ...]   (env: MUTATE_TIMEOUT=900, MUTATE_CHILDREN=2,
-MUTATE_MIN=90 — the exit status is 1 when a module scores below it; MUTATE_LIST=1 prints the survivors)
+MUTATE_MIN=90 — the exit status is 1 when a module scores below it; MUTATE_LIST=1 prints the survivors;
+MUTATE_HYPOTHESIS_EXAMPLES=10 — examples per property test while mutants run)
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def run_module(module: str, tests: list[str], timeout: float, children: int) -> 
     copy_tree(dest)
     configure(dest, module, tests)
     mutmut = Path(sys.executable).with_name("mutmut")
-    env = {**os.environ, "PYTHONPATH": str(dest)}
+    env = {**os.environ, "PYTHONPATH": str(dest),
+           "SCHEDULER_TEST_HYPOTHESIS_EXAMPLES": os.environ.get("MUTATE_HYPOTHESIS_EXAMPLES", "10")}
     started = time.monotonic()
     proc = subprocess.Popen(
         [str(mutmut), "run", "--max-children", str(children)], cwd=dest, env=env,
