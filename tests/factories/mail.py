@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,7 +21,7 @@ from scheduler.db import session_scope
 from scheduler.plan.catalog import EventView, get_organizations
 from scheduler.plan.models import Event, Occurrence, Organization
 from tests.support.instants import NOTICE_DATE
-from tests.support.servers import free_port
+from tests.support.servers import reserve_port
 
 T0 = NOTICE_DATE  # the notice date, 09:00 Shanghai
 EXAMPLE_CONTACTS = PROJECT_ROOT / "seeds" / "contacts.example.toml"
@@ -101,8 +102,22 @@ class Recorder:
             return [message_from_bytes(data, policy=policy.default) for _, _, data in self.received]  # type: ignore[misc]
 
 
-def start_smtp(handler: Recorder, port: int | None = None, **smtp_kwargs: Any) -> Controller:
-    """Start a real aiosmtpd on 127.0.0.1 (in its own thread); the caller stops it."""
-    controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(), **smtp_kwargs)
+class BoundController(Controller):
+    """aiosmtpd's threaded controller serving on a socket bound beforehand (port 0, read back): no window in
+    which another process could take the port between choosing it and listening on it."""
+
+    def __init__(self, handler: Any, sock: socket.socket, **kwargs: Any) -> None:
+        host, port = sock.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **kwargs)
+        self._sock = sock
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
+
+
+def start_smtp(handler: Recorder, *, sock: socket.socket | None = None, **smtp_kwargs: Any) -> Controller:
+    """Start a real aiosmtpd on 127.0.0.1 (in its own thread) on `sock` (from reserve_port) or a port the
+    system picks; `controller.port` is the port. The caller stops it."""
+    controller = BoundController(handler, sock or reserve_port(), **smtp_kwargs)
     controller.start()
     return controller
