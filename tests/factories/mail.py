@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email import message_from_bytes, policy
@@ -78,6 +80,11 @@ class Recorder:
     data_replies: list[str] = field(default_factory=list)  # replies used (once each) instead of 250 for DATA
     refuse_rcpt: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Hold every DATA until this turns true (an event the test waits for, e.g. "both workers have claimed rows"),
+    # checked every 50 ms; `hold_limit` polls at most, a safety net so a broken test cannot hang forever.
+    hold_until: Callable[[], bool] | None = None
+    hold_limit: int = 6000
+    held: int = 0  # DATA commands that had to wait for hold_until
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
@@ -88,9 +95,13 @@ class Recorder:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
-            import asyncio
-
             await asyncio.sleep(self.delay)
+        if self.hold_until is not None and not self.hold_until():
+            self.held += 1
+            for _ in range(self.hold_limit):
+                await asyncio.sleep(0.05)
+                if self.hold_until():
+                    break
         with self.lock:
             if self.data_replies:
                 return self.data_replies.pop(0)
