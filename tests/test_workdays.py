@@ -256,5 +256,6 @@ def test_overrides_show_in_special_days_with_their_own_flag() -> None:
 # - WorkCalendar._library_year probes chinesecalendar with 1 January only to learn whether the year is covered;
 #   probing 1 February or 2 January answers the same.
 # - add_workdays: `n >= 0` vs `n > 0` / `n >= 1` only picks the step's sign for n = 0, when no step is taken.
-# - holiday_name's fallback `HOLIDAY_NAMES.get(name, name)`: every name chinesecalendar 1.11 returns is in the
-#   table, so dropping the fallback changes nothing today (it keeps an unknown future name readable).
+# - the fallback `HOLIDAY_NAMES.get(name, name)` in holiday_name and special_days: every name chinesecalendar 1.11
+#   returns is in the table, so dropping the fallback changes nothing today (it keeps an unknown future name
+#   readable); special_days' `if name` guard likewise (HOLIDAY_NAMES.get(None, None) is None too).
