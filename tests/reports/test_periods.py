@@ -131,3 +131,9 @@ def test_report_kind_labels() -> None:
         "monthly": "月度跟踪", "bimonthly": "双月点评", "quarterly": "季度考核", "cadence": "活动节奏",
         "targets": "目标进度",
     }
+
+
+# Survivors of `make mutate` left on purpose, each equivalent (no input tells them apart):
+# - make_period's quarter text `(first_month + 2) // 3` vs `+ 3`: both give 1-4 for first months 1, 4, 7, 10.
+# - the bimonth bound `second > 12` vs `> 13`: second = first + 1 with first odd is even, so never 13.
+# - a year period: make_period's last branch ignores `kind` and `first_month`, so changing them changes nothing.
