@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -102,12 +103,20 @@ def run_module(module: str, tests: list[str], timeout: float, children: int) -> 
     )
     try:
         proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 15)
-        proc.wait()
+    except subprocess.TimeoutExpired:  # interrupt as Ctrl-C would, so mutmut saves what it has; kill if it hangs
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     elapsed = time.monotonic() - started
     meta = dest / "mutants" / (module + ".meta")
-    codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+    try:
+        codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+    except (ValueError, KeyError):  # cut off while writing its results: nothing can be counted
+        print(f"{module}: mutmut's results are unreadable (cut off while saving); see {dest / 'mutmut.log'}")
+        codes = {}
     scope = SCOPE.get(module)
     if scope:
         codes = {k: c for k, c in codes.items() if any(f".{prefix}" in k for prefix in scope)}
