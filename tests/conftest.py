@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
@@ -30,6 +31,13 @@ GOALS_2025 = Path(DEFAULT_SEED).parent / "goals_2025.toml"
 PG_URL = os.environ.get("SCHEDULER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DB_FIXTURES = {"engine", "db_url", "seeded_engine"}
 pytest_plugins = ("tests.factories.mail",)  # mail test factories and the `mail_engine` fixture
+
+# `make mutate` runs the mirror tests once per mutant: property tests there draw fewer examples (tools/mutate.py).
+if os.environ.get("SCHEDULER_TEST_HYPOTHESIS_EXAMPLES"):
+    hypothesis_settings.register_profile(
+        "mutate", max_examples=int(os.environ["SCHEDULER_TEST_HYPOTHESIS_EXAMPLES"]), deadline=None
+    )
+    hypothesis_settings.load_profile("mutate")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email import message_from_bytes, policy
@@ -20,7 +23,7 @@ from scheduler.db import session_scope
 from scheduler.plan.catalog import EventView, get_organizations
 from scheduler.plan.models import Event, Occurrence, Organization
 from tests.support.instants import NOTICE_DATE
-from tests.support.servers import free_port
+from tests.support.servers import reserve_port
 
 T0 = NOTICE_DATE  # the notice date, 09:00 Shanghai
 EXAMPLE_CONTACTS = PROJECT_ROOT / "seeds" / "contacts.example.toml"
@@ -77,6 +80,11 @@ class Recorder:
     data_replies: list[str] = field(default_factory=list)  # replies used (once each) instead of 250 for DATA
     refuse_rcpt: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Hold every DATA until this turns true (an event the test waits for, e.g. "both workers have claimed rows"),
+    # checked every 50 ms; `hold_limit` polls at most, a safety net so a broken test cannot hang forever.
+    hold_until: Callable[[], bool] | None = None
+    hold_limit: int = 6000
+    held: int = 0  # DATA commands that had to wait for hold_until
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
@@ -87,9 +95,13 @@ class Recorder:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
-            import asyncio
-
             await asyncio.sleep(self.delay)
+        if self.hold_until is not None and not self.hold_until():
+            self.held += 1
+            for _ in range(self.hold_limit):
+                await asyncio.sleep(0.05)
+                if self.hold_until():
+                    break
         with self.lock:
             if self.data_replies:
                 return self.data_replies.pop(0)
@@ -101,8 +113,22 @@ class Recorder:
             return [message_from_bytes(data, policy=policy.default) for _, _, data in self.received]  # type: ignore[misc]
 
 
-def start_smtp(handler: Recorder, port: int | None = None, **smtp_kwargs: Any) -> Controller:
-    """Start a real aiosmtpd on 127.0.0.1 (in its own thread); the caller stops it."""
-    controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(), **smtp_kwargs)
+class BoundController(Controller):
+    """aiosmtpd's threaded controller serving on a socket bound beforehand (port 0, read back): no window in
+    which another process could take the port between choosing it and listening on it."""
+
+    def __init__(self, handler: Any, sock: socket.socket, **kwargs: Any) -> None:
+        host, port = sock.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **kwargs)
+        self._sock = sock
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
+
+
+def start_smtp(handler: Recorder, *, sock: socket.socket | None = None, **smtp_kwargs: Any) -> Controller:
+    """Start a real aiosmtpd on 127.0.0.1 (in its own thread) on `sock` (from reserve_port) or a port the
+    system picks; `controller.port` is the port. The caller stops it."""
+    controller = BoundController(handler, sock or reserve_port(), **smtp_kwargs)
     controller.start()
     return controller

@@ -45,11 +45,18 @@ def test_folding_never_exceeds_75_octets_nor_splits_a_character_and_round_trips(
         line.decode("utf-8")  # each physical line is whole UTF-8: no character was cut
     cal_bytes = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + data + b"END:VCALENDAR\r\n"
     event = icalendar.Calendar.from_ical(cal_bytes).walk("VEVENT")[0]
-    expected_text, expected_summary = (ics_text(t).replace("\r", "") for t in (text, summary))
+    # typed from the rule, not computed by ics_text: a literal backslash-N becomes full-width; CR is dropped
+    expected_text, expected_summary = (t.replace("\\N", "＼N").replace("\r", "") for t in (text, summary))
     assert str(event.get("DESCRIPTION", "")) == expected_text
     assert str(event.get("SUMMARY", "")) == expected_summary
     parsed = vobject.readOne(cal_bytes.decode("utf-8"))  # an independent parser agrees
     assert parsed.vevent.description.value == expected_text
+
+
+def test_ics_text_replaces_only_backslash_capital_n() -> None:
+    assert ics_text("C:\\New\\Nord") == "C:＼New＼Nord"
+    assert ics_text("a\\nb \\ N") == "a\\nb \\ N"
+    assert ics_text("第一行\n第二行") == "第一行\n第二行"
 
 
 def test_a_literal_backslash_n_is_not_turned_into_a_line_break() -> None:

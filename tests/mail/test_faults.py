@@ -33,7 +33,7 @@ from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync
 from tests.factories.mail import Recorder, start_smtp
 from tests.support.instants import FIRST_WORKDAY, NOTICE_DATE
-from tests.support.servers import free_port
+from tests.support.servers import free_port, reserve_port
 
 WALL0 = datetime.fromisoformat("2026-03-01T08:00:00+00:00")
 OLD_SCHEDULE = timedelta(seconds=sum(min(6 * 3600, 60 * 2 ** n) for n in range(8)))  # 8 tries: ≈2 h 7 min
@@ -96,7 +96,8 @@ def assert_all_delivered_once(engine: Engine, received: list[bytes], due: int) -
 
 
 def test_an_outage_longer_than_the_whole_old_schedule_loses_nothing(mail_engine: Engine, tmp_path: Path) -> None:
-    port = free_port()  # nothing listens: connection refused
+    reserved = reserve_port()  # bound, not listening: connection refused, and the port stays ours
+    port = reserved.getsockname()[1]
     due = plan(mail_engine)
     ticker = Ticker(mail_engine, settings(tmp_path, port), app=FixedClock(FIRST_WORKDAY), wall=FixedClock(WALL0))
     recorder = Recorder()
@@ -111,7 +112,7 @@ def test_an_outage_longer_than_the_whole_old_schedule_loses_nothing(mail_engine:
         gaps = [b - a for a, b in pairwise(probes)]
         assert max(tried) == 1 and gaps == sorted(gaps) and max(gaps) == 10  # 5 s doubling, capped at 300 s
         assert len(probes) <= (OLD_SCHEDULE + timedelta(hours=1)) / timedelta(seconds=300) + 6
-        controller = start_smtp(recorder, port=port)
+        controller = start_smtp(recorder, sock=reserved)
         try:
             for _ in range(20):
                 await ticker.tick()
@@ -128,7 +129,8 @@ def test_an_outage_longer_than_the_whole_old_schedule_loses_nothing(mail_engine:
 
 
 def test_a_ten_second_outage_on_the_demo_clock_fails_nothing(mail_engine: Engine, tmp_path: Path) -> None:
-    port = free_port()
+    reserved = reserve_port()
+    port = reserved.getsockname()[1]
     due = plan(mail_engine)
     app = FixedClock(FIRST_WORKDAY)
     ticker = Ticker(mail_engine, settings(tmp_path, port), app=app, wall=FixedClock(WALL0))
@@ -138,7 +140,7 @@ def test_a_ten_second_outage_on_the_demo_clock_fails_nothing(mail_engine: Engine
         # simulated:…@3600: each wall second is an hour of application time; 10 s down = 10 h of demo time.
         await ticker.run_for(timedelta(seconds=10), step=timedelta(seconds=1), app_step=timedelta(hours=1))
         assert states(mail_engine)["failed"] == 0
-        controller = start_smtp(recorder, port=port)
+        controller = start_smtp(recorder, sock=reserved)
         try:
             for _ in range(40):
                 await ticker.tick()

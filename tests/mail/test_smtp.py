@@ -30,7 +30,7 @@ from scheduler.reminders.sync import plan_and_sync, wanted_mail
 from scheduler.replay import replay
 from tests.factories.mail import Recorder, edit_occurrence, start_smtp
 from tests.support.instants import FIRST_WORKDAY, NOTICE_DATE
-from tests.support.servers import free_port
+from tests.support.servers import reserve_port
 
 KEY = "k" * 32
 
@@ -195,7 +195,8 @@ def test_implicit_tls(mail_engine: Engine, tmp_path: Path) -> None:
 
 
 def test_refused_connections_are_retried_and_delivered_later(mail_engine: Engine, tmp_path: Path) -> None:
-    port = free_port()  # nothing listens here yet
+    reserved = reserve_port()  # bound, not listening: connections are refused, and the port stays ours
+    port = reserved.getsockname()[1]
     due = _plan(mail_engine)
     report = _dispatch(mail_engine, settings(tmp_path, port), FIRST_WORKDAY)
     assert (report.sent, report.retried, report.failed) == (0, due, 0)
@@ -204,7 +205,7 @@ def test_refused_connections_are_retried_and_delivered_later(mail_engine: Engine
     assert row.state == "deferred" and row.retry_at == FIRST_WORKDAY + timedelta(seconds=60)
     assert "Connect" in row.last_error or "refused" in row.last_error.lower()
     recorder = Recorder()
-    controller = start_smtp(recorder, port=port)
+    controller = start_smtp(recorder, sock=reserved)
     try:
         assert _dispatch(mail_engine, settings(tmp_path, port), FIRST_WORKDAY + timedelta(seconds=30)).claimed == 0
         report = _dispatch(mail_engine, settings(tmp_path, port), FIRST_WORKDAY + timedelta(seconds=60))

@@ -176,9 +176,27 @@ def test_rules_per_activity_type() -> None:
     assert rules.for_type("district").send_at == time(8, 30)
 
 
+def test_default_override_applies_to_every_type_and_per_type_overrides_build_on_it() -> None:
+    rules = RuleBook.from_overrides({"default": {"send_at": "08:00", "remind_days_before": [5]},
+                                     "district": {"remind_days_before": [2]}})
+    assert rules.default.send_at == time(8, 0) and rules.default.remind_days_before == (5,)
+    assert rules.for_type("city_service").send_at == time(8, 0)  # no entry of its own: the new default
+    assert rules.for_type("city_service").remind_days_before == (5,)
+    assert rules.for_type("district").send_at == time(8, 0)  # its own entry starts from the new default
+    assert rules.for_type("district").remind_days_before == (2,)
+    assert rules.for_type("district").nudge_every_days == 7  # untouched fields keep the built-in value
+    assert set(rules.by_type) == {"district"}
+    plain = RuleBook.from_overrides({})
+    assert plain.default.send_at == time(9, 0) and plain.by_type == {}
+    got = rows(FIXED, sh(2, 1, 10), cos=(), rules=RuleBook.from_overrides({"default": {"remind_days_before": [3]}}))
+    assert {r for k, r, _, _ in got if k == MailKind.REMINDER} == {"remind-3d:2023-03-15"}
+
+
 def test_unknown_activity_type_or_field_in_rules_is_refused() -> None:
-    with pytest.raises(ValueError, match="未知活动类型"):
-        RuleBook.from_overrides({"festival": {}})
+    with pytest.raises(ValueError) as info:
+        RuleBook.from_overrides({"festival": {}, "gala": {}})
+    assert str(info.value) == ("SCHEDULER_REMINDER_RULES: 未知活动类型 festival、gala"
+                               "（可选：city_coordinated、city_service、default、district、quarterly_theme）")
     with pytest.raises(ValueError):
         RuleBook.from_overrides({"district": {"remind_days": [3]}})
 

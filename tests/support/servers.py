@@ -15,8 +15,18 @@ STARTUP_LIMIT_S = 15.0
 SHUTDOWN_LIMIT_S = 10.0
 
 
+def reserve_port(host: str = "127.0.0.1") -> socket.socket:
+    """Return a socket bound to a port the system chose and not listening: connections to it are refused, and
+    nobody else can take the port until a server listens on this very socket (start_smtp(sock=…)) or it closes."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((host, 0))
+    return sock
+
+
 def free_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 right now (for servers that bind it themselves)."""
+    """Return a TCP port that is free on 127.0.0.1 right now, for code under test that binds it itself (the
+    service, the local sink, Radicale); test servers bind port 0 and read it back instead (run_uvicorn,
+    start_smtp, reserve_port)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

@@ -16,6 +16,7 @@ from scheduler.config import Settings
 from scheduler.web.app import create_app
 from tests.factories.reports import DASHBOARD_NOW, prepare_dashboard
 from tests.support.admin import signed_in_client
+from tests.support.dbstate import dump_database
 from tests.support.servers import run_uvicorn
 
 
@@ -31,7 +32,32 @@ def site(seeded_engine: Engine, settings: Settings) -> Iterator[str]:
         yield url
 
 
-def test_public_and_admin_views(site: str) -> None:
+def visible_text(html: str) -> str:
+    html = re.sub(r"<(style|script|svg)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+# What each report page must show for prepare_dashboard's data, worked out by hand:
+# 崇川区 plans row 7 in February and its outcome report for 07-1 (due 27 Feb) is overdue by 28 Feb; 南通开发区's
+# row 10 (1-2月) counts in February; 如皋 held 04-1 on 6 March and filed on 10 March (due 13 March), so in Q1 it
+# scores 活动举办 12 + 及时率 8 = 20; weeks from 23 Jan: 5 check-in weeks missed by 28 Feb (27 Feb's is due 6 March);
+# 2025 goals: 1 signed project of 3,300 = 0.03 %, and 20 March is day 79 of 1,096 (2023–2025) = 7.21 %.
+REPORT_PAGES = (
+    ("monthly", "2023-02", ["2023年2月科技招商月度跟踪", "数据截至 2023-02-28", "崇川区 1 0 1 0 0 1 0 0.00 0 0.00",
+                            "南通开发区 1 0 1 0 0 0 0 0.00", "如皋市 0 0 0 0 0 0 0 0.00"]),
+    ("bimonthly", "2023-01/02", ["2023年1-2月科技招商双月点评", "数据截至 2023-02-28",
+                                 "崇川区 1 0 0 0.00 0 — — 16.67 — 1 5", "海安市 0 0 0 0.00 0 — — 16.67 — 0 5"]),
+    ("quarterly", "2023Q1", ["2023年第一季度科技招商季度考核", "数据截至 2023-03-20",
+                             "1 如皋市 — — — 100.00 100.00 0.00 0.00 0.00 0.00 100.00 100.00 0.00 20.00 0.00 20.00"]),
+    ("cadence", "2023", ["数据截至 2023-03-20",
+                         "1 科技成果 东部中心 南通重点产业链科技成果对接洽谈会 窗口将关闭仍未定档 2023-03-31",
+                         "全市 未举办 未举办 已举办 计划内（待定档）"]),
+    ("targets", "2023", ["2025 年科技招商发展目标进度", "今日为 7.21%", "新招引科创项目 3,300 个 2023–2025 累计新增",
+                         "1 2023-03-20 0.03 7.21 -7.18"]),
+)
+
+
+def test_public_and_admin_views(site: str, seeded_engine: Engine) -> None:
     public = httpx.get(f"{site}/", timeout=10)
     assert public.status_code == 200 and 'data-testid="calendar"' in public.text and "需要关注" not in public.text
     assert "550 用户不存在" not in public.text and 'href="/events/4"' in public.text  # public links only
@@ -64,15 +90,12 @@ def test_public_and_admin_views(site: str) -> None:
         timeline = client.get("/admin/events/4").text
         assert "邮件·活动提醒" in timeline and "任务·成效填报" in timeline and "计入本场" in timeline
         assert "校企项目&lt;script&gt;" in timeline and "<script>" not in timeline
-        for kind, period in (
-            ("monthly", "2023-02"),
-            ("bimonthly", "2023-01/02"),
-            ("quarterly", "2023Q1"),
-            ("cadence", "2023"),
-            ("targets", "2023"),
-        ):
+        for kind, period, expected in REPORT_PAGES:
             page = client.get(f"/admin/reports/{kind}", params={"period": period})
             assert page.status_code == 200, (kind, page.text[:300])
+            shown = visible_text(page.text)
+            for needle in expected:
+                assert needle in shown, (kind, needle)
         bad = client.get("/admin/reports/monthly", params={"period": "2023-13"})
         assert bad.status_code == 400 and "月份 13 无效" in bad.text
         xlsx = client.get("/admin/reports/monthly", params={"period": "2023-03", "format": "xlsx"})
@@ -86,10 +109,12 @@ def test_public_and_admin_views(site: str) -> None:
         assert docx.status_code == 200 and docx.content.startswith(b"PK")
         assert quote("2023年3-4月科技招商双月点评.docx", safe="") in docx.headers["content-disposition"]
         assert client.get("/admin/outbox", params={"state": "failed"}).text.count("bad@example.org") == 1
+        before = dump_database(seeded_engine)
         refused = client.post(
             "/admin/reviews/items", data={"period": "2023-03/04", "unit": "rugao", "text": "x", "csrf_token": "forged"}
         )
         assert refused.status_code == 403
+        assert dump_database(seeded_engine) == before  # refused: nothing written
     finally:
         client.close()
 

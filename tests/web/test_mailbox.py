@@ -10,7 +10,6 @@ from pathlib import Path
 
 import icalendar
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -29,16 +28,17 @@ from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync
 from scheduler.web.app import create_app
+from tests.factories.mail import BoundController
 from tests.support.instants import FIRST_WORKDAY, NOTICE_DATE
-from tests.support.servers import free_port
+from tests.support.servers import reserve_port
 
 
 @pytest.fixture
 def sink(settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, Path]]:
     """The real sink handler on 127.0.0.1, storing under tmp_path/mail."""
-    port = free_port()
-    controller = Controller(StoreHandler(tmp_path / "mail"), hostname="127.0.0.1", port=port)
+    controller = BoundController(StoreHandler(tmp_path / "mail"), reserve_port())  # port 0, read back
     controller.start()
+    port = controller.port
     yield settings.model_copy(update={"smtp_port": port, "mail_sink": True, "mailbox_public": True}), tmp_path / "mail"
     controller.stop()
 
