@@ -61,7 +61,7 @@ run: $(STAMP)
 	$(BIN)/scheduler serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check scheduler tests migrations/env.py $(wildcard bench) tools
+	$(BIN)/ruff check scheduler tests migrations/env.py $(wildcard bench)
 	$(BIN)/mypy
 
 test: $(STAMP) sysdeps lint
@@ -74,7 +74,7 @@ test-pg: $(STAMP)
 # Mutation testing of the pure modules, each against its mirror tests only; prints the score per module and
 # fails below MUTATE_MIN (default 90 %). Bounded: MUTATE_TIMEOUT seconds per module (default 900).
 mutate: $(STAMP)
-	$(BIN)/python tools/mutate.py $(MODULES)
+	$(BIN)/python tests/mutate.py $(MODULES)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -32,7 +32,7 @@ PG_URL = os.environ.get("SCHEDULER_TEST_PG_URL", "postgresql+psycopg://postgres@
 DB_FIXTURES = {"engine", "db_url", "seeded_engine"}
 pytest_plugins = ("tests.factories.mail",)  # mail test factories and the `mail_engine` fixture
 
-# `make mutate` runs the mirror tests once per mutant: property tests there draw fewer examples (tools/mutate.py).
+# `make mutate` runs the mirror tests once per mutant: property tests there draw fewer examples (tests/mutate.py).
 if os.environ.get("SCHEDULER_TEST_HYPOTHESIS_EXAMPLES"):
     hypothesis_settings.register_profile(
         "mutate", max_examples=int(os.environ["SCHEDULER_TEST_HYPOTHESIS_EXAMPLES"]), deadline=None

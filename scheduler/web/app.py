@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from scheduler.auth import SignInGuard
 from scheduler.clock import Clock
-from scheduler.config import PROJECT_ROOT, Settings
+from scheduler.config import Settings
 from scheduler.runtime import Runtime
 from scheduler.web import dashboard, feeds, health, invitations, links, mailbox, nominations, pages, subscribe
 from scheduler.web.admin import auth as admin_auth
@@ -34,6 +35,8 @@ from scheduler.web.headrequests import HeadAsGet
 from scheduler.web.logredact import install_redaction
 from scheduler.web.security import SESSION_COOKIE, SESSION_MAX_AGE, LoginRequired, SecurityHeaders
 from scheduler.web.templates import make_templates
+
+STATIC_DIR = Path(__file__).parent / "static"  # every stylesheet the pages link; nothing is fetched from elsewhere
 
 
 def create_app(
@@ -60,7 +63,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.templates = make_templates()
-    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")  # app.css: CSP style-src 'self'
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")  # app.css: CSP style-src 'self'
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(subscribe.router)

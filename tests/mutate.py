@@ -5,7 +5,7 @@ requirements.lock) mutates just that module there and runs just its mirror tests
 seconds per module; then the score is printed per module. Killed = a test failed or timed out; survived = all
 tests passed (or no test reached the mutant); not run = cut off by the time bound.
 
-Usage: python tools/mutate.py [module-substring ...]   (env: MUTATE_TIMEOUT=900, MUTATE_CHILDREN=2,
+Usage: python tests/mutate.py [module-substring ...]   (env: MUTATE_TIMEOUT=900, MUTATE_CHILDREN=2,
 MUTATE_MIN=90 — the exit status is 1 when a module scores below it; MUTATE_LIST=1 prints the survivors;
 MUTATE_HYPOTHESIS_EXAMPLES=10 — examples per property test while mutants run)
 """
