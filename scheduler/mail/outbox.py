@@ -7,12 +7,13 @@ sees the server answer again and releases every deferred row at once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, update
+from sqlalchemy import Text, and_, bindparam, case, func, or_, type_coerce, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -110,6 +111,18 @@ class SyncReport:
                 "missing_contacts": self.missing_contacts}
 
 
+def _same_context(stored: Any, wanted: dict[str, Any]) -> bool:
+    """Tell whether a stored context (its JSON text) equals `wanted`, decoding only when the texts differ.
+
+    SQLite hands back the text; a driver that decodes JSON itself (psycopg) hands back the value.
+    """
+    if not isinstance(stored, str):
+        return bool(stored == wanted)
+    if stored == json.dumps(wanted):  # the default JSON serializer wrote it: the same dict gives the same text
+        return True
+    return bool(json.loads(stored) == wanted)
+
+
 def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], now: datetime) -> SyncReport:
     """Make the stored pending rows of `origin` match `wanted`: add, update, cancel what no longer applies.
 
@@ -124,17 +137,20 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
     # Queued rows (pending, or deferred by an outage) with what the planner may change; the many cancelled rows a
     # year piles up only as keys, and one is revived when the planner wants it back.
     for row in session.execute(
-        sa_select(t.c.id, t.c.kind, t.c.subject, t.c.recipient, t.c.rule, t.c.state, t.c.cancel_reason, t.c.due_at,
-                  t.c.expires_at, t.c.context, t.c.sequence, t.c.attempts, t.c.next_attempt_at)
-        .where(t.c.origin == origin)
+        sa_select(t.c.id, t.c.kind, t.c.subject, t.c.recipient, t.c.rule, t.c.due_at, t.c.expires_at,
+                  type_coerce(t.c.context, Text).label("context_text"), t.c.sequence, t.c.attempts,
+                  t.c.next_attempt_at)
+        .where(t.c.origin == origin, or_(*(t.c.state == s for s in QUEUED)))
     ):
-        key = (row.kind, row.subject, row.recipient.lower(), row.rule)
-        if row.state in QUEUED:
-            queued[key] = row
-        elif row.state == OutboxState.CANCELLED:
-            cancelled[key] = (row.id, row.cancel_reason)
+        queued[(row.kind, row.subject, row.recipient.lower(), row.rule)] = row
+    for row_id, kind, subject, recipient, rule, state, reason in session.execute(
+        sa_select(t.c.id, t.c.kind, t.c.subject, t.c.recipient, t.c.rule, t.c.state, t.c.cancel_reason)
+        .where(t.c.origin == origin, t.c.state.not_in(QUEUED))
+    ):
+        if state == OutboxState.CANCELLED:
+            cancelled[(kind, subject, recipient.lower(), rule)] = (row_id, reason)
         else:  # sent, sending or failed: history, never planned again
-            sent_keys.add((row.kind, row.subject, row.recipient, row.rule))
+            sent_keys.add((kind, subject, recipient, rule))
     seen: set[tuple[str, str, str, str]] = set()
     changes: list[dict[str, Any]] = []
     revivals: list[dict[str, Any]] = []
@@ -158,8 +174,8 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
             session.add(_row(origin, w, now))
             report.added += 1
             continue
-        if (stored.due_at, stored.expires_at, stored.context, stored.sequence) == (w.due_at, w.expires_at,
-                                                                                 w.context, w.sequence):
+        if (stored.due_at, stored.expires_at, stored.sequence) == (w.due_at, w.expires_at, w.sequence) \
+                and _same_context(stored.context_text, w.context):
             continue
         report.updated += 1
         nxt = max(w.due_at, stored.next_attempt_at) if stored.attempts else w.due_at
