@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from scheduler.audit import ActorKind, audit
@@ -23,7 +24,7 @@ from scheduler.plan.catalog import get_organizations, list_event_views, running_
 from scheduler.plan.models import Occurrence, OccurrenceStatus
 from scheduler.plan.vocabulary import offices_by_plan, participant_offices
 from scheduler.reminders.planner import PersonRef, occurrence_context, stated_days
-from scheduler.workdays import calendar_fingerprint, load_calendar
+from scheduler.workdays import load_calendar
 
 SYNC_LOCK_ID = 0x6B6A6675  # "kjfu"
 SYSTEM = "system"
@@ -149,13 +150,16 @@ def task_offices(*, session: Session, tasks: list[Task], now: datetime) -> dict[
 
 
 def followups_fingerprint(*, session: Session, now: datetime) -> tuple[Any, ...]:
-    """Summarize the inputs of follow-up planning; the day is part of it (tasks open and fall due by date)."""
-    from scheduler.reminders.sync import planning_fingerprint
+    """Summarize the inputs of follow-up planning; the day is part of it (tasks open and fall due by date).
 
-    parts = list(planning_fingerprint(session=session, now=now))
-    parts += list(session.exec(select(func.count(), func.max(Task.updated_at))).one())
-    parts += list(session.exec(select(func.count(), func.max(Lead.updated_at))).one())
-    parts += calendar_fingerprint(session=session)  # due dates move when the office edits working days
+    The planner's inputs plus tasks and leads, in one round trip (working-day edits are among the planner's).
+    """
+    from scheduler.reminders.sync import planner_summary, running_plan_ids, summary
+
+    parts: list[Any] = [running_plan_ids(session=session, now=now)]
+    extra = summary(select(func.count()).select_from(Task), select(func.max(Task.updated_at)),
+                    select(func.count()).select_from(Lead), select(func.max(Lead.updated_at)))
+    parts += list(session.execute(sa_select(*planner_summary(), *extra)).one())
     parts.append(local_date(now))
     return tuple(parts)
 
