@@ -69,6 +69,15 @@ def _row(origin: str, w: WantedMail, now: datetime) -> OutboxMessage:
     )
 
 
+def _row_values(origin: str, w: WantedMail, now: datetime) -> dict[str, Any]:
+    """Return the column values of a new pending row for `w` (what `_row` builds, for a bulk INSERT)."""
+    return {"origin": origin, "kind": w.kind, "subject": w.subject, "rule": w.rule, "occurrence_id": w.occurrence_id,
+            "sequence": w.sequence, "recipient": w.recipient.email.lower(), "recipient_name": w.recipient.name,
+            "recipient_org": w.recipient.org_key, "context": w.context, "state": OutboxState.PENDING.value,
+            "due_at": w.due_at, "expires_at": w.expires_at, "next_attempt_at": w.due_at, "attempts": 0,
+            "created_at": now, "updated_at": now}
+
+
 def enqueue(
     *, session: Session, origin: str, kind: str, subject: str, rule: str, recipients: Sequence[Recipient],
     context: dict[str, Any], due_at: datetime, now: datetime, expires_at: datetime | None = None,
@@ -154,6 +163,7 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
     seen: set[tuple[str, str, str, str]] = set()
     changes: list[dict[str, Any]] = []
     revivals: list[dict[str, Any]] = []
+    added: list[dict[str, Any]] = []
     for w in wanted:
         key = w.key
         if key in seen or key in sent_keys:
@@ -171,7 +181,7 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
             report.revived += 1
             continue
         if stored is None:
-            session.add(_row(origin, w, now))
+            added.append(_row_values(origin, w, now))
             report.added += 1
             continue
         if (stored.due_at, stored.expires_at, stored.sequence) == (w.due_at, w.expires_at, w.sequence) \
@@ -181,6 +191,8 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
         nxt = max(w.due_at, stored.next_attempt_at) if stored.attempts else w.due_at
         changes.append({**values, "b_id": stored.id, "b_next": nxt})
     session.flush()
+    if added:  # one executemany, no ORM object per new row
+        session.connection().execute(t.insert(), added)
     fields = {"due_at": bindparam("b_due", type_=t.c.due_at.type),
               "expires_at": bindparam("b_expires", type_=t.c.expires_at.type),
               "context": bindparam("b_context", type_=t.c.context.type), "sequence": bindparam("b_sequence"),
