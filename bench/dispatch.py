@@ -1,5 +1,8 @@
 """Mail throughput: the whole pipeline (claim, render, send, mark) against raw aiosmtplib, and a replay of 2023.
 
+The pipeline's composer is built by `scheduler.jobs.build_composer`, as `serve` and `worker` build it (action
+links included), and the 定档 tasks exist (one follow-up tick), so 定档 requests and nudges carry their links.
+
 Run: .venv/bin/python bench/dispatch.py [--messages N]
 A local aiosmtpd (discarding sink) runs in a separate process on 127.0.0.1, so server and client do not share a GIL.
 Targets: pipeline ≥ 0.5× raw; replay of 2023 under 10 s.
@@ -25,7 +28,9 @@ from scheduler.clock import FixedClock
 from scheduler.config import DEFAULT_SEED, PROJECT_ROOT, Settings
 from scheduler.contacts import read_contacts_file, replace_contacts
 from scheduler.db import make_engine, session_scope
-from scheduler.followups.action_links import mail_composer
+from scheduler.followups.checklists import read_checklists
+from scheduler.followups.sync import plan_followups
+from scheduler.jobs import build_composer
 from scheduler.mail.dispatcher import dispatch_due
 from scheduler.mail.kinds import MailKind, occurrence_subject
 from scheduler.mail.mailer import SMTPMailer
@@ -37,6 +42,7 @@ from scheduler.plan.models import Occurrence
 from scheduler.plan.seed import read_plan_file
 from scheduler.reminders.planner import RuleBook, occurrence_context
 from scheduler.replay import replay
+from scheduler.runtime import Runtime
 
 NOTICE = datetime(2023, 1, 22, 1, tzinfo=UTC)
 CONTACTS = PROJECT_ROOT / "seeds" / "contacts.example.toml"
@@ -67,6 +73,9 @@ def fresh_db(workdir: Path, name: str):
         import_plan(session=session, doc=read_plan_file(DEFAULT_SEED), now=NOTICE)
         people = read_contacts_file(CONTACTS, organizations=get_organizations(session=session))
         replace_contacts(session=session, people=people, now=NOTICE)
+    with session_scope(engine, write=True) as session:  # the 定档 tasks the fix mail links to
+        plan_followups(session=session, templates=read_checklists(Settings().checklist_file), now=NOTICE)
+        session.execute(OutboxMessage.__table__.delete())  # type: ignore[attr-defined]  # only the bench's rows
     return engine
 
 
@@ -94,7 +103,7 @@ async def pipeline(engine, settings: Settings) -> float:
     mailer = SMTPMailer(settings)
     t0 = time.perf_counter()
     report = await dispatch_due(engine=engine, mailer=mailer,
-                                composer=mail_composer(settings, engine), clock=FixedClock(NOTICE),
+                                composer=build_composer(Runtime(settings, engine=engine)), clock=FixedClock(NOTICE),
                                 worker="bench", batch_size=settings.dispatch_batch)
     elapsed = time.perf_counter() - t0
     await mailer.close()
@@ -104,7 +113,7 @@ async def pipeline(engine, settings: Settings) -> float:
 
 async def raw(engine, settings: Settings) -> tuple[float, int]:
     """Send the same messages, rendered beforehand, one after another on one reused connection."""
-    composer = mail_composer(settings, engine)
+    composer = build_composer(Runtime(settings, engine=engine))
     with session_scope(engine) as session:
         rows = list(session.exec(select(OutboxMessage)).all())
         occs = {o.id: o for o in session.exec(select(Occurrence))}
@@ -123,7 +132,7 @@ async def replay_2023(engine, settings: Settings) -> dict:
     mailer = SMTPMailer(settings)
     try:
         return await replay(engine=engine, mailer=mailer,
-                            composer=mail_composer(settings, engine), rules=RuleBook(),
+                            composer=build_composer(Runtime(settings, engine=engine)), rules=RuleBook(),
                             start=NOTICE, end=datetime(2023, 12, 31, 16, tzinfo=UTC))
     finally:
         await mailer.close()

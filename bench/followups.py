@@ -2,7 +2,8 @@
 reminders-only replay (the baseline) on an in-memory mailer.
 
 Run: .venv/bin/python bench/followups.py
-Targets: a tick under 0.5 s; the replay of 2023 with follow-ups under 30 s (the ratio to the baseline is printed).
+Targets: a tick under 0.5 s; the replay of 2023 with follow-ups ≤ 2× the baseline and under 15 s. CPU seconds are
+printed beside wall seconds: on a shared machine they say more.
 """
 
 from __future__ import annotations
@@ -50,10 +51,11 @@ def run_replay(workdir: Path, name: str, followups: bool) -> tuple[float, dict]:
     settings = Settings(var_dir=workdir, secret_keys=["b" * 32])
     clock = FixedClock(START)
     composer = mail_composer(settings, engine)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = asyncio.run(replay(engine=engine, mailer=MemoryMailer(), composer=composer, rules=RuleBook(),
                                 start=START, end=END, clock=clock,
                                 followups=read_checklists(settings.checklist_file) if followups else None))
+    result["cpu"] = time.process_time() - c0
     return time.perf_counter() - t0, result
 
 
@@ -71,10 +73,13 @@ def main() -> None:
                 plan_followups(session=session, templates=templates, now=END)
             ticks.append(time.perf_counter() - t0)
     tick = sorted(ticks)[len(ticks) // 2]
-    print(f"reminders-only replay of 2023: {base['sent']} messages in {base_s:.2f} s (baseline)")
-    print(f"replay with follow-ups: {with_f['sent']} messages in {with_s:.2f} s — {with_s / base_s:.2f}× baseline, "
+    ratio = with_s / base_s
+    print(f"reminders-only replay of 2023: {base['sent']} messages in {base_s:.2f} s, {base['cpu']:.2f} s CPU "
+          f"(baseline)")
+    print(f"replay with follow-ups: {with_f['sent']} messages in {with_s:.2f} s, {with_f['cpu']:.2f} s CPU — "
+          f"{ratio:.2f}× baseline ({with_f['cpu'] / base['cpu']:.2f}× in CPU), "
           f"{with_s / with_f['sent'] * 1000:.1f} ms per message vs {base_s / base['sent'] * 1000:.1f} "
-          f"(target < 30 s) {'OK' if with_s < 30 else 'BELOW TARGET'}")
+          f"(target ≤ 2× and < 15 s) {'OK' if ratio <= 2 and with_s < 15 else 'BELOW TARGET'}")
     print(f"followups tick at year end (median of 5): {tick * 1000:.0f} ms (target < 500 ms) "
           f"{'OK' if tick < 0.5 else 'BELOW TARGET'}")
 

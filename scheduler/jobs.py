@@ -20,7 +20,7 @@ from scheduler.db import session_scope
 from scheduler.faults import FAULT_TEXT, classify
 from scheduler.followups.action_links import mail_composer
 from scheduler.followups.checklists import ChecklistItem, read_checklists
-from scheduler.followups.sync import followups_fingerprint, plan_followups
+from scheduler.followups.sync import PlanInputs, followups_fingerprint, load_plan_inputs, plan_followups
 from scheduler.followups.tasks import note_mail_sent
 from scheduler.logistics.mailing import confirmation_renderer, plan_logistics_mail
 from scheduler.logistics.roster import purge_due
@@ -64,6 +64,9 @@ class MailJobs:
         self.breaker = SharedCircuitBreaker(runtime.engine)
         self._planned_fingerprint: tuple[Any, ...] | None = None
         self._followups_fingerprint: tuple[Any, ...] | None = None
+        # The plans as the followups job last read them, with the planner fingerprint they were read at: a new day
+        # with nothing edited re-plans tasks without reading every event and occurrence again.
+        self._plan_inputs: tuple[tuple[Any, ...], PlanInputs] | None = None
         self._warned_missing: set[str] = set()
 
     def plan(self) -> dict[str, Any]:
@@ -90,7 +93,10 @@ class MailJobs:
             fingerprint = (followups_fingerprint(session=session, now=now), tuple(sorted(templates.items())))
             if fingerprint == self._followups_fingerprint:
                 return {"skipped": True}
-            report = plan_followups(session=session, templates=templates, now=now)
+            inputs_key = planning_fingerprint(session=session, now=now)
+            if self._plan_inputs is None or self._plan_inputs[0] != inputs_key:
+                self._plan_inputs = (inputs_key, load_plan_inputs(session=session, now=now))
+            report = plan_followups(session=session, templates=templates, now=now, inputs=self._plan_inputs[1])
         with session_scope(self.runtime.engine) as session:
             self._followups_fingerprint = (followups_fingerprint(session=session, now=now), fingerprint[1])
         return report.as_dict()
@@ -128,6 +134,7 @@ class MailJobs:
         """Forget what earlier ticks planned from, so the next tick of every job does its work."""
         self._planned_fingerprint = None
         self._followups_fingerprint = None
+        self._plan_inputs = None
 
     def mark_instant(self) -> datetime:
         """Keep the instant the planners are about to act on in the database, and return it.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import chinese_calendar
@@ -79,6 +80,25 @@ class SpecialDay:
     overridden: bool
 
 
+@cache
+def _library_days(year: int) -> dict[date, tuple[bool, str | None]] | None:
+    """Return chinesecalendar's (off, name) for every day of `year`, or None when it has no data for it.
+
+    The library's tables are fixed for the life of the process, so each year is read once, not once per calendar
+    (planners build a calendar every tick; the library checks its whole table on every lookup).
+    """
+    try:
+        chinese_calendar.is_workday(date(year, 1, 1))
+    except NotImplementedError:  # "no available data for year …": the year is not covered
+        return None
+    days: dict[date, tuple[bool, str | None]] = {}
+    day = date(year, 1, 1)
+    while day.year == year:
+        days[day] = chinese_calendar.get_holiday_detail(day)
+        day += timedelta(days=1)
+    return days
+
+
 class WorkCalendar:
     """Tell working days apart: overrides first, then chinesecalendar, then (provisional years) weekends only."""
 
@@ -90,17 +110,7 @@ class WorkCalendar:
     def _library_year(self, year: int) -> dict[date, tuple[bool, str | None]] | None:
         """Return the library's (off, name) for every day of `year`, or None when it has no data for it."""
         if year not in self._library:
-            try:
-                chinese_calendar.is_workday(date(year, 1, 1))
-            except NotImplementedError:  # "no available data for year …": the year is not covered
-                self._library[year] = None
-            else:
-                days: dict[date, tuple[bool, str | None]] = {}
-                day = date(year, 1, 1)
-                while day.year == year:
-                    days[day] = chinese_calendar.get_holiday_detail(day)
-                    day += timedelta(days=1)
-                self._library[year] = days
+            self._library[year] = _library_days(year)
         return self._library[year]
 
     def library_covers(self, year: int) -> bool:

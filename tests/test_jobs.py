@@ -169,3 +169,38 @@ def test_worker_sends_through_the_configured_server_and_stops_cleanly(tmp_path: 
     assert proc.returncode == 0
     kinds = {m["X-Scheduler-Kind"] for m in recorder.messages()}
     assert "fix_request" in kinds and len(recorder.received) >= 12
+
+
+def test_a_new_day_replans_tasks_from_the_kept_plans_and_an_edit_makes_the_job_read_them_again(
+        mail_engine: Engine, tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    from scheduler.followups.checklists import read_checklists
+    from scheduler.plan.models import Event, OccurrenceStatus
+    from tests.factories.followups import T_MARCH
+    from tests.factories.followups import settings as link_settings
+    from tests.factories.mail import edit_occurrence
+
+    clock = FixedClock(T_MARCH)
+    jobs = MailJobs(Runtime(link_settings(tmp_path), engine=mail_engine, clock=clock), mailer=MemoryMailer(),
+                    wall=clock, checklists=read_checklists(Settings().checklist_file))
+    loaded: list[object] = []
+
+    def load(target: object, _context: object) -> None:
+        loaded.append(target)
+
+    event.listen(Event, "load", load)
+    try:
+        first = jobs.followups()
+        assert not first.get("skipped") and first["tasks_added"] > 0 and loaded
+        loaded.clear()
+        clock.set(T_MARCH + timedelta(days=1))
+        assert jobs.followups().get("skipped") is None, "a new day re-plans (tasks open and fall due by date)"
+        assert loaded == [], "with nothing edited, from the plans the job kept"
+        edit_occurrence(mail_engine, "04-1", T_MARCH + timedelta(days=1, hours=1), status=OccurrenceStatus.CANCELLED)
+        clock.set(T_MARCH + timedelta(days=1, hours=2))
+        edited = jobs.followups()
+    finally:
+        event.remove(Event, "load", load)
+    assert loaded, "the edit changed the planner fingerprint: the plans are read again"
+    assert edited["tasks_cancelled"] >= 1, "the cancelled occurrence's open tasks are cancelled"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import typer
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from scheduler.cli import service
 from scheduler.cli.feed import feed_app
@@ -16,7 +15,6 @@ from scheduler.cli.report import report, targets_app
 from scheduler.cli.schedule import schedule_app
 from scheduler.cli.user import user_app
 from scheduler.cli.workdays import workdays_app
-from scheduler.faults import describe as describe_fault
 
 app = typer.Typer(help="科技招商活动排期与联络服务", no_args_is_help=True, add_completion=False)
 app.add_typer(db_app, name="db")
@@ -38,16 +36,26 @@ app.add_typer(workdays_app, name="workdays")
 app.add_typer(schedule_app, name="schedule")
 
 
+def _database_error(exc: BaseException) -> bool:
+    """Tell whether `exc` is SQLAlchemy's (only possible once a command imported it: none is imported at start-up)."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, (errors.OperationalError, errors.DBAPIError))
+
+
 def main() -> None:
     """Entry point of the `scheduler` console script: database, disk and permission failures as one Chinese line."""
     try:
         app()
-    except (OperationalError, DBAPIError, OSError) as exc:
-        reason = describe_fault(exc)
-        if reason is None:
-            raise
-        typer.echo(f"操作失败：{reason}", err=True)
-        sys.exit(1)
-    except ValueError as exc:  # settings errors carry Chinese, located messages
-        typer.echo(f"配置错误：{exc}", err=True)
-        sys.exit(2)
+    except Exception as exc:
+        if isinstance(exc, OSError) or _database_error(exc):
+            from scheduler.faults import describe as describe_fault
+
+            reason = describe_fault(exc)
+            if reason is None:
+                raise
+            typer.echo(f"操作失败：{reason}", err=True)
+            sys.exit(1)
+        if isinstance(exc, ValueError):  # settings errors carry Chinese, located messages
+            typer.echo(f"配置错误：{exc}", err=True)
+            sys.exit(2)
+        raise

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scheduler.config import load_settings
-from scheduler.runtime import Runtime
-from scheduler.validation import InputInvalid
+if TYPE_CHECKING:  # imported where used: `scheduler --help` loads no settings, database or validation code
+    from scheduler.runtime import Runtime
+    from scheduler.validation import InputInvalid
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="输出 JSON（供程序读取）")]
 
@@ -17,6 +17,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="输出 JSON（供程序�
 def runtime(ctx: typer.Context) -> Runtime:
     """Return the runtime built once for this command."""
     if ctx.obj is None:
+        from scheduler.config import load_settings
+        from scheduler.runtime import Runtime
+
         try:
             rt = Runtime(load_settings())
             _ = rt.clock  # read SCHEDULER_CLOCK now: a bad value is a clear error before any work

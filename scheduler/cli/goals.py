@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from scheduler.cli.context import JsonFlag
-from scheduler.db import session_scope
 
 goals_app = typer.Typer(help="发展目标集（如 2025 年目标、2026–2030 年目标）", no_args_is_help=True)
 
@@ -17,6 +16,7 @@ goals_app = typer.Typer(help="发展目标集（如 2025 年目标、2026–2030
 def goals_import(ctx: typer.Context, path: Path, as_json: JsonFlag = False) -> None:
     """导入一个发展目标集 TOML 文件（整份校验，出错不写入；同一 key 的目标集被替换）。"""
     from scheduler.cli.context import refused, require_schema, runtime
+    from scheduler.db import session_scope
     from scheduler.reports.goalsets import import_goal_set, read_goals_file
     from scheduler.validation import InputInvalid
 
@@ -40,6 +40,7 @@ def goals_import(ctx: typer.Context, path: Path, as_json: JsonFlag = False) -> N
 def goals_list(ctx: typer.Context) -> None:
     """列出已导入的发展目标集及其期限。"""
     from scheduler.cli.context import require_schema, runtime
+    from scheduler.db import session_scope
     from scheduler.reports.goalsets import list_goal_sets
 
     rt = runtime(ctx)

@@ -7,13 +7,15 @@ import json
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from scheduler.cli.context import JsonFlag, fail, refused, runtime
 from scheduler.clock import SHANGHAI
-from scheduler.config import Settings
+
+if TYPE_CHECKING:
+    from scheduler.config import Settings
 
 contacts_app = typer.Typer(help="联系人：各单位的收件人", no_args_is_help=True)
 outbox_app = typer.Typer(help="发件箱：查看、重发、取消", no_args_is_help=True)

@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from scheduler.cli.context import JsonFlag
-from scheduler.db import session_scope
 
 GOAL_MAX = Decimal("99999999999999.99")  # goal_entry.value is Numeric(16, 2)
 targets_app = typer.Typer(help="年度目标（各板块）与 2025 发展目标数据", no_args_is_help=True)
@@ -33,6 +32,7 @@ def report(
 ) -> None:
     """生成报表：月度跟踪、双月点评、季度考核、活动节奏、目标进度。"""
     from scheduler.cli.context import fail, refused, require_schema, runtime
+    from scheduler.db import session_scope
     from scheduler.reports.build import ReportUnavailable, build_report, check_kind, issue_quarterly
     from scheduler.reports.export import FORMATS, export
     from scheduler.reports.quarterly import Scoring
@@ -78,6 +78,7 @@ def report(
 def targets_import(ctx: typer.Context, path: Path, as_json: JsonFlag = False) -> None:
     """导入各板块年度目标 CSV（年度,板块,指标,目标值,来源；整份校验，出错不写入）。"""
     from scheduler.cli.context import refused, require_schema, runtime
+    from scheduler.db import session_scope
     from scheduler.reports.targets import import_targets
     from scheduler.validation import InputInvalid
 
@@ -101,6 +102,7 @@ def targets_show(
     """显示各板块年度目标。"""
     from scheduler.cli.context import fail, require_schema, runtime
     from scheduler.clock import local_date
+    from scheduler.db import session_scope
     from scheduler.reports.targets import METRICS, bankuai_units, shown_targets
     from scheduler.validation import ValueRefused, parse_year
 
@@ -145,6 +147,7 @@ def goal_set(
 ) -> None:
     """录入一项 2025 发展目标的统计值（注明来源与日期）。"""
     from scheduler.cli.context import fail, require_schema, runtime
+    from scheduler.db import session_scope
     from scheduler.reports.goals import add_entry
     from scheduler.validation import ValueRefused, clean_text, parse_decimal, parse_year
 

@@ -8,15 +8,22 @@ import signal
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from scheduler.cli.context import JsonFlag, fail, refused, require_current_schema, runtime
 from scheduler.clock import SHANGHAI
-from scheduler.config import Settings
-from scheduler.jobs import MailJobs, describe_jobs, job_by_id, running_ticker
-from scheduler.runtime import Runtime
+
+if TYPE_CHECKING:
+    from scheduler.config import Settings
+    from scheduler.jobs import MailJobs
+    from scheduler.runtime import Runtime
+
+# The ids and names of scheduler.jobs.JOBS, for `run-job --help` without importing every job's code at start-up
+# (tests/cli/test_startup.py checks it equals describe_jobs()).
+JOB_HELP = ("plan（计划→发件箱） | followups（跟进事项→发件箱） | reports（月度跟踪报表邮件） | "
+            "dispatch（发送到期邮件） | recover（恢复中断的发送）")
 
 
 def serve(
@@ -59,6 +66,7 @@ def started_runtime(ctx: typer.Context) -> Runtime:
 
 
 def _mail_jobs(rt: Runtime) -> MailJobs:
+    from scheduler.jobs import MailJobs
     from scheduler.mail.mailer import SMTPMailer
 
     return MailJobs(rt, mailer=SMTPMailer(rt.settings))
@@ -66,6 +74,8 @@ def _mail_jobs(rt: Runtime) -> MailJobs:
 
 def worker(ctx: typer.Context) -> None:
     """只运行定时任务（计划、发送、恢复），可与其他实例并行。"""
+    from scheduler.jobs import running_ticker
+
     rt = started_runtime(ctx)
     jobs = _mail_jobs(rt)
 
@@ -80,9 +90,11 @@ def worker(ctx: typer.Context) -> None:
 
     asyncio.run(main())
 
-def run_job(ctx: typer.Context, job_id: Annotated[str, typer.Argument(metavar="ID", help=describe_jobs())]
+def run_job(ctx: typer.Context, job_id: Annotated[str, typer.Argument(metavar="ID", help=JOB_HELP)]
             ) -> None:
     """运行某个定时任务一次并输出结果（JSON）。"""
+    from scheduler.jobs import job_by_id
+
     try:
         job_by_id(job_id)
     except LookupError as exc:

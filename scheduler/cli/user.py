@@ -6,10 +6,8 @@ import sys
 from typing import Annotated
 
 import typer
-from sqlmodel import select
 
-from scheduler.auth import AccountError, AdminUser, create_user, end_sessions, set_password
-from scheduler.db import session_scope
+# The account module (and its password hasher) is imported inside each command: `scheduler --help` stays quick.
 
 user_app = typer.Typer(help="管理员账号", no_args_is_help=True)
 
@@ -28,7 +26,9 @@ def user_add(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取密码")] = False,
 ) -> None:
     """添加管理员（密码交互输入，或 --password-stdin）。"""
+    from scheduler.auth import AccountError, create_user
     from scheduler.cli.context import fail, runtime
+    from scheduler.db import session_scope
 
     rt = runtime(ctx)
     try:
@@ -52,7 +52,9 @@ def user_passwd(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取密码")] = False,
 ) -> None:
     """重设管理员密码（已登录的会话随之失效）。"""
+    from scheduler.auth import AccountError, set_password
     from scheduler.cli.context import fail, runtime
+    from scheduler.db import session_scope
 
     rt = runtime(ctx)
     try:
@@ -66,7 +68,11 @@ def user_passwd(
 @user_app.command("list")
 def user_list(ctx: typer.Context) -> None:
     """列出管理员。"""
+    from sqlmodel import select
+
+    from scheduler.auth import AdminUser
     from scheduler.cli.context import runtime
+    from scheduler.db import session_scope
 
     with session_scope(runtime(ctx).engine) as session:
         users = session.exec(select(AdminUser).order_by(AdminUser.username)).all()
@@ -81,7 +87,11 @@ def user_list(ctx: typer.Context) -> None:
 @user_app.command("disable")
 def user_disable(ctx: typer.Context, username: str) -> None:
     """停用管理员（立即退出所有会话）。"""
+    from sqlmodel import select
+
+    from scheduler.auth import AdminUser, end_sessions
     from scheduler.cli.context import fail, runtime
+    from scheduler.db import session_scope
 
     with session_scope(runtime(ctx).engine, write=True) as session:
         user = session.exec(select(AdminUser).where(AdminUser.username == username)).first()

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from scheduler.clock import local_date
-from scheduler.db import session_scope
 
 workdays_app = typer.Typer(help="工作日历：法定节假日、调休上班日与办公室录入的调整", no_args_is_help=True)
 
@@ -53,6 +52,7 @@ def _pad(text: str, width: int) -> str:
 def workdays_show(ctx: typer.Context, year: YearOpt = None) -> None:
     """显示一年的放假与调休上班安排，并说明该年是否为暂定。"""
     from scheduler.cli.context import require_schema, runtime
+    from scheduler.db import session_scope
     from scheduler.workdays import LIBRARY, get_year, load_calendar
 
     rt = runtime(ctx)
@@ -99,6 +99,7 @@ def workdays_set(
 ) -> None:
     """录入一天的调整（放假或上班），优先于日历库。"""
     from scheduler.cli.context import fail, require_schema, runtime
+    from scheduler.db import session_scope
     from scheduler.workdays import WorkdaysInvalid, set_override
 
     when = _day(day)
@@ -119,6 +120,7 @@ def workdays_set(
 def workdays_unset(ctx: typer.Context, day: DayArg) -> None:
     """删除一天的调整，恢复日历库（或周末）的安排。"""
     from scheduler.cli.context import fail, require_schema, runtime
+    from scheduler.db import session_scope
     from scheduler.workdays import remove_override
 
     when = _day(day)
@@ -139,6 +141,7 @@ def workdays_confirm(
 ) -> None:
     """确认一年的放假安排已按通知录入完毕（该年不再是暂定）。"""
     from scheduler.cli.context import fail, require_schema, runtime
+    from scheduler.db import session_scope
     from scheduler.workdays import WorkdaysInvalid, confirm_year
 
     if year is None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from scheduler.audit import ActorKind, audit
@@ -19,11 +20,11 @@ from scheduler.followups.planner import ORIGIN, WantedTask, plan_task_mail, plan
 from scheduler.mail.outbox import sync_outbox
 from scheduler.mail.senddays import provisional_context
 from scheduler.outcomes.models import EXIT_STAGES, Lead, LeadStage
-from scheduler.plan.catalog import get_organizations, list_event_views, running_plans
-from scheduler.plan.models import Occurrence, OccurrenceStatus
+from scheduler.plan.catalog import EventView, get_organizations, list_event_views, running_plans
+from scheduler.plan.models import Occurrence, OccurrenceStatus, Organization, Plan
 from scheduler.plan.vocabulary import offices_by_plan, participant_offices
 from scheduler.reminders.planner import PersonRef, occurrence_context, stated_days
-from scheduler.workdays import calendar_fingerprint, load_calendar
+from scheduler.workdays import load_calendar
 
 SYNC_LOCK_ID = 0x6B6A6675  # "kjfu"
 SYSTEM = "system"
@@ -59,21 +60,45 @@ def _apply(task: Task, w: WantedTask, now: datetime) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class PlanInputs:
+    """What follow-up planning reads of the plans: running plans, their event views, organizations, occurrence ids.
+
+    Read-only to the planner, so a caller may keep it while the planner inputs' fingerprint
+    (`reminders.sync.planning_fingerprint`) stays the same, e.g. from one day's tick to the next.
+    """
+
+    plans: list[Plan]
+    views: list[EventView]
+    orgs: dict[str, Organization]
+    live: frozenset[int]  # occurrence ids of the running plans, withdrawn ones included
+
+
+def load_plan_inputs(*, session: Session, now: datetime) -> PlanInputs:
+    """Read the plans running at `now` with their events, occurrences and organizations."""
+    plans = running_plans(session=session, today=local_date(now))
+    if not plans:
+        return PlanInputs([], [], get_organizations(session=session), frozenset())
+    # Withdrawn occurrences included: their open tasks are this sync's to cancel.
+    live = frozenset(i for i in session.exec(
+        select(Occurrence.id).where(col(Occurrence.plan_id).in_([p.id for p in plans]))).all() if i is not None)
+    return PlanInputs(plans, list_event_views(session=session, plans=plans), get_organizations(session=session), live)
+
+
 def sync_tasks(
-    *, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime
+    *, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime,
+    inputs: PlanInputs | None = None,
 ) -> tuple[FollowupReport, list[Task], dict[int, dict[str, Any]]]:
     """Plan tasks at `now` over every running plan and make their tasks match (the caller commits).
 
     Tasks of a plan that no longer runs are left as they are: neither cancelled nor mailed about.
+    `inputs`: the plans as read by `load_plan_inputs` (read now when not given).
     """
     report = FollowupReport()
-    plans = running_plans(session=session, today=local_date(now))
+    inputs = inputs or load_plan_inputs(session=session, now=now)
+    plans, views, orgs, live = inputs.plans, inputs.views, inputs.orgs, inputs.live
     if not plans:
         return report, [], {}
-    views = list_event_views(session=session, plans=plans)
-    orgs = get_organizations(session=session)
-    # Withdrawn occurrences included: their open tasks are this sync's to cancel.
-    live = set(session.exec(select(Occurrence.id).where(col(Occurrence.plan_id).in_([p.id for p in plans]))).all())
     stored = {t.key: t for t in session.exec(select(Task))
               if t.occurrence_id is None or t.occurrence_id in live}
     lead_orgs = set(session.exec(select(Lead.bankuai_key).where(
@@ -126,10 +151,11 @@ def sync_tasks(
     return report, list(stored.values()), contexts
 
 
-def task_offices(*, session: Session, tasks: list[Task], now: datetime) -> dict[int, list[str]]:
+def task_offices(*, session: Session, tasks: list[Task], now: datetime,
+                 plans: list[Plan] | None = None) -> dict[int, list[str]]:
     """Return, per task id, the office units whose weekly digest lists it: its occurrence's plan's office; for a
     板块's weekly or monthly task, the offices of the running plans the unit takes part in (else of every one)."""
-    plans = running_plans(session=session, today=local_date(now))
+    plans = plans if plans is not None else running_plans(session=session, today=local_date(now))
     by_plan = offices_by_plan(plans)
     everyone = list(dict.fromkeys(by_plan.values()))
     by_unit = participant_offices(session=session, plans=plans)
@@ -149,25 +175,32 @@ def task_offices(*, session: Session, tasks: list[Task], now: datetime) -> dict[
 
 
 def followups_fingerprint(*, session: Session, now: datetime) -> tuple[Any, ...]:
-    """Summarize the inputs of follow-up planning; the day is part of it (tasks open and fall due by date)."""
-    from scheduler.reminders.sync import planning_fingerprint
+    """Summarize the inputs of follow-up planning; the day is part of it (tasks open and fall due by date).
 
-    parts = list(planning_fingerprint(session=session, now=now))
-    parts += list(session.exec(select(func.count(), func.max(Task.updated_at))).one())
-    parts += list(session.exec(select(func.count(), func.max(Lead.updated_at))).one())
-    parts += calendar_fingerprint(session=session)  # due dates move when the office edits working days
+    The planner's inputs plus tasks and leads, in one round trip (working-day edits are among the planner's).
+    """
+    from scheduler.reminders.sync import planner_summary, running_plan_ids, summary
+
+    parts: list[Any] = [running_plan_ids(session=session, now=now)]
+    extra = summary(select(func.count()).select_from(Task), select(func.max(Task.updated_at)),
+                    select(func.count()).select_from(Lead), select(func.max(Lead.updated_at)))
+    parts += list(session.execute(sa_select(*planner_summary(), *extra)).one())
     parts.append(local_date(now))
     return tuple(parts)
 
 
-def plan_followups(*, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime
-                   ) -> FollowupReport:
-    """Sync tasks, then their mail (origin "followups"); the caller commits."""
+def plan_followups(*, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime,
+                   inputs: PlanInputs | None = None) -> FollowupReport:
+    """Sync tasks, then their mail (origin "followups"); the caller commits.
+
+    `inputs`: the plans as `load_plan_inputs` read them, kept by a caller whose planner fingerprint is unchanged.
+    """
     advisory_lock(session, SYNC_LOCK_ID)
-    report, tasks, contexts = sync_tasks(session=session, templates=templates, now=now)
-    orgs = get_organizations(session=session)
+    inputs = inputs or load_plan_inputs(session=session, now=now)
+    report, tasks, contexts = sync_tasks(session=session, templates=templates, now=now, inputs=inputs)
+    orgs = inputs.orgs
     contacts = {k: [PersonRef(c.name, c.email) for c in v] for k, v in contacts_by_org(session=session).items()}
-    offices = task_offices(session=session, tasks=tasks, now=now)
+    offices = task_offices(session=session, tasks=tasks, now=now, plans=inputs.plans)
     wanted, missing = plan_task_mail(tasks, orgs, contacts, contexts, now, calendar=load_calendar(session=session),
                                      offices=offices)
     mail = sync_outbox(session=session, origin=ORIGIN, wanted=wanted, now=now)

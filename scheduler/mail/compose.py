@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
@@ -19,6 +19,7 @@ import idna
 from itsdangerous import URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from scheduler.clock import SHANGHAI
 from scheduler.config import PROJECT_ROOT, Settings
@@ -117,6 +118,15 @@ class Composer:
     def for_engine(cls, settings: Settings, engine: Engine, *, links: LinkIssuer | None = None) -> Composer:
         """Build a composer whose .ics attachments come from the feeds of the database behind `engine`."""
         return cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url), links=links)
+
+    def prepare(self, *, session: Session, rows: Sequence[OutboxMessage], now: datetime) -> None:
+        """Let the link issuer issue a claimed batch's links in the claim's transaction, so composing writes nothing.
+
+        An issuer without `prepare` issues each link when its row is composed.
+        """
+        prepare = getattr(self.links, "prepare", None)
+        if prepare is not None:
+            prepare(session=session, rows=rows, now=now)
 
     def register(self, kind: str, renderer: Renderer) -> None:
         """Use `renderer` for rows of `kind` instead of the templates named after it."""

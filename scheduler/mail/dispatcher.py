@@ -181,10 +181,12 @@ class DispatchReport:
                 "held": self.held, "sent_by_kind": dict(self.sent_by_kind)}
 
 
-def _claim(engine: Engine, now: datetime, wall: datetime, worker: str, limit: int, probe: bool
-           ) -> tuple[list[OutboxMessage], dict[int, Occurrence]]:
+def _claim(engine: Engine, now: datetime, wall: datetime, worker: str, limit: int, probe: bool,
+           composer: Composer) -> tuple[list[OutboxMessage], dict[int, Occurrence]]:
     with session_scope(engine, write=True) as session:
         rows = claim_due(session=session, now=now, wall_now=wall, worker=worker, limit=limit, probe=probe)
+        if rows:  # the batch's action links, in the claim's transaction: composing then writes nothing
+            composer.prepare(session=session, rows=rows, now=now)
         ids = {r.occurrence_id for r in rows if r.occurrence_id is not None}
         occs = {o.id: o for o in session.exec(select(Occurrence).where(col(Occurrence.id).in_(ids)))} if ids else {}
     return rows, occs  # type: ignore[return-value]
@@ -238,7 +240,7 @@ async def dispatch_due(
             return report
         now = clock.now()
         rows, occs = await asyncio.to_thread(_claim, engine, now, wall.now(), worker, 1 if probe else batch_size,
-                                             probe)
+                                             probe, composer)
         if not rows:
             return report
         report.claimed += len(rows)

@@ -7,12 +7,13 @@ sees the server answer again and releases every deferred row at once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, update
+from sqlalchemy import Text, and_, bindparam, case, func, or_, type_coerce, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -68,6 +69,15 @@ def _row(origin: str, w: WantedMail, now: datetime) -> OutboxMessage:
     )
 
 
+def _row_values(origin: str, w: WantedMail, now: datetime) -> dict[str, Any]:
+    """Return the column values of a new pending row for `w` (what `_row` builds, for a bulk INSERT)."""
+    return {"origin": origin, "kind": w.kind, "subject": w.subject, "rule": w.rule, "occurrence_id": w.occurrence_id,
+            "sequence": w.sequence, "recipient": w.recipient.email.lower(), "recipient_name": w.recipient.name,
+            "recipient_org": w.recipient.org_key, "context": w.context, "state": OutboxState.PENDING.value,
+            "due_at": w.due_at, "expires_at": w.expires_at, "next_attempt_at": w.due_at, "attempts": 0,
+            "created_at": now, "updated_at": now}
+
+
 def enqueue(
     *, session: Session, origin: str, kind: str, subject: str, rule: str, recipients: Sequence[Recipient],
     context: dict[str, Any], due_at: datetime, now: datetime, expires_at: datetime | None = None,
@@ -110,52 +120,92 @@ class SyncReport:
                 "missing_contacts": self.missing_contacts}
 
 
+def _same_context(stored: Any, wanted: dict[str, Any]) -> bool:
+    """Tell whether a stored context (its JSON text) equals `wanted`, decoding only when the texts differ.
+
+    SQLite hands back the text; a driver that decodes JSON itself (psycopg) hands back the value.
+    """
+    if not isinstance(stored, str):
+        return bool(stored == wanted)
+    if stored == json.dumps(wanted):  # the default JSON serializer wrote it: the same dict gives the same text
+        return True
+    return bool(json.loads(stored) == wanted)
+
+
 def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], now: datetime) -> SyncReport:
-    """Make the stored pending rows of `origin` match `wanted`: add, update, cancel what no longer applies."""
+    """Make the stored pending rows of `origin` match `wanted`: add, update, cancel what no longer applies.
+
+    Stored rows are read as columns, not ORM objects, and changed with one bulk UPDATE: a tick that changes
+    nothing builds no objects and writes nothing.
+    """
     report = SyncReport()
-    # Queued rows (pending, or deferred by an outage) come as objects (they may change); the many cancelled rows a
-    # year piles up only as keys, and one is loaded when the planner wants it back.
-    stored = {m.key: m for m in session.exec(
-        select(OutboxMessage).where(OutboxMessage.origin == origin, col(OutboxMessage.state).in_(QUEUED)))}
-    cancelled = {(kind, subject, recipient.lower(), rule): (row_id, reason) for row_id, kind, subject, recipient, rule,
-                 reason in session.execute(
-        sa_select(col(OutboxMessage.id), col(OutboxMessage.kind), col(OutboxMessage.subject),
-                  col(OutboxMessage.recipient), col(OutboxMessage.rule), col(OutboxMessage.cancel_reason))
-        .where(col(OutboxMessage.origin) == origin, col(OutboxMessage.state) == OutboxState.CANCELLED)).all()}
-    sent_keys = set(session.exec(
-        select(OutboxMessage.kind, OutboxMessage.subject, OutboxMessage.recipient, OutboxMessage.rule)
-        .where(OutboxMessage.origin == origin,
-               col(OutboxMessage.state).in_([OutboxState.SENT, OutboxState.SENDING, OutboxState.FAILED]))).all())
+    t = OutboxMessage.__table__  # type: ignore[attr-defined]
+    queued: dict[tuple[str, str, str, str], Any] = {}
+    cancelled: dict[tuple[str, str, str, str], tuple[int, str | None]] = {}
+    sent_keys: set[tuple[str, str, str, str]] = set()
+    # Queued rows (pending, or deferred by an outage) with what the planner may change; the many cancelled rows a
+    # year piles up only as keys, and one is revived when the planner wants it back.
+    for row in session.execute(
+        sa_select(t.c.id, t.c.kind, t.c.subject, t.c.recipient, t.c.rule, t.c.due_at, t.c.expires_at,
+                  type_coerce(t.c.context, Text).label("context_text"), t.c.sequence, t.c.attempts,
+                  t.c.next_attempt_at)
+        .where(t.c.origin == origin, or_(*(t.c.state == s for s in QUEUED)))
+    ):
+        queued[(row.kind, row.subject, row.recipient.lower(), row.rule)] = row
+    for row_id, kind, subject, recipient, rule, state, reason in session.execute(
+        sa_select(t.c.id, t.c.kind, t.c.subject, t.c.recipient, t.c.rule, t.c.state, t.c.cancel_reason)
+        .where(t.c.origin == origin, t.c.state.not_in(QUEUED))
+    ):
+        if state == OutboxState.CANCELLED:
+            cancelled[(kind, subject, recipient.lower(), rule)] = (row_id, reason)
+        else:  # sent, sending or failed: history, never planned again
+            sent_keys.add((kind, subject, recipient, rule))
     seen: set[tuple[str, str, str, str]] = set()
+    changes: list[dict[str, Any]] = []
+    revivals: list[dict[str, Any]] = []
+    added: list[dict[str, Any]] = []
     for w in wanted:
         key = w.key
         if key in seen or key in sent_keys:
             seen.add(key)
             continue
         seen.add(key)
-        row = stored.get(key)
-        if row is None and key in cancelled:
+        stored = queued.get(key)
+        values = {"b_id": 0, "b_due": w.due_at, "b_expires": w.expires_at, "b_context": w.context,
+                  "b_sequence": w.sequence, "b_next": w.due_at}
+        if stored is None and key in cancelled:
             row_id, reason = cancelled[key]
             if reason != CANCELLED_BY_PLANNER:
                 continue
-            row = session.get(OutboxMessage, row_id)
-        if row is None:
-            session.add(_row(origin, w, now))
+            revivals.append({**values, "b_id": row_id})
+            report.revived += 1
+            continue
+        if stored is None:
+            added.append(_row_values(origin, w, now))
             report.added += 1
             continue
-        if row.state == OutboxState.CANCELLED:
-            row.state, row.cancel_reason, row.attempts, row.last_error = OutboxState.PENDING, None, 0, None
-            report.revived += 1
-        elif (row.due_at, row.expires_at, row.context, row.sequence) == (w.due_at, w.expires_at, w.context,
-                                                                          w.sequence):
+        if (stored.due_at, stored.expires_at, stored.sequence) == (w.due_at, w.expires_at, w.sequence) \
+                and _same_context(stored.context_text, w.context):
             continue
-        else:
-            report.updated += 1
-        row.due_at, row.expires_at, row.context, row.sequence = w.due_at, w.expires_at, w.context, w.sequence
-        row.next_attempt_at = max(w.due_at, row.next_attempt_at) if row.attempts else w.due_at
-        row.updated_at = now
+        report.updated += 1
+        nxt = max(w.due_at, stored.next_attempt_at) if stored.attempts else w.due_at
+        changes.append({**values, "b_id": stored.id, "b_next": nxt})
     session.flush()
-    unwanted = [row.id for key, row in stored.items() if key not in seen]
+    if added:  # one executemany, no ORM object per new row
+        session.connection().execute(t.insert(), added)
+    fields = {"due_at": bindparam("b_due", type_=t.c.due_at.type),
+              "expires_at": bindparam("b_expires", type_=t.c.expires_at.type),
+              "context": bindparam("b_context", type_=t.c.context.type), "sequence": bindparam("b_sequence"),
+              "next_attempt_at": bindparam("b_next", type_=t.c.next_attempt_at.type), "updated_at": now}
+    if changes:  # guarded by state: a row a worker claimed meanwhile is left to the worker
+        session.connection().execute(
+            t.update().where(t.c.id == bindparam("b_id"), or_(*(t.c.state == s for s in QUEUED)))
+            .values(**fields), changes)
+    if revivals:
+        session.connection().execute(
+            t.update().where(t.c.id == bindparam("b_id"), t.c.state == OutboxState.CANCELLED)
+            .values(**fields, state=OutboxState.PENDING, cancel_reason=None, attempts=0, last_error=None), revivals)
+    unwanted = [row.id for key, row in queued.items() if key not in seen]
     if unwanted:
         # Guarded by state: a row a worker claimed meanwhile is left to the worker.
         result = session.execute(

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from scheduler.clock import local_date
@@ -16,31 +17,53 @@ from scheduler.db import advisory_lock
 from scheduler.mail.kinds import MailKind
 from scheduler.mail.models import OutboxMessage, OutboxState
 from scheduler.mail.outbox import SyncReport, WantedMail, sync_outbox
-from scheduler.plan.catalog import get_organizations, list_event_views, running_plans
+from scheduler.plan.catalog import get_organizations, list_event_views, run_span, running_plans
 from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization, Plan
 from scheduler.plan.vocabulary import offices_by_plan
 from scheduler.reminders.planner import ORIGIN, PersonRef, RuleBook, plan_mail
-from scheduler.workdays import calendar_fingerprint, load_calendar
+from scheduler.workdays import WorkdayOverride, WorkdayYear, load_calendar
 
 SYNC_LOCK_ID = 0x6B6A6D6C  # "kjml"
+
+
+def summary(*columns: Any) -> tuple[Any, ...]:
+    """Return one SELECT of scalar subqueries (`func.count()` over a model, `func.max(Model.col)`, …) as columns."""
+    return tuple(c.scalar_subquery() for c in columns)
+
+
+def planner_summary() -> tuple[Any, ...]:
+    """Return the scalar subqueries summarizing every planner input (see `planning_fingerprint`)."""
+    parts: list[Any] = [select(func.count()).select_from(Plan), select(func.max(Plan.updated_at))]
+    for model in (Occurrence, Event, Organization):
+        parts += [select(func.count()).select_from(model), select(func.max(model.updated_at))]
+    parts += [select(func.sum(Occurrence.sequence)), select(func.count()).select_from(EventOrganization),
+              select(func.count()).select_from(Contact), select(func.max(Contact.created_at)),
+              select(func.max(Contact.id)), select(func.count()).select_from(MailOptOut),
+              select(func.max(MailOptOut.id))]
+    # send times and provisional lines follow the working days
+    parts += [select(func.count()).select_from(WorkdayOverride), select(func.max(WorkdayOverride.created_at)),
+              select(func.count()).select_from(WorkdayYear), select(func.max(WorkdayYear.confirmed_at))]
+    return summary(*parts)
+
+
+def running_plan_ids(*, session: Session, now: datetime) -> tuple[int, ...]:
+    """Return the ids of the plans running at `now`, read as two columns (no Plan objects)."""
+    today = local_date(now)
+    rows = session.exec(select(Plan.id, Plan.year)).all()
+    return tuple(pid for pid, year in sorted(rows, key=lambda r: (r[1], r[0] or 0))
+                 if pid is not None and run_span(year)[0] <= today <= run_span(year)[1])
 
 
 def planning_fingerprint(*, session: Session, now: datetime | None = None) -> tuple[Any, ...]:
     """Return a cheap summary of every planner input; equal summaries mean the wanted rows can only have expired.
 
     Pass `now`: which plans run depends on the date (a plan starts running on 1 October of the year before).
+    One round trip for the counts and latest edit times.
     """
     parts: list[Any] = []
     if now is not None:
-        parts.append(tuple(p.id for p in running_plans(session=session, today=local_date(now))))
-    parts += list(session.exec(select(func.count(), func.max(Plan.updated_at))).one())
-    for model in (Occurrence, Event, Organization):
-        parts += list(session.exec(select(func.count(), func.max(model.updated_at))).one())
-    parts.append(session.exec(select(func.sum(Occurrence.sequence))).one())
-    parts.append(session.exec(select(func.count()).select_from(EventOrganization)).one())
-    parts += list(session.exec(select(func.count(), func.max(Contact.created_at), func.max(Contact.id))).one())
-    parts += list(session.exec(select(func.count(), func.max(MailOptOut.id))).one())
-    parts += calendar_fingerprint(session=session)  # send times and provisional lines follow the working days
+        parts.append(running_plan_ids(session=session, now=now))
+    parts += list(session.execute(sa_select(*planner_summary())).one())
     return tuple(parts)
 
 

@@ -3,21 +3,26 @@ row however often it is rendered, none for mail about no task, and nothing store
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from scheduler.clock import FixedClock
 from scheduler.db import session_scope
 from scheduler.followups.action_links import LINKED_KINDS, link_expiry, mail_composer, task_for_mail
 from scheduler.followups.links import LinkRefused, LinkSigner
 from scheduler.followups.models import IssuedLink
 from scheduler.mail.compose import OutgoingMessage
+from scheduler.mail.dispatcher import dispatch_due
 from scheduler.mail.kinds import MailKind, occurrence_subject
+from scheduler.mail.mailer import MemoryMailer
 from scheduler.mail.models import OutboxMessage
 from scheduler.plan.models import Occurrence
 from scheduler.reminders.planner import RuleBook
@@ -101,3 +106,40 @@ def test_a_preview_shows_the_link_the_mail_would_carry_and_stores_nothing(mail_e
     assert links(mail_engine) == [], "a preview records no link"
     with session_scope(mail_engine) as session, pytest.raises(LinkRefused):
         LinkSigner(KEYS).verify(session=session, token=token.group(1), now=LATER)
+
+
+def test_a_dispatch_issues_its_batchs_links_in_the_claim_not_one_write_per_message(mail_engine: Engine,
+                                                                                   tmp_path: Path) -> None:
+    queue(mail_engine)
+    commits: list[int] = []
+
+    def count(_conn: object) -> None:
+        commits.append(1)
+
+    event.listen(mail_engine, "commit", count)
+    mailer = MemoryMailer()
+    try:
+        report = asyncio.run(dispatch_due(engine=mail_engine, mailer=mailer, composer=mail_composer(
+            settings(tmp_path), mail_engine), clock=FixedClock(LATER), worker="t", wall=FixedClock(LATER),
+            batch_size=500))
+    finally:
+        event.remove(mail_engine, "commit", count)
+    sent = mailer.sent
+    with session_scope(mail_engine) as session:
+        rows = list(session.exec(select(OutboxMessage).where(col(OutboxMessage.kind).in_(list(LINKED_KINDS)),
+                                                             OutboxMessage.state == "sent")))
+        signer = LinkSigner(KEYS)
+        by_id = {r.id: r for r in rows}
+        tokens = {}
+        for message in sent:
+            row_id = int(re.search(r"<outbox-(\d+)-", message.message_id).group(1))  # type: ignore[union-attr]
+            if row_id in by_id:
+                token = re.search(r"/o/(\S+)", body(message))
+                assert token is not None, f"row {row_id} carries no link"
+                grant = signer.verify(session=session, token=token.group(1), now=LATER)
+                assert grant.recipient == by_id[row_id].recipient
+                tokens[row_id] = token.group(1)
+    assert len(rows) >= 5 and len(tokens) == len(rows) and len(links(mail_engine)) == len(rows)
+    # One batch: the claim (with every link), one record per 25 results, the claim that finds nothing left;
+    # never a commit per message.
+    assert report.sent == len(sent) and len(commits) <= 2 + -(-len(sent) // 25)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -209,3 +210,27 @@ def test_planner_sync_leaves_other_origins_alone(mail_engine: Engine, tmp_path: 
                 context={}, due_at=NOTICE_DATE, now=NOTICE_DATE)
     sync(mail_engine, NOTICE_DATE)
     assert rows(mail_engine, origin="tasks")[0].state == OutboxState.PENDING
+
+
+def test_a_sync_that_changes_nothing_builds_no_row_objects_and_writes_nothing(mail_engine: Engine) -> None:
+    sync(mail_engine, NOTICE_DATE)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    loaded: list[object] = []
+
+    def load(target: object, _context: object) -> None:
+        loaded.append(target)
+
+    event.listen(mail_engine, "before_cursor_execute", seen)
+    event.listen(OutboxMessage, "load", load)
+    try:
+        again = sync(mail_engine, NOTICE_DATE)
+    finally:
+        event.remove(mail_engine, "before_cursor_execute", seen)
+        event.remove(OutboxMessage, "load", load)
+    assert (again.added, again.updated, again.cancelled, again.revived) == (0, 0, 0, 0)
+    assert [s for s in statements if s in ("UPDATE", "INSERT", "DELETE")] == [], "nothing to write"
+    assert loaded == [], "the 900-odd queued rows are compared as columns"
