@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from scheduler.clock import local_date
-from scheduler.db import session_scope
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
 
 schedule_app = typer.Typer(help="排期：冲突检查、单位不可安排日期与排期规则", no_args_is_help=True)
 blackout_app = typer.Typer(help="单位声明的不可安排日期（两会、领导外出等）", no_args_is_help=True)
 schedule_app.add_typer(blackout_app, name="blackout")
+
+
+
+def session_scope(engine: Engine, *, write: bool = False) -> AbstractContextManager[Session]:
+    """scheduler.db.session_scope, imported when a command runs: `scheduler --help` loads no database code."""
+    from scheduler.db import session_scope as scope
+
+    return scope(engine, write=write)
+
 
 PlanOpt = Annotated[str | None, typer.Option("--plan", help="计划 key（默认：当前计划）")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]

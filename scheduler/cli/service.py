@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # The ids and names of scheduler.jobs.JOBS, for `run-job --help` without importing every job's code at start-up
 # (tests/cli/test_startup.py checks it equals describe_jobs()).
 JOB_HELP = ("plan（计划→发件箱） | followups（跟进事项→发件箱） | reports（月度跟踪报表邮件） | "
-            "dispatch（发送到期邮件） | recover（恢复中断的发送）")
+            "logistics（会务报名通知与名单清理） | dispatch（发送到期邮件） | recover（恢复中断的发送）")
 
 
 def serve(
