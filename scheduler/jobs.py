@@ -25,6 +25,7 @@ from scheduler.followups.tasks import note_mail_sent
 from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import CircuitBreaker, RetryPolicy, dispatch_due, recover, worker_id
 from scheduler.mail.mailer import Mailer
+from scheduler.mail.policy import MailPolicy
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
 from scheduler.reports.mailing import plan_report_mail
@@ -48,6 +49,7 @@ class MailJobs:
         self.composer = composer if composer is not None else build_composer(runtime)
         self.rules = rules if rules is not None else RuleBook.from_overrides(runtime.settings.reminder_rules)
         self.policy = policy if policy is not None else RetryPolicy.from_settings(runtime.settings)
+        self.mail_policy = MailPolicy.from_settings(runtime.settings.mail_policy)  # when and how often mail goes
         self.batch_size = batch_size if batch_size is not None else runtime.settings.dispatch_batch
         self.checklists = checklists
         self.wall = wall or RealClock()
@@ -70,7 +72,7 @@ class MailJobs:
             if fingerprint == self._planned_fingerprint:
                 # Unchanged inputs can only make rows expire, and claiming cancels expired rows itself.
                 return {"skipped": True}
-            report = plan_and_sync(session=session, rules=self.rules, now=now)
+            report = plan_and_sync(session=session, rules=self.rules, now=now, policy=self.mail_policy)
         self._planned_fingerprint = fingerprint
         missing = set(report.missing_contacts) - self._warned_missing
         if missing:
@@ -86,7 +88,7 @@ class MailJobs:
             fingerprint = (followups_fingerprint(session=session, now=now), tuple(sorted(templates.items())))
             if fingerprint == self._followups_fingerprint:
                 return {"skipped": True}
-            report = plan_followups(session=session, templates=templates, now=now)
+            report = plan_followups(session=session, templates=templates, now=now, policy=self.mail_policy)
         with session_scope(self.runtime.engine) as session:
             self._followups_fingerprint = (followups_fingerprint(session=session, now=now), fingerprint[1])
         return report.as_dict()

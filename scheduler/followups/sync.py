@@ -17,6 +17,7 @@ from scheduler.followups.checklists import ChecklistItem
 from scheduler.followups.models import Task, TaskKind, TaskStatus
 from scheduler.followups.planner import ORIGIN, WantedTask, plan_task_mail, plan_tasks
 from scheduler.mail.outbox import sync_outbox
+from scheduler.mail.policy import DEFAULT_POLICY, MailPolicy
 from scheduler.mail.senddays import provisional_context
 from scheduler.outcomes.models import EXIT_STAGES, Lead, LeadStage
 from scheduler.plan.catalog import get_organizations, list_event_views, running_plans
@@ -60,7 +61,8 @@ def _apply(task: Task, w: WantedTask, now: datetime) -> bool:
 
 
 def sync_tasks(
-    *, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime
+    *, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime,
+    policy: MailPolicy = DEFAULT_POLICY,
 ) -> tuple[FollowupReport, list[Task], dict[int, dict[str, Any]]]:
     """Plan tasks at `now` over every running plan and make their tasks match (the caller commits).
 
@@ -83,7 +85,7 @@ def sync_tasks(
     first_week = first_full_week(min(p.published for p in plans))
     calendar = load_calendar(session=session)
     wanted = plan_tasks(views, orgs, templates, stored, {k for k in lead_orgs if k}, first_week, now,
-                        calendar=calendar)
+                        calendar=calendar, policy=policy)
     occs = {o.id: (v, o) for v in views for o in v.occurrences}
     for key, w in wanted.items():
         task = stored.get(key)
@@ -160,16 +162,16 @@ def followups_fingerprint(*, session: Session, now: datetime) -> tuple[Any, ...]
     return tuple(parts)
 
 
-def plan_followups(*, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime
-                   ) -> FollowupReport:
+def plan_followups(*, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime,
+                   policy: MailPolicy = DEFAULT_POLICY) -> FollowupReport:
     """Sync tasks, then their mail (origin "followups"); the caller commits."""
     advisory_lock(session, SYNC_LOCK_ID)
-    report, tasks, contexts = sync_tasks(session=session, templates=templates, now=now)
+    report, tasks, contexts = sync_tasks(session=session, templates=templates, now=now, policy=policy)
     orgs = get_organizations(session=session)
     contacts = {k: [PersonRef(c.name, c.email) for c in v] for k, v in contacts_by_org(session=session).items()}
     offices = task_offices(session=session, tasks=tasks, now=now)
     wanted, missing = plan_task_mail(tasks, orgs, contacts, contexts, now, calendar=load_calendar(session=session),
-                                     offices=offices)
+                                     offices=offices, policy=policy)
     mail = sync_outbox(session=session, origin=ORIGIN, wanted=wanted, now=now)
     mail.missing_contacts = sorted(missing)
     report.mail = mail.as_dict()

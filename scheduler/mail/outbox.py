@@ -52,6 +52,7 @@ class WantedMail:
     context: dict[str, Any]
     occurrence_id: int | None = None  # set when the mail is about one occurrence, with that occurrence's sequence
     sequence: int | None = None
+    skip_reason: str | None = None  # set: the row is recorded as skipped with this reason and never sent
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -102,12 +103,13 @@ class SyncReport:
     updated: int = 0
     cancelled: int = 0
     revived: int = 0
+    skipped: int = 0
     missing_contacts: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the counts as JSON-ready data."""
         return {"added": self.added, "updated": self.updated, "cancelled": self.cancelled, "revived": self.revived,
-                "missing_contacts": self.missing_contacts}
+                "skipped": self.skipped, "missing_contacts": self.missing_contacts}
 
 
 def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], now: datetime) -> SyncReport:
@@ -125,7 +127,8 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
     sent_keys = set(session.exec(
         select(OutboxMessage.kind, OutboxMessage.subject, OutboxMessage.recipient, OutboxMessage.rule)
         .where(OutboxMessage.origin == origin,
-               col(OutboxMessage.state).in_([OutboxState.SENT, OutboxState.SENDING, OutboxState.FAILED]))).all())
+               col(OutboxMessage.state).in_([OutboxState.SENT, OutboxState.SENDING, OutboxState.FAILED,
+                                             OutboxState.SKIPPED]))).all())
     seen: set[tuple[str, str, str, str]] = set()
     for w in wanted:
         key = w.key
@@ -139,6 +142,16 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
             if reason != CANCELLED_BY_PLANNER:
                 continue
             row = session.get(OutboxMessage, row_id)
+        if w.skip_reason is not None:
+            # Policy: never sent. A new row is stored as skipped (visible, counted); a queued one becomes skipped.
+            if row is None:
+                row = _row(origin, w, now)
+                session.add(row)
+            elif row.state == OutboxState.CANCELLED:
+                continue
+            row.state, row.last_error, row.updated_at = OutboxState.SKIPPED, w.skip_reason, now
+            report.skipped += 1
+            continue
         if row is None:
             session.add(_row(origin, w, now))
             report.added += 1

@@ -37,10 +37,10 @@ def invoke(rt: Runtime, *args: str):
 def test_run_job_plan_then_outbox_list_retry_cancel(rt: Runtime) -> None:
     planned = invoke(rt, "run-job", "plan")
     assert planned.exit_code == 0, planned.output
-    assert json.loads(planned.output)["added"] > 900
+    assert json.loads(planned.output)["added"] > 400  # a year of 定档 mail, at most 3 nudges each
     listed = invoke(rt, "outbox", "list", "--state", "pending", "--limit", "5", "--json")
     body = json.loads(listed.output)
-    assert body["counts"]["pending"] > 900 and len(body["rows"]) == 5
+    assert body["counts"]["pending"] > 400 and len(body["rows"]) == 5
     text = invoke(rt, "outbox", "list", "--limit", "3").output
     assert "待发送" in text and "定档" in text
     row_id = body["rows"][0]["id"]

@@ -144,5 +144,5 @@ def test_healthz_reports_outbox_counts(mail_engine: Engine, settings: Settings) 
                      engine=mail_engine)
     body = TestClient(app).get("/healthz", headers={"Authorization": f"Bearer {'t' * 24}"}).json()
     assert body["outbox"] == {"pending": report.added, "sending": 0, "sent": 0, "deferred": 0, "failed": 0,
-                              "cancelled": 0}
+                              "cancelled": 0, "skipped": 0}
     assert body["mail"] == {"held_back": False}
