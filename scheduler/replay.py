@@ -130,9 +130,9 @@ def per_recipient_week(engine: Engine, start: datetime, end: datetime) -> dict[s
         weeks[(recipient, f"{year}-W{week:02d}")] += 1
     if not weeks:
         return {"pairs": 0, "median": 0, "max": 0, "max_recipient": None, "max_week": None}
-    (recipient, week), most = weeks.most_common(1)[0]
+    (busiest, busiest_week), most = weeks.most_common(1)[0]
     return {"pairs": len(weeks), "median": statistics.median(weeks.values()), "max": most,
-            "max_recipient": recipient, "max_week": week}
+            "max_recipient": busiest, "max_week": busiest_week}
 
 
 class ReplaySetupError(Exception):
