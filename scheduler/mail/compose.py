@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr, quote
@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from scheduler.clock import SHANGHAI
 from scheduler.config import PROJECT_ROOT, Settings
 from scheduler.feeds.cache import FeedCalendars
+from scheduler.mail.headers import encode_subject, installation_id, message_id
 from scheduler.mail.kinds import KIND_LABELS, MailKind
 from scheduler.mail.models import OutboxMessage
 from scheduler.plan.models import Occurrence
@@ -93,8 +94,11 @@ class Composer:
     """Renders rows to messages; holds the template environment, renderer registry and body cache."""
 
     def __init__(self, settings: Settings, *, calendars: CalendarSource, links: LinkIssuer | None = None,
-                 templates_dir: Any = EMAIL_TEMPLATES) -> None:
+                 templates_dir: Any = EMAIL_TEMPLATES, installation: str | None = None) -> None:
+        """`installation`: the id kept in the database (see `for_engine`); without one (previews, tests) a random
+        id of this composer's own."""
         self.settings = settings
+        self.installation = installation or secrets.token_hex(8)
         self.calendars = calendars
         self.links = links  # without one, no mail carries an action link
         self.env = Environment(
@@ -116,7 +120,8 @@ class Composer:
     @classmethod
     def for_engine(cls, settings: Settings, engine: Engine, *, links: LinkIssuer | None = None) -> Composer:
         """Build a composer whose .ics attachments come from the feeds of the database behind `engine`."""
-        return cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url), links=links)
+        return cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url), links=links,
+                   installation=installation_id(engine))
 
     def register(self, kind: str, renderer: Renderer) -> None:
         """Use `renderer` for rows of `kind` instead of the templates named after it."""
@@ -196,16 +201,16 @@ class Composer:
                 part.set_param("charset", "utf-8")
         for part in body.walk():
             del part["MIME-Version"]  # the top-level headers carry it once
-        hit = (body.as_bytes(policy=SMTP), Header(header_text(content.subject), "utf-8").encode(linesep="\r\n"))
+        hit = (body.as_bytes(policy=SMTP), encode_subject(header_text(content.subject)))
         self._bodies[key] = hit
         if len(self._bodies) > BODY_CACHE_SIZE:
             self._bodies.popitem(last=False)
         return hit
 
     def message_id(self, row: OutboxMessage) -> str:
-        """Return the row's Message-ID: stable across retries, so a crash duplicate carries the same id."""
-        digest = hashlib.sha1("|".join(row.key).encode()).hexdigest()[:12]  # noqa: S324 - an id, not security
-        return f"<outbox-{row.id}-{digest}@{self.domain}>"
+        """Return the row's Message-ID: stable across retries, so a crash duplicate carries the same id; unique per
+        installation (see scheduler.mail.headers)."""
+        return message_id(row.id, self.installation, self.domain)
 
     def compose(self, row: OutboxMessage, occurrence: Occurrence | None, *, now: datetime) -> OutgoingMessage:
         """Build the message for one row: cached body plus this recipient's headers."""
@@ -269,7 +274,7 @@ def _address_header(name: str, address: str) -> str:
     if not name:
         return address
     if not name.isascii():
-        name = Header(name, "utf-8").encode(linesep="\r\n")
+        name = encode_subject(name)
     elif not smtputf8:
         return formataddr((name, address))
     elif NAME_SPECIALS.search(name):

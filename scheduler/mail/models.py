@@ -84,3 +84,16 @@ class OutboxMessage(SQLModel, table=True):
     def key(self) -> tuple[str, str, str, str]:
         """The unique key: kind, subject, recipient, rule."""
         return (self.kind, self.subject, self.recipient.lower(), self.rule)
+
+
+class Installation(SQLModel, table=True):
+    """This installation's identity: one row, a random id generated the first time mail is composed.
+
+    Message-IDs carry it, so two installations (or one rebuilt from scratch) never share an id.
+    """
+
+    __tablename__ = "installation"
+
+    id: int = Field(default=1, primary_key=True)
+    token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))

@@ -97,6 +97,10 @@ def test_replay_json_counts_what_the_server_received(rt: Runtime) -> None:
                                     "task_digest", "monthly_report"}
     assert body["by_kind"]["monthly_report"] == 4  # January and February, to both 市科技局 contacts
     assert human.exit_code == 0 and "定档请求（fix_request）" in human.output
+    # Mails per recipient per week (issue 14): the median and the busiest week, in JSON and in words.
+    volume = body["per_recipient_week"]
+    assert 1 <= volume["median"] <= volume["max"] and volume["max_recipient"] and volume["pairs"] > 0
+    assert "每人每周收到邮件：中位数" in human.output and "按政策跳过" in human.output
     assert len(recorder.received) == body["sent"] + int(human.output.split("发送 ")[1].split(" 封")[0])
     # The replay ran in a scratch database: the configured one is untouched.
     with session_scope(rt.engine) as session:
