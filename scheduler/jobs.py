@@ -36,6 +36,9 @@ MISFIRE_GRACE_SECONDS = 300
 Checklists = dict[str, tuple[ChecklistItem, ...]]
 
 
+FOLLOWUPS_WAIT_TICKS = 3  # dispatch waits for follow-up planning at most this many planning periods
+
+
 class MailJobs:
     """What the jobs share in one process: runtime, mailer, composer, and what the last ticks planned from."""
 
@@ -63,6 +66,15 @@ class MailJobs:
         self._planned_fingerprint: tuple[Any, ...] | None = None
         self._followups_fingerprint: tuple[Any, ...] | None = None
         self._warned_missing: set[str] = set()
+        # Start-up race (issue 14): the plan and followups ticks run side by side, so the plan job can queue 定档
+        # mail due at once before the followups job has created the 定档 task its link points to. Each plan tick
+        # that queues or changes rows raises `_plan_generation`; a followups tick, once over, records the
+        # generation it began after; dispatch waits while follow-up planning has not caught up.
+        # Only the ticker runs jobs side by side; a replay or `run-job` runs them one after another, in table order.
+        self._plan_generation = 0
+        self._followups_generation = 0
+        self._concurrent = False
+        self._plan_generation_at = 0.0
 
     def plan(self) -> dict[str, Any]:
         """Sync the planner's wanted rows into the outbox; skipped when no planner input changed."""
@@ -73,6 +85,9 @@ class MailJobs:
                 # Unchanged inputs can only make rows expire, and claiming cancels expired rows itself.
                 return {"skipped": True}
             report = plan_and_sync(session=session, rules=self.rules, now=now, policy=self.mail_policy)
+        if report.added:  # new rows (a new occurrence, window or change) may point at tasks not made yet
+            self._plan_generation += 1
+            self._plan_generation_at = time.monotonic()
         self._planned_fingerprint = fingerprint
         missing = set(report.missing_contacts) - self._warned_missing
         if missing:
@@ -82,6 +97,21 @@ class MailJobs:
 
     def followups(self) -> dict[str, Any]:
         """Plan tasks and task mail; skipped when no input changed and it is still the same day."""
+        generation = self._plan_generation
+        try:
+            return self._followups()
+        finally:
+            # Also after a failure: waiting longer would not create the tasks, and must not stop all mail.
+            self._followups_generation = max(self._followups_generation, generation)
+
+    def followups_behind(self) -> bool:
+        """Whether the plan job queued rows that follow-up planning has not caught up with yet."""
+        if not self._concurrent or self._followups_generation >= self._plan_generation:
+            return False
+        # Never hold mail back for long: a followups job that keeps failing must not stop all mail.
+        return time.monotonic() - self._plan_generation_at < FOLLOWUPS_WAIT_TICKS * self.settings.plan_interval
+
+    def _followups(self) -> dict[str, Any]:
         now = self.clock.now()
         templates = self.checklists if self.checklists is not None else read_checklists(self.settings.checklist_file)
         with session_scope(self.runtime.engine, write=True) as session:
@@ -100,7 +130,9 @@ class MailJobs:
         return report.as_dict()
 
     async def dispatch(self) -> dict[str, Any]:
-        """Send every due row."""
+        """Send every due row (once follow-up planning has caught up with the plan job: links need their tasks)."""
+        if self.followups_behind():
+            return {"waiting": "followups"}
         report = await dispatch_due(
             engine=self.runtime.engine, mailer=self.mailer, composer=self.composer, clock=self.clock,
             worker=self.worker, batch_size=self.batch_size, policy=self.policy, wall=self.wall,
@@ -193,6 +225,7 @@ class MailJobs:
 
     def ticker(self) -> AsyncIOScheduler:
         """Build (not start) the ticker: every job of JOBS, in memory, never overlapping itself."""
+        self._concurrent = True  # jobs now overlap each other: dispatch minds the start-up race
         sched = AsyncIOScheduler()
         for job in JOBS:
             # Synchronous ticks run in the loop's thread pool, coroutine ticks on the loop itself.

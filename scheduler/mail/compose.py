@@ -94,11 +94,12 @@ class Composer:
     """Renders rows to messages; holds the template environment, renderer registry and body cache."""
 
     def __init__(self, settings: Settings, *, calendars: CalendarSource, links: LinkIssuer | None = None,
-                 templates_dir: Any = EMAIL_TEMPLATES, installation: str | None = None) -> None:
-        """`installation`: the id kept in the database (see `for_engine`); without one (previews, tests) a random
-        id of this composer's own."""
+                 templates_dir: Any = EMAIL_TEMPLATES, installation: Callable[[], str] | None = None) -> None:
+        """`installation` reads the id kept in the database (see `for_engine`), on the first message composed;
+        without one (previews, tests) a random id of this composer's own."""
         self.settings = settings
-        self.installation = installation or secrets.token_hex(8)
+        self._installation = installation
+        self._installation_id: str | None = None if installation is not None else secrets.token_hex(8)
         self.calendars = calendars
         self.links = links  # without one, no mail carries an action link
         self.env = Environment(
@@ -121,7 +122,7 @@ class Composer:
     def for_engine(cls, settings: Settings, engine: Engine, *, links: LinkIssuer | None = None) -> Composer:
         """Build a composer whose .ics attachments come from the feeds of the database behind `engine`."""
         return cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url), links=links,
-                   installation=installation_id(engine))
+                   installation=lambda: installation_id(engine))
 
     def register(self, kind: str, renderer: Renderer) -> None:
         """Use `renderer` for rows of `kind` instead of the templates named after it."""
@@ -210,7 +211,10 @@ class Composer:
     def message_id(self, row: OutboxMessage) -> str:
         """Return the row's Message-ID: stable across retries, so a crash duplicate carries the same id; unique per
         installation (see scheduler.mail.headers)."""
-        return message_id(row.id, self.installation, self.domain)
+        if self._installation_id is None:
+            assert self._installation is not None
+            self._installation_id = self._installation()
+        return message_id(row.id, self._installation_id, self.domain)
 
     def compose(self, row: OutboxMessage, occurrence: Occurrence | None, *, now: datetime) -> OutgoingMessage:
         """Build the message for one row: cached body plus this recipient's headers."""

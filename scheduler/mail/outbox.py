@@ -109,7 +109,7 @@ class SyncReport:
     def as_dict(self) -> dict[str, Any]:
         """Return the counts as JSON-ready data."""
         return {"added": self.added, "updated": self.updated, "cancelled": self.cancelled, "revived": self.revived,
-                "skipped": self.skipped, "missing_contacts": self.missing_contacts}
+                "skipped_by_policy": self.skipped, "missing_contacts": self.missing_contacts}
 
 
 def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], now: datetime) -> SyncReport:
