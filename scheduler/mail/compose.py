@@ -142,8 +142,9 @@ class Composer:
         }
 
     def render_templates(self, row: OutboxMessage, occurrence: Occurrence | None, extra: dict[str, Any]) -> Content:
-        """Render `templates/email/{kind}.txt|.html`; attach the occurrence's .ics when there is one."""
+        """Render `templates/email/{kind}.txt|.html`; attach the occurrence's .ics once it has a fixed time."""
         ctx = self.template_context(row, extra)
+        ctx["has_ics"] = occurrence is not None and occurrence.start_at is not None
         try:
             text_t = self.env.get_template(f"{row.kind}.txt")
             html_t = self.env.get_template(f"{row.kind}.html")
@@ -151,7 +152,9 @@ class Composer:
             raise LookupError(f"没有邮件模板：{exc.name}（邮件类型 {row.kind}）") from None
         subject = "".join(text_t.blocks["subject"](text_t.new_context(ctx))).strip()
         attachments: tuple[Attachment, ...] = ()
-        if occurrence is not None:
+        # Only a fixed event is a calendar entry people can put in their day; a window (up to the whole year) is
+        # never attached as a weeks- or months-long event (the mail says so instead).
+        if occurrence is not None and occurrence.start_at is not None:
             attachments = (self._ics(occurrence, ctx),)
         return Content(subject=subject, text=text_t.render(ctx), html=html_t.render(ctx), attachments=attachments)
 
