@@ -9,7 +9,7 @@ SEED := seeds/events_2023.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Debian packages the test suite needs (headless Chromium for browser tests, CJK fonts for screenshots).
-DEBIAN_PACKAGES := chromium fonts-noto-cjk
+DEBIAN_PACKAGES := chromium fonts-noto-cjk notmuch
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-pg lint install lock sysdeps mutate clean

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     dispatch_interval: float = 1.0
     recover_interval: float = 60.0
     reminder_rules: dict[str, dict[str, Any]] = Field(default_factory=dict)  # JSON: {"district": {...}}
+    mail_policy: dict[str, Any] = Field(default_factory=dict)  # JSON: MailPolicy fields, e.g. {"hours_end": "18:00"}
     seed_file: Path = DEFAULT_SEED
     feed_recheck_seconds: float = 2.0  # how stale a served feed may be before the data version is checked
     # Operations (issue 15): which peers may set X-Forwarded-For/-Proto (comma list of addresses or networks; empty:

@@ -28,6 +28,7 @@ from scheduler.mail.compose import Composer
 from scheduler.mail.dispatcher import RetryPolicy, SharedCircuitBreaker, dispatch_due, recover, worker_id
 from scheduler.mail.kinds import MailKind
 from scheduler.mail.mailer import Mailer
+from scheduler.mail.policy import MailPolicy
 from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync, planning_fingerprint
 from scheduler.reports.mailing import attach_report_files, plan_report_mail
@@ -36,6 +37,9 @@ from scheduler.runtime import Runtime
 log = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS = 300
 Checklists = dict[str, tuple[ChecklistItem, ...]]
+
+
+FOLLOWUPS_WAIT_TICKS = 3  # dispatch waits for follow-up planning at most this many planning periods
 
 
 class MailJobs:
@@ -51,6 +55,7 @@ class MailJobs:
         self.composer = composer if composer is not None else build_composer(runtime)
         self.rules = rules if rules is not None else RuleBook.from_overrides(runtime.settings.reminder_rules)
         self.policy = policy if policy is not None else RetryPolicy.from_settings(runtime.settings)
+        self.mail_policy = MailPolicy.from_settings(runtime.settings.mail_policy)  # when and how often mail goes
         self.batch_size = batch_size if batch_size is not None else runtime.settings.dispatch_batch
         self.checklists = checklists
         self.wall = wall or RealClock()
@@ -68,6 +73,15 @@ class MailJobs:
         # with nothing edited re-plans tasks without reading every event and occurrence again.
         self._plan_inputs: tuple[tuple[Any, ...], PlanInputs] | None = None
         self._warned_missing: set[str] = set()
+        # Start-up race (issue 14): the plan and followups ticks run side by side, so the plan job can queue 定档
+        # mail due at once before the followups job has created the 定档 task its link points to. Each plan tick
+        # that queues or changes rows raises `_plan_generation`; a followups tick, once over, records the
+        # generation it began after; dispatch waits while follow-up planning has not caught up.
+        # Only the ticker runs jobs side by side; a replay or `run-job` runs them one after another, in table order.
+        self._plan_generation = 0
+        self._followups_generation = 0
+        self._concurrent = False
+        self._plan_generation_at = 0.0
 
     def plan(self) -> dict[str, Any]:
         """Sync the planner's wanted rows into the outbox; skipped when no planner input changed."""
@@ -77,7 +91,10 @@ class MailJobs:
             if fingerprint == self._planned_fingerprint:
                 # Unchanged inputs can only make rows expire, and claiming cancels expired rows itself.
                 return {"skipped": True}
-            report = plan_and_sync(session=session, rules=self.rules, now=now)
+            report = plan_and_sync(session=session, rules=self.rules, now=now, policy=self.mail_policy)
+        if report.added:  # new rows (a new occurrence, window or change) may point at tasks not made yet
+            self._plan_generation += 1
+            self._plan_generation_at = time.monotonic()
         self._planned_fingerprint = fingerprint
         missing = set(report.missing_contacts) - self._warned_missing
         if missing:
@@ -87,6 +104,21 @@ class MailJobs:
 
     def followups(self) -> dict[str, Any]:
         """Plan tasks and task mail; skipped when no input changed and it is still the same day."""
+        generation = self._plan_generation
+        try:
+            return self._followups()
+        finally:
+            # Also after a failure: waiting longer would not create the tasks, and must not stop all mail.
+            self._followups_generation = max(self._followups_generation, generation)
+
+    def followups_behind(self) -> bool:
+        """Whether the plan job queued rows that follow-up planning has not caught up with yet."""
+        if not self._concurrent or self._followups_generation >= self._plan_generation:
+            return False
+        # Never hold mail back for long: a followups job that keeps failing must not stop all mail.
+        return time.monotonic() - self._plan_generation_at < FOLLOWUPS_WAIT_TICKS * self.settings.plan_interval
+
+    def _followups(self) -> dict[str, Any]:
         now = self.clock.now()
         templates = self.checklists if self.checklists is not None else read_checklists(self.settings.checklist_file)
         with session_scope(self.runtime.engine, write=True) as session:
@@ -96,7 +128,8 @@ class MailJobs:
             inputs_key = planning_fingerprint(session=session, now=now)
             if self._plan_inputs is None or self._plan_inputs[0] != inputs_key:
                 self._plan_inputs = (inputs_key, load_plan_inputs(session=session, now=now))
-            report = plan_followups(session=session, templates=templates, now=now, inputs=self._plan_inputs[1])
+            report = plan_followups(session=session, templates=templates, now=now, inputs=self._plan_inputs[1],
+                                    policy=self.mail_policy)
         with session_scope(self.runtime.engine) as session:
             self._followups_fingerprint = (followups_fingerprint(session=session, now=now), fingerprint[1])
         return report.as_dict()
@@ -117,7 +150,9 @@ class MailJobs:
         return {**report.as_dict(), "purged": purged}
 
     async def dispatch(self) -> dict[str, Any]:
-        """Send every due row."""
+        """Send every due row (once follow-up planning has caught up with the plan job: links need their tasks)."""
+        if self.followups_behind():
+            return {"waiting": "followups"}
         report = await dispatch_due(
             engine=self.runtime.engine, mailer=self.mailer, composer=self.composer, clock=self.clock,
             worker=self.worker, batch_size=self.batch_size, policy=self.policy, wall=self.wall,
@@ -211,6 +246,7 @@ class MailJobs:
 
     def ticker(self) -> AsyncIOScheduler:
         """Build (not start) the ticker: every job of JOBS, in memory, never overlapping itself."""
+        self._concurrent = True  # jobs now overlap each other: dispatch minds the start-up race
         sched = AsyncIOScheduler()
         for job in JOBS:
             # Synchronous ticks run in the loop's thread pool, coroutine ticks on the loop itself.

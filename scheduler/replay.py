@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
 import scheduler.metadata  # noqa: F401  (create_all needs every table)
-from scheduler.clock import FixedClock, at_local, local_date
+from scheduler.clock import SHANGHAI, FixedClock, at_local, local_date
 from scheduler.config import Settings
 from scheduler.db import make_engine, session_scope
 from scheduler.jobs import JOBS, Job, MailJobs, job_by_id
@@ -88,8 +89,10 @@ async def replay(
         "sent": after.get(OutboxState.SENT, 0) - sent_before.get(OutboxState.SENT, 0),
         "failed": after.get(OutboxState.FAILED, 0) - sent_before.get(OutboxState.FAILED, 0),
         "cancelled": after.get(OutboxState.CANCELLED, 0),
+        "skipped": after.get(OutboxState.SKIPPED, 0) - sent_before.get(OutboxState.SKIPPED, 0),
         "pending": after.get(OutboxState.PENDING, 0),
         "by_kind": by_kind,
+        "per_recipient_week": per_recipient_week(engine, start, end),
         "steps": steps,
         "seconds": round(time.perf_counter() - t0, 3),
     }
@@ -109,6 +112,27 @@ def _sent_by_kind(engine: Engine, start: datetime, end: datetime) -> dict[str, i
             .group_by(OutboxMessage.kind)
         ).all()
     return dict(sorted(Counter(dict(rows)).items()))
+
+
+def per_recipient_week(engine: Engine, start: datetime, end: datetime) -> dict[str, Any]:
+    """Return how many mails one person got in one week (ISO weeks, Shanghai), over every (recipient, week) that
+    got any mail sent in [start, end]: median and max, the recipient and week of the max, and how many pairs."""
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(OutboxMessage.recipient, OutboxMessage.sent_at)
+            .where(OutboxMessage.state == OutboxState.SENT, OutboxMessage.sent_at >= start,  # type: ignore[operator]
+                   OutboxMessage.sent_at <= end)  # type: ignore[operator]
+        ).all()
+    weeks: Counter[tuple[str, str]] = Counter()
+    for recipient, sent_at in rows:
+        assert sent_at is not None  # sent rows carry their time
+        year, week, _day = sent_at.astimezone(SHANGHAI).isocalendar()
+        weeks[(recipient, f"{year}-W{week:02d}")] += 1
+    if not weeks:
+        return {"pairs": 0, "median": 0, "max": 0, "max_recipient": None, "max_week": None}
+    (busiest, busiest_week), most = weeks.most_common(1)[0]
+    return {"pairs": len(weeks), "median": statistics.median(weeks.values()), "max": most,
+            "max_recipient": busiest, "max_week": busiest_week}
 
 
 class ReplaySetupError(Exception):

@@ -147,6 +147,10 @@ def replay_cmd(
                f"用时 {result['seconds']} 秒。")
     for kind, n in result["by_kind"].items():
         typer.echo(f"  {KIND_LABELS.get(kind, kind)}（{kind}）：{n}")
+    volume = result["per_recipient_week"]
+    typer.echo(f"每人每周收到邮件：中位数 {volume['median']} 封，最多 {volume['max']} 封"
+               + (f"（{volume['max_recipient']}，{volume['max_week']}）" if volume["max_recipient"] else "")
+               + f"；按政策跳过 {result['skipped']} 封。")
 
 def smtp_sink(ctx: typer.Context) -> None:
     """运行本地 SMTP 接收端（SCHEDULER_SMTP_HOST:SMTP_PORT），邮件保存到 var/mail/。"""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ from scheduler.followups.kinds import TASK_KIND_LABELS
 from scheduler.followups.models import Task, TaskKind, TaskStatus
 from scheduler.mail.kinds import MailKind, digest_subject, task_subject
 from scheduler.mail.outbox import Recipient, WantedMail
+from scheduler.mail.policy import DEFAULT_POLICY, MailPolicy
 from scheduler.mail.senddays import provisional_lines, send_on_workday
 from scheduler.plan.catalog import EventView, expand_members
 from scheduler.plan.models import Occurrence, Organization
@@ -117,11 +118,28 @@ def _period_tasks(
                              month.replace(day=LEAD_CHECKIN_DUE_DAY), assignee_role="bankuai", period_start=month)
 
 
+def period_end(kind: str, period_start: date | None) -> date | None:
+    """Return the last day of a weekly or monthly task's period (None for tasks about an occurrence)."""
+    if period_start is None:
+        return None
+    if kind == TaskKind.NEGOTIATION:
+        return period_start + timedelta(days=6)
+    if kind == TaskKind.LEAD_CHECKIN:
+        following = (period_start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return following - timedelta(days=1)
+    return None
+
+
 def plan_tasks(
     views: Sequence[EventView], orgs: Mapping[str, Organization], templates: Mapping[str, tuple[ChecklistItem, ...]],
     stored: Mapping[str, Task], lead_orgs: set[str], first_week: date, now: datetime, *, calendar: WorkCalendar,
+    policy: MailPolicy = DEFAULT_POLICY,
 ) -> dict[str, WantedTask]:
-    """Return every task wanted open at `now` by key (stored tasks not listed are cancelled or closed by sync)."""
+    """Return every task wanted open at `now` by key (stored tasks not listed are cancelled or closed by sync).
+
+    No task is due sooner than the policy's minimum number of working days after it was created (today for a new
+    one): its due date moves out.
+    """
     today = local_date(now)
     wanted: dict[str, WantedTask] = {}
     for view in views:
@@ -139,7 +157,17 @@ def plan_tasks(
         if task.kind in (TaskKind.NEGOTIATION, TaskKind.LEAD_CHECKIN) and key not in wanted:
             wanted[key] = WantedTask(key, TaskKind(task.kind), task.title, task.organization_key, task.opens_on,
                                      task.due_on, None, task.assignee_role, None, task.period_start)
+    for key, w in wanted.items():
+        created = local_date(stored[key].created_at) if key in stored else today
+        earliest = policy.earliest_due(created, calendar)
+        if w.due_on < earliest:
+            wanted[key] = replace(w, due_on=earliest)
     return wanted
+
+
+def context_nudge(ctx: Mapping[str, Any], number: int) -> dict[str, Any]:
+    """Return a nudge's context: the task's, with which nudge this is."""
+    return {**ctx, "nudge_number": number}
 
 
 def task_context(task: Task, org_name: str, occ_context: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -189,12 +217,16 @@ def _digest_rows(office: str, overdue: Sequence[Task], digest_day: date, due: da
                  orgs: Mapping[str, Organization], contacts: Mapping[str, Sequence[PersonRef]], missing: set[str],
                  calendar: WorkCalendar) -> list[WantedMail]:
     """Return one office unit's weekly digest of overdue tasks, one row per contact, going out at `due`."""
-    items = sorted(overdue, key=lambda t: (t.due_on, t.id or 0))
+    # What changed since last week's digest first: tasks that fell overdue since then, then the older ones.
+    last_week = digest_day - timedelta(days=7)
+    items = sorted(overdue, key=lambda t: (t.due_on < last_week, t.due_on, t.id or 0))
     listing = [{"task_id": t.id, "title": t.title, "kind_label": TASK_KIND_LABELS.get(TaskKind(t.kind), t.kind),
                 "org": orgs[t.organization_key].short_name if t.organization_key in orgs else t.organization_key,
                 "due_on": t.due_on.isoformat(), "days_overdue": (digest_day - t.due_on).days,
-                "reminders_sent": t.reminders_sent} for t in items]
-    ctx = _with_provisional({"digest_day": digest_day.isoformat(), "overdue": listing, "count": len(listing)},
+                "reminders_sent": t.reminders_sent, "new": t.due_on >= last_week} for t in items]
+    new_count = sum(1 for row in listing if row["new"])
+    ctx = _with_provisional({"digest_day": digest_day.isoformat(), "overdue": listing, "count": len(listing),
+                             "new_count": new_count, "since": last_week.isoformat()},
                             [digest_day, *(t.due_on for t in items)], calendar)
     return [WantedMail(kind=MailKind.TASK_DIGEST, subject=digest_subject(digest_day), rule="weekly", recipient=r,
                        due_at=due, expires_at=due + timedelta(days=1), context={**ctx, "org_name": r.org_name})
@@ -204,13 +236,16 @@ def _digest_rows(office: str, overdue: Sequence[Task], digest_day: date, due: da
 def plan_task_mail(
     tasks: Sequence[Task], orgs: Mapping[str, Organization], contacts: Mapping[str, Sequence[PersonRef]],
     occ_contexts: Mapping[int, Mapping[str, Any]], now: datetime, *, calendar: WorkCalendar,
-    offices: Mapping[int, Sequence[str]],
+    offices: Mapping[int, Sequence[str]], policy: MailPolicy = DEFAULT_POLICY,
 ) -> tuple[list[WantedMail], set[str]]:
     """Return the request, nudge and digest rows wanted at `now` for open tasks (定档 mail is the reminders').
 
     Each goes out on `calendar`'s next working day when due on a day off (same local time); dates in a year the
     calendar does not cover yet add the provisional line. Each office unit's weekly digest lists the overdue tasks
-    of its plans (`offices`: task id → office unit keys).
+    of its plans (`offices`: task id → office unit keys), those overdue since the last digest first.
+    Times follow `policy`: sending hours, a first nudge not sooner than its minimum after the request, no 筹备事项
+    nudge once the event is over, and mail about a week or month already over when its task was created, or
+    still unsent a week after it (downtime, a clock jump), is recorded as skipped, not sent.
     """
     today = local_date(now)
     missing: set[str] = set()
@@ -231,28 +266,44 @@ def plan_task_mail(
                                 (ctx["occurrence"] or {}).get("provisional", ()))
         subject = task_subject(task.id)
         request_due = max(at_local(task.opens_on, SEND_AT), task.created_at)
-        if task.kind == TaskKind.OUTCOME:
-            occ = ctx["occurrence"]
-            request_due = max(request_due, datetime.fromisoformat(occ["end_at"])) if occ and occ.get("end_at") \
-                else request_due
+        occ = ctx["occurrence"]
+        occ_end = datetime.fromisoformat(occ["end_at"]) if occ and occ.get("end_at") else None
+        if task.kind == TaskKind.OUTCOME and occ_end is not None:
+            request_due = max(request_due, occ_end)
+        over = period_end(task.kind, task.period_start)
+        skip = None
+        if over is not None and local_date(task.created_at) > over:
+            skip = f"所涉周期已于 {over.isoformat()} 结束（停机或时钟跳变后才排上），不再补发"
+        elif over is not None and today > over + timedelta(days=NUDGE_EVERY_DAYS):
+            skip = f"所涉周期已于 {over.isoformat()} 结束，一周后仍未发出（停机或时钟跳变），不再补发"
+        request_sent = policy.place(request_due, calendar)
         rows: list[tuple[str, str, datetime, datetime | None, dict[str, Any]]] = []
         if not task.reminders_sent:  # once a mail about the task was accepted, its request is history
             rows.append((MailKind.TASK_REQUEST, "request", request_due, None, ctx))
+        first_nudge = policy.first_nudge(request_sent, calendar)
+        # Preparation (due by the event day) stops with the event; follow-up items after it (宣传报道) go on.
+        prep_until = occ_end if (task.kind == TaskKind.CHECKLIST and occ_end is not None
+                                 and task.due_on <= local_date(occ_end)) else None
         nudge_day = task.due_on + timedelta(days=1)
         for n in range(MAX_NUDGES.get(TaskKind(task.kind), 1)):
-            due = max(at_local(nudge_day, SEND_AT), request_due + timedelta(hours=1))
+            due = max(at_local(nudge_day, SEND_AT), first_nudge)
             nxt = at_local(nudge_day + timedelta(days=NUDGE_EVERY_DAYS), SEND_AT)
+            if prep_until is not None:
+                nxt = min(nxt, prep_until)  # a 筹备事项 is not nudged once the event is over
             rows.append((MailKind.TASK_NUDGE, f"nudge:{nudge_day.isoformat()}", due, nxt,
-                         {**ctx, "nudge_number": n + 1}))
+                         {**context_nudge(ctx, n + 1)}))
             nudge_day += timedelta(days=NUDGE_EVERY_DAYS)
         for kind, rule, nominal, nominal_expires, context in rows:
-            # Rule keys stay on the nominal day; the send time (and the expiry, the next nudge's) move off days off.
-            due = send_on_workday(nominal, calendar)
-            expires = send_on_workday(nominal_expires, calendar) if nominal_expires is not None else None
-            if expires is not None and (expires <= now or expires <= due):
+            # Rule keys stay on the nominal day; the send time (and the expiry, the next nudge's) move into the
+            # sending hours of working days.
+            due = policy.place(nominal, calendar, kind=kind)
+            expires = None if nominal_expires is None else (
+                nominal_expires if nominal_expires == prep_until else send_on_workday(nominal_expires, calendar))
+            if skip is None and expires is not None and (expires <= now or expires <= due):
                 continue
             wanted += [WantedMail(kind=kind, subject=subject, rule=rule, recipient=r, due_at=due, expires_at=expires,
-                                  context={**context, "org_name": r.org_name, "role": r.role}) for r in rcpts]
+                                  context={**context, "org_name": r.org_name, "role": r.role}, skip_reason=skip)
+                       for r in rcpts]
     by_office: dict[str, list[Task]] = {}
     for task in overdue_by_monday:
         for office in offices.get(task.id or -1, ()):

@@ -18,6 +18,7 @@ from scheduler.followups.checklists import ChecklistItem
 from scheduler.followups.models import Task, TaskKind, TaskStatus
 from scheduler.followups.planner import ORIGIN, WantedTask, plan_task_mail, plan_tasks
 from scheduler.mail.outbox import sync_outbox
+from scheduler.mail.policy import DEFAULT_POLICY, MailPolicy
 from scheduler.mail.senddays import provisional_context
 from scheduler.outcomes.models import EXIT_STAGES, Lead, LeadStage
 from scheduler.plan.catalog import EventView, get_organizations, list_event_views, running_plans
@@ -88,6 +89,7 @@ def load_plan_inputs(*, session: Session, now: datetime) -> PlanInputs:
 def sync_tasks(
     *, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime,
     inputs: PlanInputs | None = None,
+    policy: MailPolicy = DEFAULT_POLICY,
 ) -> tuple[FollowupReport, list[Task], dict[int, dict[str, Any]]]:
     """Plan tasks at `now` over every running plan and make their tasks match (the caller commits).
 
@@ -108,7 +110,7 @@ def sync_tasks(
     first_week = first_full_week(min(p.published for p in plans))
     calendar = load_calendar(session=session)
     wanted = plan_tasks(views, orgs, templates, stored, {k for k in lead_orgs if k}, first_week, now,
-                        calendar=calendar)
+                        calendar=calendar, policy=policy)
     occs = {o.id: (v, o) for v in views for o in v.occurrences}
     for key, w in wanted.items():
         task = stored.get(key)
@@ -190,19 +192,19 @@ def followups_fingerprint(*, session: Session, now: datetime) -> tuple[Any, ...]
 
 
 def plan_followups(*, session: Session, templates: dict[str, tuple[ChecklistItem, ...]], now: datetime,
-                   inputs: PlanInputs | None = None) -> FollowupReport:
+                   inputs: PlanInputs | None = None, policy: MailPolicy = DEFAULT_POLICY) -> FollowupReport:
     """Sync tasks, then their mail (origin "followups"); the caller commits.
 
     `inputs`: the plans as `load_plan_inputs` read them, kept by a caller whose planner fingerprint is unchanged.
     """
     advisory_lock(session, SYNC_LOCK_ID)
     inputs = inputs or load_plan_inputs(session=session, now=now)
-    report, tasks, contexts = sync_tasks(session=session, templates=templates, now=now, inputs=inputs)
+    report, tasks, contexts = sync_tasks(session=session, templates=templates, now=now, inputs=inputs, policy=policy)
     orgs = inputs.orgs
     contacts = {k: [PersonRef(c.name, c.email) for c in v] for k, v in contacts_by_org(session=session).items()}
     offices = task_offices(session=session, tasks=tasks, now=now, plans=inputs.plans)
     wanted, missing = plan_task_mail(tasks, orgs, contacts, contexts, now, calendar=load_calendar(session=session),
-                                     offices=offices)
+                                     offices=offices, policy=policy)
     mail = sync_outbox(session=session, origin=ORIGIN, wanted=wanted, now=now)
     mail.missing_contacts = sorted(missing)
     report.mail = mail.as_dict()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr, quote
@@ -24,6 +24,7 @@ from sqlmodel import Session
 from scheduler.clock import SHANGHAI
 from scheduler.config import PROJECT_ROOT, Settings
 from scheduler.feeds.cache import FeedCalendars
+from scheduler.mail.headers import encode_subject, installation_id, message_id
 from scheduler.mail.kinds import KIND_LABELS, MailKind
 from scheduler.mail.models import OutboxMessage
 from scheduler.plan.models import Occurrence
@@ -94,8 +95,12 @@ class Composer:
     """Renders rows to messages; holds the template environment, renderer registry and body cache."""
 
     def __init__(self, settings: Settings, *, calendars: CalendarSource, links: LinkIssuer | None = None,
-                 templates_dir: Any = EMAIL_TEMPLATES) -> None:
+                 templates_dir: Any = EMAIL_TEMPLATES, installation: Callable[[], str] | None = None) -> None:
+        """`installation` reads the id kept in the database (see `for_engine`), on the first message composed;
+        without one (previews, tests) a random id of this composer's own."""
         self.settings = settings
+        self._installation = installation
+        self._installation_id: str | None = None if installation is not None else secrets.token_hex(8)
         self.calendars = calendars
         self.links = links  # without one, no mail carries an action link
         self.env = Environment(
@@ -117,7 +122,8 @@ class Composer:
     @classmethod
     def for_engine(cls, settings: Settings, engine: Engine, *, links: LinkIssuer | None = None) -> Composer:
         """Build a composer whose .ics attachments come from the feeds of the database behind `engine`."""
-        return cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url), links=links)
+        return cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url), links=links,
+                   installation=lambda: installation_id(engine))
 
     def prepare(self, *, session: Session, rows: Sequence[OutboxMessage], now: datetime) -> None:
         """Let the link issuer issue a claimed batch's links in the claim's transaction, so composing writes nothing.
@@ -146,8 +152,9 @@ class Composer:
         }
 
     def render_templates(self, row: OutboxMessage, occurrence: Occurrence | None, extra: dict[str, Any]) -> Content:
-        """Render `templates/email/{kind}.txt|.html`; attach the occurrence's .ics when there is one."""
+        """Render `templates/email/{kind}.txt|.html`; attach the occurrence's .ics once it has a fixed time."""
         ctx = self.template_context(row, extra)
+        ctx["has_ics"] = occurrence is not None and occurrence.start_at is not None
         try:
             text_t = self.env.get_template(f"{row.kind}.txt")
             html_t = self.env.get_template(f"{row.kind}.html")
@@ -155,7 +162,9 @@ class Composer:
             raise LookupError(f"没有邮件模板：{exc.name}（邮件类型 {row.kind}）") from None
         subject = "".join(text_t.blocks["subject"](text_t.new_context(ctx))).strip()
         attachments: tuple[Attachment, ...] = ()
-        if occurrence is not None:
+        # Only a fixed event is a calendar entry people can put in their day; a window (up to the whole year) is
+        # never attached as a weeks- or months-long event (the mail says so instead).
+        if occurrence is not None and occurrence.start_at is not None:
             attachments = (self._ics(occurrence, ctx),)
         return Content(subject=subject, text=text_t.render(ctx), html=html_t.render(ctx), attachments=attachments)
 
@@ -206,16 +215,19 @@ class Composer:
                 part.set_param("charset", "utf-8")
         for part in body.walk():
             del part["MIME-Version"]  # the top-level headers carry it once
-        hit = (body.as_bytes(policy=SMTP), Header(header_text(content.subject), "utf-8").encode(linesep="\r\n"))
+        hit = (body.as_bytes(policy=SMTP), encode_subject(header_text(content.subject)))
         self._bodies[key] = hit
         if len(self._bodies) > BODY_CACHE_SIZE:
             self._bodies.popitem(last=False)
         return hit
 
     def message_id(self, row: OutboxMessage) -> str:
-        """Return the row's Message-ID: stable across retries, so a crash duplicate carries the same id."""
-        digest = hashlib.sha1("|".join(row.key).encode()).hexdigest()[:12]  # noqa: S324 - an id, not security
-        return f"<outbox-{row.id}-{digest}@{self.domain}>"
+        """Return the row's Message-ID: stable across retries, so a crash duplicate carries the same id; unique per
+        installation (see scheduler.mail.headers)."""
+        if self._installation_id is None:
+            assert self._installation is not None
+            self._installation_id = self._installation()
+        return message_id(row.id, self._installation_id, self.domain)
 
     def compose(self, row: OutboxMessage, occurrence: Occurrence | None, *, now: datetime) -> OutgoingMessage:
         """Build the message for one row: cached body plus this recipient's headers."""
@@ -279,7 +291,7 @@ def _address_header(name: str, address: str) -> str:
     if not name:
         return address
     if not name.isascii():
-        name = Header(name, "utf-8").encode(linesep="\r\n")
+        name = encode_subject(name)
     elif not smtputf8:
         return formataddr((name, address))
     elif NAME_SPECIALS.search(name):

@@ -13,7 +13,10 @@ from scheduler.db import utc_column
 
 
 class OutboxState(enum.StrEnum):
-    """pending → sending → sent | deferred | failed | cancelled; deferred → sending when SMTP answers again."""
+    """pending → sending → sent | deferred | failed | cancelled; deferred → sending when SMTP answers again.
+
+    skipped: recorded but never sent (the mail policy: its period was over when first planned).
+    """
 
     PENDING = "pending"
     SENDING = "sending"
@@ -21,6 +24,7 @@ class OutboxState(enum.StrEnum):
     DEFERRED = "deferred"  # a transient (transport-level) failure: waits on the wall clock, never fails by count
     FAILED = "failed"
     CANCELLED = "cancelled"
+    SKIPPED = "skipped"  # never sent by policy (its period was over when first planned); last_error says why
 
 
 STATE_LABELS = {
@@ -30,6 +34,7 @@ STATE_LABELS = {
     OutboxState.DEFERRED: "暂缓重试",
     OutboxState.FAILED: "失败",
     OutboxState.CANCELLED: "已取消",
+    OutboxState.SKIPPED: "已跳过",
 }
 # Why a row was cancelled: only rows the planner cancelled come back when wanted again.
 CANCELLED_BY_PLANNER = "planner"
@@ -95,3 +100,16 @@ class BreakerState(SQLModel, table=True):
     next_probe: datetime | None = Field(default=None, sa_column=utc_column())
     interval: float = 5.0  # seconds until the next probe after a failed one
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class Installation(SQLModel, table=True):
+    """This installation's identity: one row, a random id generated the first time mail is composed.
+
+    Message-IDs carry it, so two installations (or one rebuilt from scratch) never share an id.
+    """
+
+    __tablename__ = "installation"
+
+    id: int = Field(default=1, primary_key=True)
+    token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))

@@ -53,6 +53,7 @@ class WantedMail:
     context: dict[str, Any]
     occurrence_id: int | None = None  # set when the mail is about one occurrence, with that occurrence's sequence
     sequence: int | None = None
+    skip_reason: str | None = None  # set: the row is recorded as skipped with this reason and never sent
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -75,7 +76,7 @@ def _row_values(origin: str, w: WantedMail, now: datetime) -> dict[str, Any]:
             "sequence": w.sequence, "recipient": w.recipient.email.lower(), "recipient_name": w.recipient.name,
             "recipient_org": w.recipient.org_key, "context": w.context, "state": OutboxState.PENDING.value,
             "due_at": w.due_at, "expires_at": w.expires_at, "next_attempt_at": w.due_at, "attempts": 0,
-            "created_at": now, "updated_at": now}
+            "last_error": None, "created_at": now, "updated_at": now}
 
 
 def enqueue(
@@ -112,12 +113,13 @@ class SyncReport:
     updated: int = 0
     cancelled: int = 0
     revived: int = 0
+    skipped: int = 0
     missing_contacts: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the counts as JSON-ready data."""
         return {"added": self.added, "updated": self.updated, "cancelled": self.cancelled, "revived": self.revived,
-                "missing_contacts": self.missing_contacts}
+                "skipped_by_policy": self.skipped, "missing_contacts": self.missing_contacts}
 
 
 def _same_context(stored: Any, wanted: dict[str, Any]) -> bool:
@@ -158,12 +160,13 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
     ):
         if state == OutboxState.CANCELLED:
             cancelled[(kind, subject, recipient.lower(), rule)] = (row_id, reason)
-        else:  # sent, sending or failed: history, never planned again
+        else:  # sent, sending, failed or skipped: history, never planned again
             sent_keys.add((kind, subject, recipient, rule))
     seen: set[tuple[str, str, str, str]] = set()
     changes: list[dict[str, Any]] = []
     revivals: list[dict[str, Any]] = []
     added: list[dict[str, Any]] = []
+    skips: list[dict[str, Any]] = []
     for w in wanted:
         key = w.key
         if key in seen or key in sent_keys:
@@ -177,8 +180,19 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
             row_id, reason = cancelled[key]
             if reason != CANCELLED_BY_PLANNER:
                 continue
+            if w.skip_reason is not None:
+                continue  # cancelled stays cancelled: nothing to skip
             revivals.append({**values, "b_id": row_id})
             report.revived += 1
+            continue
+        if w.skip_reason is not None:
+            # Policy: never sent. A new row is stored as skipped (visible, counted); a queued one becomes skipped.
+            if stored is None:
+                added.append({**_row_values(origin, w, now), "state": OutboxState.SKIPPED.value,
+                              "last_error": w.skip_reason})
+            else:
+                skips.append({"b_id": stored.id, "b_reason": w.skip_reason})
+            report.skipped += 1
             continue
         if stored is None:
             added.append(_row_values(origin, w, now))
@@ -201,6 +215,10 @@ def sync_outbox(*, session: Session, origin: str, wanted: Iterable[WantedMail], 
         session.connection().execute(
             t.update().where(t.c.id == bindparam("b_id"), or_(*(t.c.state == s for s in QUEUED)))
             .values(**fields), changes)
+    if skips:  # guarded by state like the other updates
+        session.connection().execute(
+            t.update().where(t.c.id == bindparam("b_id"), or_(*(t.c.state == s for s in QUEUED)))
+            .values(state=OutboxState.SKIPPED, last_error=bindparam("b_reason"), updated_at=now), skips)
     if revivals:
         session.connection().execute(
             t.update().where(t.c.id == bindparam("b_id"), t.c.state == OutboxState.CANCELLED)

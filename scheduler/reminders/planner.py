@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict
 from scheduler.clock import at_local, local_date
 from scheduler.mail.kinds import MailKind, occurrence_subject
 from scheduler.mail.outbox import Recipient, WantedMail
-from scheduler.mail.senddays import provisional_context, send_before_on_workday, send_on_workday
+from scheduler.mail.policy import DEFAULT_POLICY, MailPolicy
+from scheduler.mail.senddays import provisional_context
 from scheduler.plan.catalog import EventView, expand_members
 from scheduler.plan.models import (
     STATUS_LABELS,
@@ -154,6 +155,7 @@ def plan_mail(
     *,
     calendar: WorkCalendar,
     offices: Mapping[int, str] | None = None,
+    policy: MailPolicy = DEFAULT_POLICY,
 ) -> Plan:
     """Return every row wanted at `now`; rows already expired are not wanted.
 
@@ -161,7 +163,8 @@ def plan_mail(
     Requests, nudges and escalations go out on `calendar`'s working days (the next one when due on a day off),
     reminders on the working day before; a date in a year `calendar` does not cover yet adds the provisional line.
     Escalations go to the office unit of each event's plan (`offices`: plan id → unit key) unless the rules name
-    other units.
+    other units. Send times follow `policy` (sending hours; change notices at once by default; weekly nudges
+    counted from the request's working day and capped).
     """
     plan = Plan()
     for view in views:
@@ -179,7 +182,7 @@ def plan_mail(
             assert occ.id is not None, "the planner reads stored occurrences"
             base = {**occurrence_context(view, occ), **provisional_context(stated_days(occ), calendar)}
             for kind, rule, role_recipients, due, expires, extra in _rows_for(occ, r, hosts, cos, orgs, contacts, plan,
-                                                                             calendar):
+                                                                             calendar, policy):
                 if expires is not None and (expires <= now or expires <= due):
                     continue  # expired, or moved onto the next row's day (which then goes instead)
                 for rcpt in role_recipients:
@@ -203,7 +206,7 @@ def plan_mail(
 
 def _rows_for(
     occ: Occurrence, r: Rules, hosts: list[str], cos: list[str], orgs: Mapping[str, Organization],
-    contacts: Mapping[str, Sequence[PersonRef]], plan: Plan, calendar: WorkCalendar,
+    contacts: Mapping[str, Sequence[PersonRef]], plan: Plan, calendar: WorkCalendar, policy: MailPolicy,
 ) -> Iterable[tuple[str, str, list[Recipient], datetime, datetime | None, dict[str, Any]]]:
     """Yield (kind, rule, recipients, due, expires, extra context) for one occurrence."""
     status = occ.status
@@ -216,16 +219,17 @@ def _rows_for(
     )
     if r.notify_changes and occ.sequence > 0:
         # One notice per material change: the key carries the sequence, so the next change is a new row.
-        yield MailKind.CHANGE_NOTICE, f"change:{occ.sequence}", everyone, changed_at, start_bound, {}
+        notice_at = policy.place(changed_at, calendar, kind=MailKind.CHANGE_NOTICE, before=start_bound)
+        yield MailKind.CHANGE_NOTICE, f"change:{occ.sequence}", everyone, notice_at, start_bound, {}
     if status == OccurrenceStatus.CANCELLED:
         return
     if occ.start_at is None:
-        yield from _fix_rows(occ, r, hosts, orgs, contacts, plan, calendar)
+        yield from _fix_rows(occ, r, hosts, orgs, contacts, plan, calendar, policy)
         return
     start_day = local_date(occ.start_at)
     # A reminder due on a day off goes on the working day before (never after the event); the rule keeps its
     # nominal day count, the text says how many days are really left.
-    dues = [(days, send_before_on_workday(at_local(start_day - timedelta(days=days), r.send_at), calendar))
+    dues = [(days, policy.place_before(at_local(start_day - timedelta(days=days), r.send_at), calendar))
             for days in sorted(set(r.remind_days_before), reverse=True)]
     dues = [(days, due) for days, due in dues if due < occ.start_at]
     for i, (days, due) in enumerate(dues):
@@ -239,7 +243,7 @@ def _rows_for(
 
 def _fix_rows(
     occ: Occurrence, r: Rules, hosts: list[str], orgs: Mapping[str, Organization],
-    contacts: Mapping[str, Sequence[PersonRef]], plan: Plan, calendar: WorkCalendar,
+    contacts: Mapping[str, Sequence[PersonRef]], plan: Plan, calendar: WorkCalendar, policy: MailPolicy,
 ) -> Iterable[tuple[str, str, list[Recipient], datetime, datetime | None, dict[str, Any]]]:
     closes = window_close(occ)
     window = f"{occ.window_start.isoformat()}..{occ.window_end.isoformat()}"
@@ -249,20 +253,31 @@ def _fix_rows(
                       occ.updated_at)
     escalation_due = max(at_local(occ.window_end - timedelta(days=r.escalate_days_before_close), r.send_at),
                          request_due)
-    # Nominal times above (rule keys are built from them); each row goes out on the next working day.
-    request_sent = send_on_workday(request_due, calendar, before=closes)
-    escalation_sent = send_on_workday(escalation_due, calendar, before=closes)
+    # Nominal times above; each row goes out in the sending hours of a working day.
+    request_sent = policy.place(request_due, calendar, before=closes)
+    escalation_sent = policy.place(escalation_due, calendar, before=closes)
     yield MailKind.FIX_REQUEST, f"request:{window}", host_rcpts, request_sent, closes, extra
     if r.nudge_every_days > 0:
+        # Weekly from the working day the request goes out (not the day the plan came out), at the rule's hour,
+        # never sooner than the policy's first-nudge interval, and at most `max_weekly_nudges` times. Rule keys
+        # count from the nominal request day, so a calendar edit re-dates a nudge in place.
         step = timedelta(days=r.nudge_every_days)
-        first_day = local_date(request_due) + step
-        due = at_local(first_day, r.send_at)
-        while due < escalation_due:
-            sent = send_on_workday(due, calendar)
-            nxt = send_on_workday(due + step, calendar) if due + step < escalation_due else escalation_sent
+        anchor = at_local(local_date(request_sent), r.send_at)
+        earliest = policy.first_nudge(request_sent, calendar)
+        nudges: list[tuple[date, datetime]] = []  # (nominal day, sent)
+        k = 1
+        while len(nudges) < policy.max_weekly_nudges:
+            due = max(anchor + k * step, earliest)
+            if due >= escalation_due:
+                break
+            sent = policy.place(due, calendar)
             if sent > request_sent:  # a request moved past a holiday is not followed by a nudge the same morning
-                yield MailKind.FIX_NUDGE, f"nudge:{local_date(due).isoformat()}", host_rcpts, sent, nxt, extra
-            due += step
+                nudges.append((local_date(request_due) + k * step, sent))
+            k += 1
+        for i, (nominal, sent) in enumerate(nudges):
+            # Each nudge stands until the next one (the last until the escalation).
+            nxt = nudges[i + 1][1] if i + 1 < len(nudges) else escalation_sent
+            yield MailKind.FIX_NUDGE, f"nudge:{nominal.isoformat()}", host_rcpts, sent, nxt, extra
     if r.escalate_to:
         office = _dedupe(_recipients(r.escalate_to, "escalation", orgs, contacts, plan))
         yield MailKind.FIX_ESCALATION, f"escalate:{window}", office, escalation_sent, closes, extra

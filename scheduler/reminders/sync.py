@@ -17,6 +17,7 @@ from scheduler.db import advisory_lock
 from scheduler.mail.kinds import MailKind
 from scheduler.mail.models import OutboxMessage, OutboxState
 from scheduler.mail.outbox import SyncReport, WantedMail, sync_outbox
+from scheduler.mail.policy import DEFAULT_POLICY, MailPolicy
 from scheduler.plan.catalog import get_organizations, list_event_views, run_span, running_plans
 from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization, Plan
 from scheduler.plan.vocabulary import offices_by_plan
@@ -67,7 +68,8 @@ def planning_fingerprint(*, session: Session, now: datetime | None = None) -> tu
     return tuple(parts)
 
 
-def wanted_mail(*, session: Session, rules: RuleBook, now: datetime) -> tuple[list[WantedMail], set[str]]:
+def wanted_mail(*, session: Session, rules: RuleBook, now: datetime, policy: MailPolicy = DEFAULT_POLICY,
+                ) -> tuple[list[WantedMail], set[str]]:
     """Run the planner on every plan running at `now`; return wanted rows and organizations lacking contacts."""
     plans = running_plans(session=session, today=local_date(now))
     if not plans:
@@ -76,7 +78,7 @@ def wanted_mail(*, session: Session, rules: RuleBook, now: datetime) -> tuple[li
     contacts = {k: [PersonRef(c.name, c.email) for c in v] for k, v in contacts_by_org(session=session).items()}
     result = plan_mail(views, get_organizations(session=session), contacts, rules, now,
                        opted_out=frozenset(opted_out(session=session)), calendar=load_calendar(session=session),
-                       offices=offices_by_plan(plans))
+                       offices=offices_by_plan(plans), policy=policy)
     return _with_previous(session, result.wanted), result.missing_contacts
 
 
@@ -104,11 +106,12 @@ def _with_previous(session: Session, wanted: list[WantedMail]) -> list[WantedMai
     return out
 
 
-def plan_and_sync(*, session: Session, rules: RuleBook, now: datetime) -> SyncReport:
+def plan_and_sync(*, session: Session, rules: RuleBook, now: datetime, policy: MailPolicy = DEFAULT_POLICY,
+                  ) -> SyncReport:
     """Plan at `now` and make the outbox match (the caller commits)."""
     # Several workers may plan at once: one at a time, so none trips over the other's new rows.
     advisory_lock(session, SYNC_LOCK_ID)
-    wanted, missing = wanted_mail(session=session, rules=rules, now=now)
+    wanted, missing = wanted_mail(session=session, rules=rules, now=now, policy=policy)
     report = sync_outbox(session=session, origin=ORIGIN, wanted=wanted, now=now)
     report.missing_contacts = sorted(missing)
     return report

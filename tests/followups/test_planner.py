@@ -63,8 +63,17 @@ def test_weekly_check_ins_exist_per_bankuai_up_to_next_week_and_monthly_lead_che
     weeks = sorted(t.period_start for t in w.values() if t.kind == TaskKind.NEGOTIATION)
     assert weeks == [date(2023, 1, 16), date(2023, 1, 23), date(2023, 1, 30), date(2023, 2, 6), date(2023, 2, 13)]
     jan23 = w["negotiation:rugao:2023-01-23"]
-    assert jan23.due_on == date(2023, 1, 30)  # the Monday after (a working day)
-    assert "leads:rugao:2023-02" in w and w["leads:rugao:2023-02"].due_on == date(2023, 2, 10)
+    # First planned on Wed 02-08, after its week: the policy moves the due date to 3 working days later (Mon 02-13).
+    assert jan23.due_on == date(2023, 2, 13)
+    # Planned on the notice day (Sun 01-22), it keeps the Monday after its week: 01-28 and 01-29 were worked (调休),
+    # so 01-30 is the third working day after the notice and the policy has nothing to move.
+    stored = {"negotiation:rugao:2023-01-23": _task(9, "negotiation", date(2023, 1, 30),
+                                                    key="negotiation:rugao:2023-01-23",
+                                                    created_at=datetime(2023, 1, 22, 1, tzinfo=UTC))}
+    assert wanted([], now=datetime(2023, 2, 8, 2, tzinfo=UTC), stored=stored)[
+        "negotiation:rugao:2023-01-23"].due_on == date(2023, 1, 30)
+    # Due on the 10th, but first planned on 02-08: only 2 working days ahead, so 3 working days later (02-13).
+    assert "leads:rugao:2023-02" in w and w["leads:rugao:2023-02"].due_on == date(2023, 2, 13)
     assert week_start(datetime(2023, 1, 29, 17, tzinfo=UTC)) == date(2023, 1, 30), "Monday 01:00 in Shanghai"
 
 
@@ -87,8 +96,9 @@ def test_task_mail_requests_then_nudges_overdue_tasks_and_lists_them_in_the_mond
     nudges = [m for m in mail if m.kind == MailKind.TASK_NUDGE]
     assert [m.rule for m in nudges] == ["nudge:2023-02-04", "nudge:2023-02-11", "nudge:2023-02-18",
                                         "nudge:2023-02-25"], "four in all, one a week, from the day after the due date"
-    # The nudge days are Saturdays (rest days; February 2023 has no 调休): each goes out the Monday after, at 09:00.
-    assert [m.due_at for m in nudges] == [sh(2, 6), sh(2, 13), sh(2, 20), sh(2, 27)]
+    # The nudge days are Saturdays (rest days; February 2023 has no 调休): each goes out the Monday after, at 09:00,
+    # except the first: the request goes Fri 02-03 and the policy wants 2 working days before a nudge (Tue 02-07).
+    assert [m.due_at for m in nudges] == [sh(2, 7), sh(2, 13), sh(2, 20), sh(2, 27)]
     assert nudges[0].expires_at == sh(2, 13), "a late nudge gives way to the next one"
     assert not [m for m in mail if m.subject == task_subject(2) and m.kind != MailKind.TASK_DIGEST], \
         "定档 mail is the reminders'"

@@ -69,3 +69,29 @@ def test_headers_are_encoded_and_bodies_shared_per_context(composer: Composer) -
     assert first.message_id != second.message_id
     assert composer.compose(row(BASE, id=1), occ, now=NOW).message_id == first.message_id  # stable across retries
     assert msg["Message-ID"] == first.message_id
+
+
+def test_html_mail_fits_a_phone_and_titles_are_not_repeated(composer: Composer) -> None:
+    # The 2023 plan's 03-1: activity 江海创投行 科创基金园区行, its February session titled with the month.
+    context = {**BASE, "event_title": "江海创投行 科创基金园区行", "title": "江海创投行 科创基金园区行（2023年2月）"}
+    content = composer.render_templates(row(context), occurrence(), {"action_url": None})
+    for text in (content.text, content.html):
+        assert "江海创投行 科创基金园区行（2023年2月）" in text
+        assert "（江海创投行" not in text
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in content.html
+    assert "max-width:600px" in content.html and "width:100%" in content.html
+    # A session whose title does not repeat the activity's keeps both.
+    other = composer.render_templates(row({**BASE, "title": "华东理工大学（高端装备）"}), occurrence(),
+                                      {"action_url": None})
+    assert "校企对接活动（华东理工大学（高端装备））" in other.text
+    # A task titled after its kind does not say the kind twice.
+    task = OutboxMessage(id=2, origin="followups", kind=MailKind.TASK_REQUEST, subject="task:7", rule="request",
+                         recipient="a@example.org", recipient_name="张三", due_at=NOW, next_attempt_at=NOW,
+                         created_at=NOW, updated_at=NOW,
+                         context={"task_id": 7, "task_kind": "outcome", "task_kind_label": "成效填报",
+                                  "task_title": "成效填报：校企对接活动", "assignee": "如皋市",
+                                  "opens_on": "2023-03-15", "due_on": "2023-03-22", "occurrence": None,
+                                  "org_name": "如皋市", "role": "host"})
+    rendered = composer.render_templates(task, None, {"action_url": None})
+    assert "成效填报：校企对接活动" in rendered.text and "（成效填报）" not in rendered.text + rendered.html
+    assert '<meta name="viewport"' in rendered.html

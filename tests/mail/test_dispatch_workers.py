@@ -101,7 +101,7 @@ def test_sigkill_mid_batch_then_restart_delivers_everything(seeded_engine: Engin
     duplicates = sum(c - 1 for c in ids.values())
     print(f"SIGKILL after {received_before} messages: {len(in_flight)} rows in flight, {duplicates} duplicates")
     assert duplicates <= batch
-    duplicated_rows = {int(mid.split("-")[1]) for mid, c in ids.items() if c > 1}
+    duplicated_rows = {int(mid.strip("<>").split(".")[0]) for mid, c in ids.items() if c > 1}  # <row.install@…>
     assert duplicated_rows <= in_flight  # only what was in flight at the kill can go twice
 
 
