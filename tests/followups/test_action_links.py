@@ -83,6 +83,9 @@ def test_a_linked_mail_gets_one_link_issued_at_the_composers_now(mail_engine: En
 def test_mail_about_no_task_carries_no_link_and_stores_nothing(mail_engine: Engine, tmp_path: Path) -> None:
     queue(mail_engine)
     composer = mail_composer(settings(tmp_path), mail_engine)
+    # the digest lists overdue tasks: none is overdue on the day tasks are born (issue 14's minimum due date), so
+    # the follow-ups are planned again two weeks on
+    plan(mail_engine, T_MARCH + timedelta(days=14))
     for kind in (MailKind.FIX_ESCALATION, MailKind.TASK_DIGEST):
         row = pending(mail_engine, kind, "")
         assert row is not None and kind not in LINKED_KINDS
@@ -132,7 +135,7 @@ def test_a_dispatch_issues_its_batchs_links_in_the_claim_not_one_write_per_messa
         by_id = {r.id: r for r in rows}
         tokens = {}
         for message in sent:
-            row_id = int(re.search(r"<outbox-(\d+)-", message.message_id).group(1))  # type: ignore[union-attr]
+            row_id = int(re.search(r"<(\d+)\.", message.message_id).group(1))  # type: ignore[union-attr]
             if row_id in by_id:
                 token = re.search(r"/o/(\S+)", body(message))
                 assert token is not None, f"row {row_id} carries no link"
@@ -140,6 +143,6 @@ def test_a_dispatch_issues_its_batchs_links_in_the_claim_not_one_write_per_messa
                 assert grant.recipient == by_id[row_id].recipient
                 tokens[row_id] = token.group(1)
     assert len(rows) >= 5 and len(tokens) == len(rows) and len(links(mail_engine)) == len(rows)
-    # One batch: the claim (with every link), one record per 25 results, the claim that finds nothing left;
-    # never a commit per message.
-    assert report.sent == len(sent) and len(commits) <= 2 + -(-len(sent) // 25)
+    # One batch: the claim (with every link), one record per 25 results, the claim that finds nothing left, and
+    # the installation id's read-or-create once per composer (up to 3 short transactions); never one per message.
+    assert report.sent == len(sent) and len(commits) <= 2 + 3 + -(-len(sent) // 25)

@@ -25,7 +25,7 @@ from scheduler.reminders.planner import RuleBook
 from scheduler.reminders.sync import plan_and_sync
 from tests.factories.mail import Recorder, start_smtp
 from tests.support.instants import FIRST_WORKDAY
-from tests.support.servers import free_port
+from tests.support.servers import reserve_port
 
 WALL0 = datetime.fromisoformat("2026-03-01T08:00:00+00:00")
 STEP = timedelta(seconds=30)
@@ -58,7 +58,8 @@ def test_two_workers_probe_a_down_server_once_per_interval_then_deliver_everythi
         plan_and_sync(session=session, rules=RuleBook(), now=FIRST_WORKDAY)
         due = len(session.exec(select(OutboxMessage).where(OutboxMessage.next_attempt_at <= FIRST_WORKDAY)).all())
     assert due >= 5  # enough to open the breaker
-    port = free_port()  # nothing listens: connection refused
+    reserved = reserve_port()  # bound, not listening: connections are refused until the server takes it
+    port = reserved.getsockname()[1]
     s = Settings(var_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=port, secret_keys=["k" * 32], smtp_timeout=2)
     app, wall = FixedClock(FIRST_WORKDAY), FixedClock(WALL0)
     a, b = (Worker(mail_engine, s, name, app=app, wall=wall) for name in ("a", "b"))
@@ -73,7 +74,7 @@ def test_two_workers_probe_a_down_server_once_per_interval_then_deliver_everythi
                 wall.advance(STEP)
                 claimed_at.append(((await a.tick()).claimed, (await b.tick()).claimed))
             assert states(mail_engine)["failed"] == 0
-            controller = start_smtp(recorder, port=port)
+            controller = start_smtp(recorder, sock=reserved)
             try:
                 for _ in range(30):
                     wall.advance(STEP)
