@@ -14,6 +14,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from scheduler.plan.models import Event, EventOrganization, Occurrence, Organization, Plan, Role
+from scheduler.plan.models import type_label as label_of_type
 
 
 @dataclass
@@ -24,6 +25,12 @@ class EventView:
     hosts: list[Organization] = field(default_factory=list)
     co_organizers: list[Organization] = field(default_factory=list)
     occurrences: list[Occurrence] = field(default_factory=list)
+    types: dict[str, str] = field(default_factory=dict)  # the plan's activity types (key → label)
+
+    @property
+    def type_label(self) -> str:
+        """Return the event's activity type label in its own plan's vocabulary."""
+        return label_of_type(self.event.type, self.types)
 
     @property
     def organization_keys(self) -> set[str]:
@@ -114,7 +121,8 @@ def list_event_views(
     if not include_withdrawn:
         query = query.where(col(Event.withdrawn).is_(False))
     events = sorted(session.exec(query), key=lambda e: (order[e.plan_id], e.seq))
-    views = {e.id: EventView(e) for e in events}
+    types = {p.id: dict(p.types) for p in chosen}
+    views = {e.id: EventView(e, types=types.get(e.plan_id, {})) for e in events}
     orgs_by_id = {o.id: o for o in session.exec(select(Organization))}
     links = session.exec(
         select(EventOrganization)

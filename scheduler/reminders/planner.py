@@ -21,7 +21,6 @@ from scheduler.plan.models import (
     Occurrence,
     OccurrenceStatus,
     Organization,
-    type_label,
 )
 from scheduler.plan.rows import occurrence_when
 from scheduler.plan.windows import format_window
@@ -124,7 +123,7 @@ def occurrence_context(view: EventView, occ: Occurrence) -> dict[str, Any]:
         "event_title": view.event.title,
         "title": occ.title,
         "content": view.event.content,
-        "type_label": type_label(view.event.type),
+        "type_label": view.type_label,
         "when": occurrence_when(occ),
         "window": format_window(occ.window_start, occ.window_end, occ.precision),
         "fixed": occ.start_at is not None,

@@ -23,7 +23,7 @@ from scheduler.mail.requeue import held_back
 from scheduler.outcomes.filing import get_report, report_rows
 from scheduler.outcomes.models import REPORT_STATUS_LABELS, ReportStatus
 from scheduler.plan.catalog import get_organizations, list_event_views
-from scheduler.plan.models import STATUS_LABELS, OccurrenceStatus, Plan, type_label
+from scheduler.plan.models import STATUS_LABELS, OccurrenceStatus, Plan
 from scheduler.plan.rows import occurrence_when, plan_choices
 from scheduler.reports.cadence import closing_windows, compute_cadence
 from scheduler.reports.facts import Facts, load_facts
@@ -218,7 +218,7 @@ def event_timeline(
         "event_timeline.html",
         {
             "ev": ev,
-            "type_label": type_label(ev.type),
+            "type_label": view.type_label,
             "sessions": sessions,
             "hosts": [o.short_name for o in view.hosts],
             "co_organizers": [o.short_name for o in view.co_organizers],

@@ -122,3 +122,23 @@ def test_a_plans_own_type_is_a_feed_filter_with_its_label(engine: Engine, settin
     first = min(salon_rows)
     page = client.get(f"/events/xx-2027/{first}")
     assert page.status_code == 200 and SALON in page.text
+
+
+def test_mail_shows_the_label_a_plan_gives_its_own_type_key(engine: Engine) -> None:
+    from scheduler.plan.catalog import get_plan, list_event_views
+    from scheduler.reminders.planner import occurrence_context
+
+    raw = salon_raw()
+    raw["plan"]["types"] = {**TYPES, "salon": SALON}
+    del raw["plan"]["types"][SALON]
+    for ev in raw["events"]:
+        if ev["type"] == SALON:
+            ev["type"] = "salon"  # a key the office chose, shown by its label
+    doc = parse_plan_bytes(json.dumps(raw, ensure_ascii=False).encode(), source="xx_2027.json")
+    with session_scope(engine, write=True) as session:
+        import_plan(session=session, doc=doc, now=NOW)
+    with session_scope(engine) as session:
+        plan = get_plan(session=session, key="xx-2027")
+        assert plan is not None
+        views = [v for v in list_event_views(session=session, plan=plan) if v.event.type == "salon"]
+        assert views and all(occurrence_context(v, v.occurrences[0])["type_label"] == SALON for v in views)
