@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session, col, select
 
 from scheduler.audit import ActorKind, audit
 from scheduler.clock import SHANGHAI, at_local
 from scheduler.logistics.models import GUEST_STATUS_LABELS, Guest, GuestStatus, Participation
 from scheduler.logistics.nomform import EMAIL, FORMULA_STARTS
-from scheduler.logistics.participation import LinkExpired, LinkRefused, event_days
+from scheduler.logistics.participation import event_days
+from scheduler.logistics.tokens import NonceSigner
 from scheduler.plan.models import Occurrence
 from scheduler.validation import text_problem
 
@@ -27,35 +27,11 @@ MAX_COMPANIONS = 5
 MAX_GUESTS = 500
 
 
-class GuestSigner:
-    """Sign and verify guest tokens `guest.<signed nonce>` (same rules as every link: all grants live in the row)."""
+class GuestSigner(NonceSigner[Guest]):
+    """Sign and verify guest tokens `guest.<signed nonce>` (a guest's RSVP page)."""
 
     def __init__(self, keys: list[str]) -> None:
-        if not keys:
-            raise ValueError("GuestSigner needs at least one secret key")
-        self._serializer = URLSafeSerializer(list(reversed(keys)), salt="kjzs-link-guest")
-
-    def token_for(self, guest: Guest) -> str:
-        """Return the guest's token."""
-        return f"{GUEST_PREFIX}.{self._serializer.dumps(guest.link_nonce)}"
-
-    def verify(self, *, session: Session, token: str, now: datetime) -> Guest:
-        """Return the guest a token was issued to, or raise LinkRefused / LinkExpired."""
-        prefix, _, signed = token.partition(".")
-        if prefix != GUEST_PREFIX:
-            raise LinkRefused()
-        try:
-            nonce = self._serializer.loads(signed)
-        except BadSignature:
-            raise LinkRefused() from None
-        if not isinstance(nonce, str) or not nonce or len(nonce) > 32:
-            raise LinkRefused()
-        guest = session.exec(select(Guest).where(Guest.link_nonce == nonce)).first()
-        if guest is None or guest.link_revoked_at is not None:
-            raise LinkRefused()
-        if now >= guest.link_expires_at:
-            raise LinkExpired()
-        return guest
+        super().__init__(keys, prefix=GUEST_PREFIX, model=Guest)
 
 
 def list_guests(*, session: Session, participation_id: int) -> list[Guest]:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session, col, select
 
 from scheduler.audit import ActorKind, audit
@@ -26,6 +25,7 @@ from scheduler.logistics.models import (
     Participation,
 )
 from scheduler.logistics.nomform import MAX_PEOPLE, NominationRules, ParsedList, parse_nomination
+from scheduler.logistics.tokens import NonceSigner
 from scheduler.plan.catalog import get_organizations, occurrence_org_keys
 from scheduler.plan.models import Event, Occurrence, OrgKind, Role
 
@@ -34,12 +34,11 @@ LINK_DAYS_AFTER_EVENT = 30  # the link keeps showing the list (read-only after t
 MAX_CAPACITY = 10_000
 
 
-class LinkRefused(Exception):
-    """A nomination token that grants nothing: tampered, unknown or revoked."""
+class NominationSigner(NonceSigner[DelegationUnit]):
+    """Sign and verify nomination tokens `nomination.<signed nonce>` (a delegation unit's form)."""
 
-
-class LinkExpired(Exception):
-    """A genuine nomination token past its expiry."""
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(keys, prefix=LINK_PREFIX, model=DelegationUnit)
 
 
 class OpenRefused(ValueError):
@@ -48,37 +47,6 @@ class OpenRefused(ValueError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("participation refused")
         self.errors = errors
-
-
-class NominationSigner:
-    """Sign and verify nomination tokens `nomination.<signed nonce>`; keys newest first (old keys still verify)."""
-
-    def __init__(self, keys: list[str]) -> None:
-        if not keys:
-            raise ValueError("NominationSigner needs at least one secret key")
-        self._serializer = URLSafeSerializer(list(reversed(keys)), salt="kjzs-link-nomination")
-
-    def token_for(self, unit: DelegationUnit) -> str:
-        """Return the unit's token (deterministic: the same unit, the same token)."""
-        return f"{LINK_PREFIX}.{self._serializer.dumps(unit.link_nonce)}"
-
-    def verify(self, *, session: Session, token: str, now: datetime) -> DelegationUnit:
-        """Return the unit a token was issued to, or raise LinkRefused / LinkExpired."""
-        prefix, _, signed = token.partition(".")
-        if prefix != LINK_PREFIX:
-            raise LinkRefused()
-        try:
-            nonce = self._serializer.loads(signed)
-        except BadSignature:
-            raise LinkRefused() from None
-        if not isinstance(nonce, str) or not nonce or len(nonce) > 32:
-            raise LinkRefused()
-        unit = session.exec(select(DelegationUnit).where(DelegationUnit.link_nonce == nonce)).first()
-        if unit is None or unit.link_revoked_at is not None:
-            raise LinkRefused()
-        if now >= unit.link_expires_at:
-            raise LinkExpired()
-        return unit
 
 
 def event_days(occurrence: Occurrence) -> tuple[date, date]:

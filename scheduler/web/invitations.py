@@ -17,7 +17,8 @@ from scheduler.db import session_scope
 from scheduler.logistics.guests import MAX_COMPANIONS, GuestSigner, record_answer
 from scheduler.logistics.mailing import plan_logistics_mail
 from scheduler.logistics.models import GUEST_STATUS_LABELS, Guest, GuestStatus, Participation
-from scheduler.logistics.participation import LinkExpired, LinkRefused, event_days
+from scheduler.logistics.participation import event_days
+from scheduler.logistics.tokens import LinkExpired, LinkRefused
 from scheduler.plan.models import Occurrence
 from scheduler.web.deps import NowDep, RuntimeDep, SessionDep
 from scheduler.web.links import (

@@ -25,8 +25,6 @@ from scheduler.logistics.models import (
 )
 from scheduler.logistics.nomform import FIELD_LABELS, MAX_PEOPLE, row_count
 from scheduler.logistics.participation import (
-    LinkExpired,
-    LinkRefused,
     NominationSigner,
     event_days,
     list_nominees,
@@ -34,6 +32,7 @@ from scheduler.logistics.participation import (
     person_values,
     record_nomination,
 )
+from scheduler.logistics.tokens import LinkExpired, LinkRefused
 from scheduler.plan.models import Occurrence
 from scheduler.web.deps import NowDep, RuntimeDep, SessionDep
 from scheduler.web.links import (

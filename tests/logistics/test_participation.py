@@ -14,8 +14,6 @@ from scheduler.clock import SHANGHAI
 from scheduler.db import session_scope
 from scheduler.logistics.models import DelegationUnit, Nominee
 from scheduler.logistics.participation import (
-    LinkExpired,
-    LinkRefused,
     NominationResult,
     NominationSigner,
     OpenForm,
@@ -23,6 +21,7 @@ from scheduler.logistics.participation import (
     open_participation,
     record_nomination,
 )
+from scheduler.logistics.tokens import LinkExpired, LinkRefused
 from scheduler.plan.models import Event, Occurrence
 
 NOW = datetime(2023, 4, 20, 9, 0, tzinfo=SHANGHAI)
