@@ -48,7 +48,10 @@ class MailPolicy:
         for name, value in values.items():
             try:
                 if name in ("hours_start", "hours_end"):
-                    out[name] = value if isinstance(value, time) else time.fromisoformat(str(value))
+                    try:
+                        out[name] = value if isinstance(value, time) else time.fromisoformat(str(value))
+                    except ValueError:
+                        raise ValueError("应为 00:00–23:59 之间的时刻，如 09:00") from None
                 elif name == "immediate_kinds":
                     kinds = frozenset(str(v) for v in value)
                     unknown = kinds - {k.value for k in MailKind}
