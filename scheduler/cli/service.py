@@ -58,12 +58,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def started_runtime(ctx: typer.Context) -> Runtime:
     """Return the runtime of a long-running or ticking command: schema current, clock resumed from the database."""
     from scheduler.clockstate import resume_clock
-
     from scheduler.mail.policy import MailPolicy
 
     rt = runtime(ctx)
     require_current_schema(rt)
-    MailPolicy.from_settings(rt.settings.mail_policy)  # a bad SCHEDULER_MAIL_POLICY stops here, as 配置错误, not in a job
+    MailPolicy.from_settings(rt.settings.mail_policy)  # a bad SCHEDULER_MAIL_POLICY stops here (配置错误)
     rt.clock = resume_clock(rt.clock, engine=rt.engine)
     return rt
 

@@ -99,4 +99,5 @@ def test_serve_and_worker_refuse_a_bad_mail_policy_in_one_line(tmp_path: Path, c
     result = run_module([command], tmp_path, SCHEDULER_DATABASE_URL=url,
                         SCHEDULER_MAIL_POLICY='{"hours_start": "25:00"}')
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-    assert result.stderr.strip() == "配置错误：SCHEDULER_MAIL_POLICY.hours_start: 取值 '25:00' 无效（应为 00:00–23:59 之间的时刻，如 09:00）"
+    assert result.stderr.strip() == (
+        "配置错误：SCHEDULER_MAIL_POLICY.hours_start: 取值 '25:00' 无效（应为 00:00–23:59 之间的时刻，如 09:00）")
