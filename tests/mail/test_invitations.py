@@ -267,3 +267,39 @@ def test_an_invitation_without_an_office_contact_is_organized_by_the_sender(mail
     inv = read_ical(data)
     assert inv.organizer == "office@kjzs.example.org" and inv.end - inv.start == timedelta(hours=2)
     assert inv.start.date() == date(2023, 3, 20)
+
+
+def test_no_mail_of_a_planning_run_attaches_more_than_a_few_days(mail_engine: Engine, tmp_path) -> None:
+    """Every pending row after two events are fixed (one without an end) is composed: calendar parts exist only
+    for the fixed occurrences, each spans at most a day, and mail about windows or the whole year attaches none."""
+    composer = Composer.for_engine(Settings(var_dir=tmp_path, secret_keys=["k" * 32]), mail_engine)
+    now = NOTICE_DATE + timedelta(days=3)
+    edit(mail_engine, fix_occurrence, now, start_at=FIXED, end_at=FIXED + timedelta(hours=3))
+    with session_scope(mail_engine, write=True) as session:
+        other = get_occurrence(session=session, key="05-1")
+        assert other is not None
+        fix_occurrence(session=session, occurrence=other, start_at=MOVED, end_at=None, now=now)
+    sync(mail_engine, now)
+    with session_scope(mail_engine) as session:
+        occurrences = {o.id: o for o in session.exec(select(Occurrence))}
+        for o in occurrences.values():
+            session.expunge(o)
+        pending = [r for r in session.exec(select(OutboxMessage).where(OutboxMessage.state == "pending"))
+                   if r.occurrence_id is not None]
+    year_round = max(occurrences.values(), key=lambda o: (o.window_end - o.window_start).days)
+    assert (year_round.window_end - year_round.window_start).days >= 364
+    assert any(r.occurrence_id == year_round.id for r in pending), "the whole-year row gets mail"
+    attached: dict[str, set[str]] = {}
+    for row in pending:
+        occ = occurrences[row.occurrence_id]
+        msg = message_from_bytes(composer.compose(row, occ, now=now).data, policy=policy.default)
+        for part in msg.walk():
+            if part.get_content_type() != "text/calendar":
+                continue
+            assert occ.start_at is not None, (row.kind, occ.key)
+            cal = icalendar.Calendar.from_ical(part.get_content().encode("utf-8"))
+            for ev in cal.walk("VEVENT"):
+                span = ev.decoded("DTEND") - ev.decoded("DTSTART")
+                assert timedelta(0) < span <= timedelta(days=1), (row.kind, occ.key)
+            attached.setdefault(occ.key, set()).add(str(part.get_param("method")))
+    assert set(attached) == {KEY, "05-1"} and attached[KEY] == attached["05-1"] == {"REQUEST"}
