@@ -180,12 +180,13 @@ class Composer:
             html_t = self.env.get_template(f"{row.kind}.html")
         except TemplateNotFound as exc:
             raise LookupError(f"没有邮件模板：{exc.name}（邮件类型 {row.kind}）") from None
-        subject = "".join(text_t.blocks["subject"](text_t.new_context(ctx))).strip()
         attachments: tuple[Attachment, ...] = ()
         # Only a fixed event is a calendar entry people can put in their day; a window (up to the whole year) is
         # never attached as a weeks- or months-long event (the mail says so instead).
         if occurrence is not None and occurrence.start_at is not None:
             attachments = (self._invitation(row, occurrence) if ctx["ics_invite"] else self._ics(occurrence, ctx),)
+        ctx["ics_method"] = dict(attachments[0].params).get("method") if attachments else None
+        subject = "".join(text_t.blocks["subject"](text_t.new_context(ctx))).strip()
         return Content(subject=subject, text=text_t.render(ctx), html=html_t.render(ctx), attachments=attachments)
 
     def _ics(self, occurrence: Occurrence, ctx: dict[str, Any]) -> Attachment:

@@ -221,6 +221,7 @@ def test_fix_postpone_cancel_gives_request_request_cancel_with_rising_sequence(m
             assert f"CN={office_name}" in data.decode("utf-8").replace("\r\n ", "")
         if method == "REQUEST" and end - start == timedelta(hours=2):
             assert "计划未写结束时间，日历条目按 2 小时计" in text
+        assert ("日历取消通知" in text) == (method == "CANCEL") and ("日历邀请" in text) == (method == "REQUEST")
         assert len(seen_sequences) == 1
         sequences.append(seen_sequences.pop())
         # Subscribed to the feed AND holding the invitation: same UID, same SEQUENCE, same times — one entry.
