@@ -304,3 +304,18 @@ def test_no_mail_of_a_planning_run_attaches_more_than_a_few_days(mail_engine: En
                 assert timedelta(0) < span <= timedelta(days=1), (row.kind, occ.key)
             attached.setdefault(occ.key, set()).add(str(part.get_param("method")))
     assert set(attached) == {KEY, "05-1"} and attached[KEY] == attached["05-1"] == {"REQUEST"}
+
+
+def test_the_default_length_is_a_setting_the_mail_states(mail_engine: Engine, tmp_path) -> None:
+    settings = Settings(var_dir=tmp_path, secret_keys=["k" * 32], event_default_minutes=90)
+    composer = Composer.for_engine(settings, mail_engine)
+    now = NOTICE_DATE + timedelta(days=3)
+    occ = edit(mail_engine, fix_occurrence, now, start_at=FIXED, end_at=None)
+    sync(mail_engine, now)
+    row = notices(mail_engine, occ)[0]
+    _, data, text = attachment(composer, row, occ, now)
+    assert read_vobject(data).end == FIXED + timedelta(minutes=90) and "日历条目按 90 分钟计" in text
+    feed = FeedCache(mail_engine, base_url=BASE, recheck_seconds=0, default_length=timedelta(minutes=90))
+    ev = next(e for e in icalendar.Calendar.from_ical(feed.feed(FeedSpec(), now).body).walk("VEVENT")
+              if str(e["UID"]) == occ.uid)
+    assert ev.decoded("DTEND") == FIXED + timedelta(minutes=90)
