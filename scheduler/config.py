@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     reminder_rules: dict[str, dict[str, Any]] = Field(default_factory=dict)  # JSON: {"district": {...}}
     mail_policy: dict[str, Any] = Field(default_factory=dict)  # JSON: MailPolicy fields, e.g. {"hours_end": "18:00"}
     seed_file: Path = DEFAULT_SEED
+    # A fixed event whose plan gives no end lasts this long in feeds and invitations (issue 14; docs/feeds.md).
+    event_default_minutes: int = Field(default=120, ge=15, le=24 * 60)
     feed_recheck_seconds: float = 2.0  # how stale a served feed may be before the data version is checked
     # Operations (issue 15): which peers may set X-Forwarded-For/-Proto (comma list of addresses or networks; empty:
     # nobody, the socket peer is the client), who sees /healthz details, whether /mail is readable without sign-in.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -67,7 +68,8 @@ def feed_render(
     from scheduler.feeds.tokens import find_active_token
 
     rt = runtime(ctx)
-    cache = FeedCache(rt.engine, base_url=rt.settings.base_url, recheck_seconds=0)
+    cache = FeedCache(rt.engine, base_url=rt.settings.base_url, recheck_seconds=0,
+                      default_length=timedelta(minutes=rt.settings.event_default_minutes))
     params = _params(plan, org, bankuai, type_, quarter, chain, windows)
     try:
         kind, value = split_feed_path(name.removeprefix("/").removeprefix("feeds/"), require_suffix=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -16,7 +16,15 @@ from sqlmodel import Session
 
 from scheduler.clock import local_date
 from scheduler.feeds.filters import FeedNotFound, FeedSpec, resolve_spec
-from scheduler.feeds.render import RenderedFeed, VEventKey, render_feed, render_single
+from scheduler.feeds.render import (
+    DEFAULT_EVENT_LENGTH,
+    Party,
+    RenderedFeed,
+    VEventKey,
+    is_cancelled,
+    render_feed,
+    render_single,
+)
 from scheduler.feeds.snapshot import PlanSnapshot, load_snapshot, update_snapshot
 
 MAX_RESOLVED = 2048
@@ -53,8 +61,10 @@ class FeedCache:
         base_url: str,
         recheck_seconds: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
+        default_length: timedelta = DEFAULT_EVENT_LENGTH,
     ) -> None:
         self.engine = engine
+        self.default_length = default_length  # of a fixed event the plan gives no end
         self.base_url = base_url
         self.recheck_seconds = recheck_seconds
         self._monotonic = monotonic
@@ -124,7 +134,8 @@ class FeedCache:
             hit = self.peek(spec, now)
             if hit is not None:
                 return hit
-            rendered = render_feed(snap, spec, now=now, base_url=self.base_url, vevent_cache=self.vevents)
+            rendered = render_feed(snap, spec, now=now, base_url=self.base_url, vevent_cache=self.vevents,
+                                   default_length=self.default_length)
             self._feeds[spec] = (local_date(now), rendered)
             self.renders += 1
             return rendered
@@ -133,9 +144,9 @@ class FeedCache:
 class FeedCalendars:
     """One occurrence as a .ics with exactly the VEVENT the feeds carry (mail attachments)."""
 
-    def __init__(self, engine: Engine, *, base_url: str) -> None:
+    def __init__(self, engine: Engine, *, base_url: str, default_length: timedelta = DEFAULT_EVENT_LENGTH) -> None:
         # recheck 0: a change notice must carry the edit it announces; callers cache per occurrence version.
-        self.cache = FeedCache(engine, base_url=base_url, recheck_seconds=0)
+        self.cache = FeedCache(engine, base_url=base_url, recheck_seconds=0, default_length=default_length)
 
     def __call__(self, uid: str, *, method: str = "PUBLISH") -> bytes:
         """Return the .ics of the occurrence with `uid` (METHOD:PUBLISH by default)."""
@@ -144,7 +155,23 @@ class FeedCalendars:
             occ = snap.occurrence_by_uid().get(uid)
             if occ is None:
                 raise LookupError(f"没有 UID 为 {uid} 的活动场次")
-            return render_single(snap, occ, base_url=self.base_url, method=method)
+            return render_single(snap, occ, base_url=self.base_url, method=method,
+                                 default_length=self.cache.default_length)
+
+    def invitation(self, uid: str, *, organizer: Party, attendee: Party) -> tuple[str, bytes]:
+        """Return (METHOD, .ics) of the iTIP message to `attendee` about the occurrence with `uid`.
+
+        The VEVENT is the feed's (same UID, SEQUENCE, DTSTART, DTEND) plus ORGANIZER and ATTENDEE; an occurrence
+        that is off (cancelled, or withdrawn from the plan) is a CANCEL, anything else a REQUEST.
+        """
+        with self.cache._lock:
+            snap = self.cache.current()
+            occ = snap.occurrence_by_uid().get(uid)
+            if occ is None:
+                raise LookupError(f"没有 UID 为 {uid} 的活动场次")
+            method = "CANCEL" if is_cancelled(occ, snap.events[occ.event_id]) else "REQUEST"
+            return method, render_single(snap, occ, base_url=self.base_url, method=method, organizer=organizer,
+                                         attendee=attendee, default_length=self.cache.default_length)
 
     @property
     def base_url(self) -> str:

@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import cast
 
 from icalendar import Event as IcsEvent
+from icalendar import vCalAddress
 from sqlmodel import Session
 
 from scheduler.clock import SHANGHAI, local_date
@@ -28,6 +29,26 @@ from scheduler.plan.windows import QUARTER_WORDS, format_window
 
 VEventKey = tuple[object, ...]
 NO_RUNNING_PLAN = "科技招商活动安排（目前没有进行中的年度计划）"
+# A fixed event whose plan states no end: feeds and invitations alike end it this long after its start, so the
+# VEVENT a subscriber sees and the invitation with the same UID and SEQUENCE agree (docs/feeds.md).
+DEFAULT_EVENT_LENGTH = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class Party:
+    """A calendar user of an iTIP message: an address and the name people read (CN)."""
+
+    email: str
+    name: str = ""
+
+
+def _address(party: Party, **params: str) -> vCalAddress:
+    value = vCalAddress(f"mailto:{party.email}")
+    if party.name:
+        value.params["CN"] = ics_text(party.name)
+    for key, param in params.items():
+        value.params[key.replace("_", "-").upper()] = param
+    return value
 
 
 @dataclass
@@ -144,9 +165,14 @@ def render_vevent(
     *,
     base_url: str,
     private: bool = False,
-    organizer: str | None = None,
+    organizer: Party | None = None,
+    attendee: Party | None = None,
+    default_length: timedelta = DEFAULT_EVENT_LENGTH,
 ) -> bytes:
-    """Return the bytes of one VEVENT (icalendar); identical data gives identical bytes."""
+    """Return the bytes of one VEVENT (icalendar); identical data gives identical bytes.
+
+    With an `organizer` and an `attendee` it is the VEVENT of an iTIP invitation (RFC 5546) to that attendee.
+    """
     stamp = max(occ.updated_at, ev.updated_at).astimezone(UTC)
     cancelled = is_cancelled(occ, ev)
     url = base_url.rstrip("/") + event_path(ev)
@@ -156,8 +182,10 @@ def render_vevent(
     vevent.add("dtstamp", stamp)
     vevent.add("created", occ.created_at.astimezone(UTC))
     vevent.add("last-modified", stamp)
-    if organizer:  # iTIP REQUEST/CANCEL needs an ORGANIZER
-        vevent.add("organizer", f"mailto:{organizer}")
+    if organizer is not None:  # iTIP REQUEST/CANCEL needs an ORGANIZER
+        vevent.add("organizer", _address(organizer))
+    if attendee is not None:  # nobody is asked to answer: the plan, not the invitation, says who takes part
+        vevent.add("attendee", _address(attendee, role="REQ-PARTICIPANT", partstat="NEEDS-ACTION", rsvp="FALSE"))
     vevent.add("summary", ics_text(summary(occ, ev)))
     categories = []
     if occ.start_at is None:
@@ -167,8 +195,8 @@ def render_vevent(
         categories.append("时间待定")
     else:
         vevent.add("dtstart", occ.start_at.astimezone(SHANGHAI))
-        if occ.end_at is not None:
-            vevent.add("dtend", occ.end_at.astimezone(SHANGHAI))
+        end = occ.end_at if occ.end_at is not None else occ.start_at + default_length
+        vevent.add("dtend", end.astimezone(SHANGHAI))
         status, transp, busy = "CONFIRMED", "OPAQUE", "BUSY"
     if cancelled:
         status, transp, busy = "CANCELLED", "TRANSPARENT", "FREE"
@@ -207,12 +235,14 @@ def render_feed(
     now: datetime,
     base_url: str,
     vevent_cache: MutableMapping[VEventKey, bytes] | None = None,
+    default_length: timedelta = DEFAULT_EVENT_LENGTH,
 ) -> RenderedFeed:
     """Render one feed; VEVENT bytes are reused from `vevent_cache` when their record is unchanged."""
     today = local_date(now)
     plans = selected_plans(spec, snap, today)
     keeps = event_matcher(spec, snap, today=today)
-    context = (spec.private, base_url, snap.version[:4])  # plan and organization rows appear in every VEVENT
+    # plan and organization rows appear in every VEVENT; the default length shapes events without an end
+    context = (spec.private, base_url, snap.version[:4], default_length)
     modified = [p.updated_at for p in plans]
     if not spec.plans:  # the feed changed when a plan started or stopped running
         changes = [d for p in snap.plans.values() if (d := p.last_change_of_running(today)) is not None]
@@ -231,7 +261,8 @@ def render_feed(
         key = (occ.uid, occ.sequence, occ.updated_at, ev.updated_at, context)
         vevent = vevent_cache.get(key) if vevent_cache is not None else None
         if vevent is None:
-            vevent = render_vevent(occ, ev, snap, base_url=base_url, private=spec.private)
+            vevent = render_vevent(occ, ev, snap, base_url=base_url, private=spec.private,
+                                   default_length=default_length)
             if vevent_cache is not None:
                 vevent_cache[key] = vevent
         chunks.append(vevent)
@@ -249,12 +280,15 @@ def render_single(
     *,
     base_url: str,
     method: str = "PUBLISH",
-    organizer: str | None = None,
+    organizer: Party | None = None,
+    attendee: Party | None = None,
     private: bool = False,
+    default_length: timedelta = DEFAULT_EVENT_LENGTH,
 ) -> bytes:
     """Return a VCALENDAR with exactly this occurrence's VEVENT (for mail attachments: PUBLISH, REQUEST, CANCEL)."""
     ev = snap.events[occ.event_id]
-    vevent = render_vevent(occ, ev, snap, base_url=base_url, private=private, organizer=organizer)
+    vevent = render_vevent(occ, ev, snap, base_url=base_url, private=private, organizer=organizer,
+                           attendee=attendee, default_length=default_length)
     name = summary(occ, ev)
     description = calendar_description(snap.plans[occ.plan_id].title, base_url)
     head = calendar_head(name=name, description=description, method=method)
@@ -267,7 +301,7 @@ def occurrence_calendar(
     uid: str,
     base_url: str,
     method: str = "PUBLISH",
-    organizer: str | None = None,
+    organizer: Party | None = None,
     private: bool = False,
 ) -> bytes:
     """Return the .ics bytes of one occurrence (same VEVENT as in the feeds), e.g. for a mail attachment."""

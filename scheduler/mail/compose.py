@@ -9,7 +9,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr, quote
@@ -19,24 +19,30 @@ import idna
 from itsdangerous import URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from scheduler.clock import SHANGHAI
 from scheduler.config import PROJECT_ROOT, Settings
+from scheduler.contacts import Contact
 from scheduler.feeds.cache import FeedCalendars
+from scheduler.feeds.render import Party
 from scheduler.mail.headers import encode_subject, installation_id, message_id
 from scheduler.mail.kinds import KIND_LABELS, MailKind
 from scheduler.mail.models import OutboxMessage
-from scheduler.plan.models import Occurrence
+from scheduler.plan.models import Occurrence, Organization, Plan
 
 EMAIL_TEMPLATES = PROJECT_ROOT / "templates" / "email"
 BULK_KINDS = {MailKind.REMINDER}  # routine mail that carries List-Unsubscribe; requests and notices are transactional
 UNSUBSCRIBE_SALT = "mail-unsubscribe"
 BODY_CACHE_SIZE = 512
+# Mail that carries an iTIP invitation (RFC 5546) to its recipient; other mail carries the feed's PUBLISH entry.
+INVITATION_KINDS = {MailKind.REMINDER, MailKind.CHANGE_NOTICE}
+INVITATION_ROLES = {"host", "co_organizer"}
 # What must never reach a header line: C0/C1 controls (CR, LF, NUL, TAB …), DEL, Unicode line/paragraph separators.
 CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 ADDRESS_SPECIALS = re.compile(r'[\s<>()\[\],;:"\\]')
 NAME_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+CALENDAR_TYPE = re.compile(rb'Content-Type: text/calendar; method="([A-Z]+)"; charset="utf-8"')
 FOLD = re.compile(r"\r\n[ \t]")  # header folding (what Header.encode emits), the one line break allowed
 
 
@@ -87,15 +93,19 @@ class LinkIssuer(Protocol):
     def __call__(self, row: OutboxMessage, *, now: datetime) -> str | None: ...
 
 
-# uid → the occurrence's .ics (feeds_cache.FeedCalendars: the very VEVENT the feeds carry)
+# uid → the occurrence's .ics (feeds_cache.FeedCalendars: the very VEVENT the feeds carry); a source that also
+# has `invitation(uid, organizer=, attendee=) -> (method, bytes)` makes invitations (see Composer.invites)
 CalendarSource = Callable[[str], bytes]
+# occurrence → the ORGANIZER of its invitations: the plan's office unit (its first contact), else the sender
+OrganizerSource = Callable[[Occurrence], Party]
 
 
 class Composer:
     """Renders rows to messages; holds the template environment, renderer registry and body cache."""
 
     def __init__(self, settings: Settings, *, calendars: CalendarSource, links: LinkIssuer | None = None,
-                 templates_dir: Any = EMAIL_TEMPLATES, installation: Callable[[], str] | None = None) -> None:
+                 templates_dir: Any = EMAIL_TEMPLATES, installation: Callable[[], str] | None = None,
+                 organizers: OrganizerSource | None = None) -> None:
         """`installation` reads the id kept in the database (see `for_engine`), on the first message composed;
         without one (previews, tests) a random id of this composer's own."""
         self.settings = settings
@@ -114,6 +124,8 @@ class Composer:
         self._bodies: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
         self._ics_cache: dict[tuple[Any, ...], Attachment] = {}
         name, address = parseaddr(settings.mail_from)
+        self.office = Party(email=address, name=name)
+        self.organizers: OrganizerSource = organizers or (lambda occurrence: self.office)
         self.sender = address
         self.from_header = _address_header(name, address)
         self.domain = address.rpartition("@")[2] or "localhost"
@@ -122,8 +134,11 @@ class Composer:
     @classmethod
     def for_engine(cls, settings: Settings, engine: Engine, *, links: LinkIssuer | None = None) -> Composer:
         """Build a composer whose .ics attachments come from the feeds of the database behind `engine`."""
-        return cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url), links=links,
-                   installation=lambda: installation_id(engine))
+        length = timedelta(minutes=settings.event_default_minutes)
+        composer = cls(settings, calendars=FeedCalendars(engine, base_url=settings.base_url, default_length=length),
+                       links=links, installation=lambda: installation_id(engine))
+        composer.organizers = lambda occurrence: office_party(engine, occurrence, composer.office)
+        return composer
 
     def prepare(self, *, session: Session, rows: Sequence[OutboxMessage], now: datetime) -> None:
         """Let the link issuer issue a claimed batch's links in the claim's transaction, so composing writes nothing.
@@ -155,17 +170,23 @@ class Composer:
         """Render `templates/email/{kind}.txt|.html`; attach the occurrence's .ics once it has a fixed time."""
         ctx = self.template_context(row, extra)
         ctx["has_ics"] = occurrence is not None and occurrence.start_at is not None
+        ctx["ics_invite"] = ctx["has_ics"] and self.invites(row, occurrence)
+        # A fixed event the plan gives no end: the calendar entry lasts the stated default (feeds do the same).
+        ctx["ics_default_minutes"] = (self.settings.event_default_minutes
+                                      if occurrence is not None and occurrence.start_at and not occurrence.end_at
+                                      else None)
         try:
             text_t = self.env.get_template(f"{row.kind}.txt")
             html_t = self.env.get_template(f"{row.kind}.html")
         except TemplateNotFound as exc:
             raise LookupError(f"没有邮件模板：{exc.name}（邮件类型 {row.kind}）") from None
-        subject = "".join(text_t.blocks["subject"](text_t.new_context(ctx))).strip()
         attachments: tuple[Attachment, ...] = ()
         # Only a fixed event is a calendar entry people can put in their day; a window (up to the whole year) is
         # never attached as a weeks- or months-long event (the mail says so instead).
         if occurrence is not None and occurrence.start_at is not None:
-            attachments = (self._ics(occurrence, ctx),)
+            attachments = (self._invitation(row, occurrence) if ctx["ics_invite"] else self._ics(occurrence, ctx),)
+        ctx["ics_method"] = dict(attachments[0].params).get("method") if attachments else None
+        subject = "".join(text_t.blocks["subject"](text_t.new_context(ctx))).strip()
         return Content(subject=subject, text=text_t.render(ctx), html=html_t.render(ctx), attachments=attachments)
 
     def _ics(self, occurrence: Occurrence, ctx: dict[str, Any]) -> Attachment:
@@ -177,6 +198,27 @@ class Composer:
             ics = self.calendars(occurrence.uid)
             hit = self._ics_cache[key] = Attachment(filename="event.ics", maintype="text", subtype="calendar",
                                                        data=ics, params=(("method", "PUBLISH"),))
+            if len(self._ics_cache) > BODY_CACHE_SIZE:
+                self._ics_cache.pop(next(iter(self._ics_cache)))
+        return hit
+
+    def invites(self, row: OutboxMessage, occurrence: Occurrence | None) -> bool:
+        """Tell whether the row's mail carries an invitation to its recipient (reminders and change notices to
+        hosts and co-organizers about a fixed occurrence) rather than the feed's PUBLISH entry."""
+        return (occurrence is not None and occurrence.start_at is not None and row.kind in INVITATION_KINDS
+                and row.context.get("role") in INVITATION_ROLES and hasattr(self.calendars, "invitation"))
+
+    def _invitation(self, row: OutboxMessage, occurrence: Occurrence) -> Attachment:
+        """Return the iTIP REQUEST (or CANCEL, once the occurrence is off) to the row's recipient."""
+        organizer = self.organizers(occurrence)
+        attendee = Party(email=row.recipient, name=header_text(row.recipient_name))
+        key = ("invite", occurrence.id, occurrence.sequence, occurrence.updated_at, organizer, attendee)
+        hit = self._ics_cache.get(key)
+        if hit is None:
+            method, data = self.calendars.invitation(  # type: ignore[attr-defined]
+                occurrence.uid, organizer=organizer, attendee=attendee)
+            hit = self._ics_cache[key] = Attachment(filename="event.ics", maintype="text", subtype="calendar",
+                                                       data=data, params=(("method", method),))
             if len(self._ics_cache) > BODY_CACHE_SIZE:
                 self._ics_cache.pop(next(iter(self._ics_cache)))
         return hit
@@ -196,8 +238,10 @@ class Composer:
         """Return (MIME body entity bytes, encoded Subject), cached: recipients of one context share them."""
         extra = self._extra(row, now)
         occ_key = (occurrence.id, occurrence.sequence, occurrence.updated_at.isoformat()) if occurrence else None
+        # an invitation names its recipient (ATTENDEE): its body is that recipient's own
+        who = (row.recipient, row.recipient_name) if self.invites(row, occurrence) else None
         key = hashlib.sha1(  # noqa: S324 - a cache key, not security
-            json.dumps([row.kind, row.context, extra, occ_key], sort_keys=True, default=str).encode()
+            json.dumps([row.kind, row.context, extra, occ_key, who], sort_keys=True, default=str).encode()
         ).hexdigest()
         hit = self._bodies.get(key)
         if hit is not None:
@@ -215,7 +259,9 @@ class Composer:
                 part.set_param("charset", "utf-8")
         for part in body.walk():
             del part["MIME-Version"]  # the top-level headers carry it once
-        hit = (body.as_bytes(policy=SMTP), encode_subject(header_text(content.subject)))
+        # the calendar part's parameters unquoted, as RFC 6047 writes them (the email package quotes every value)
+        data = CALENDAR_TYPE.sub(rb"Content-Type: text/calendar; method=\1; charset=utf-8", body.as_bytes(policy=SMTP))
+        hit = (data, encode_subject(header_text(content.subject)))
         self._bodies[key] = hit
         if len(self._bodies) > BODY_CACHE_SIZE:
             self._bodies.popitem(last=False)
@@ -258,6 +304,21 @@ class Composer:
         return OutgoingMessage(sender=self.sender, recipient=recipient, data=head + body, message_id=message_id,
                                smtputf8=smtputf8)
 
+
+
+def office_party(engine: Engine, occurrence: Occurrence, fallback: Party) -> Party:
+    """Return the ORGANIZER of invitations about `occurrence`: its plan's office unit at its first contact's
+    address (named as the unit), else `fallback` (the sender, settings.mail_from)."""
+    with Session(engine) as session:
+        plan = session.get(Plan, occurrence.plan_id)
+        if plan is None or not plan.office:
+            return fallback
+        people = session.exec(select(Contact).where(Contact.organization_key == plan.office)
+                              .order_by(col(Contact.position))).all()
+        unit = session.exec(select(Organization).where(Organization.key == plan.office)).first()
+    if not people:
+        return fallback
+    return Party(email=people[0].email, name=unit.name if unit is not None else people[0].name)
 
 
 def unsubscribe_serializer(settings: Settings) -> URLSafeSerializer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -29,6 +30,7 @@ def feed_cache(runtime: Runtime) -> FeedCache:
             runtime.engine,
             base_url=runtime.settings.base_url,
             recheck_seconds=runtime.settings.feed_recheck_seconds,
+            default_length=timedelta(minutes=runtime.settings.event_default_minutes),
         )
         runtime.__dict__["feed_cache"] = cache
     return cache

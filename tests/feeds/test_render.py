@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from scheduler.clock import SHANGHAI, local_date
 from scheduler.db import session_scope
 from scheduler.feeds.cache import FeedCache
-from scheduler.feeds.render import occurrence_calendar
+from scheduler.feeds.render import Party, occurrence_calendar
 from scheduler.plan.occurrences import cancel_occurrence, fix_occurrence, get_occurrence, move_occurrence
 from scheduler.web.subscribe import feed_groups
 from tests.support.feedparse import months, parse_four_ways
@@ -178,7 +178,8 @@ def test_same_data_gives_identical_bytes_and_private_feeds_carry_internal_fields
 def test_one_occurrence_as_its_own_calendar_for_mail_attachments(seeded_engine: Engine) -> None:
     uid = "nantong-2023-14-2@kjzs-scheduler"
     with session_scope(seeded_engine) as session:
-        data = occurrence_calendar(session=session, uid=uid, base_url=BASE, method="REQUEST", organizer="a@b.cn")
+        data = occurrence_calendar(session=session, uid=uid, base_url=BASE, method="REQUEST",
+                                   organizer=Party(email="a@b.cn"))
         with pytest.raises(LookupError):
             occurrence_calendar(session=session, uid="nope", base_url=BASE)
     cal = icalendar.Calendar.from_ical(data)

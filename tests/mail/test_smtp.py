@@ -101,9 +101,12 @@ def test_replay_of_2023_delivers_exactly_what_the_planner_wanted(mail_engine: En
             assert calendars == [], "a window is never attached as a calendar entry"
         else:
             cal = ics_of(msg)
-            assert cal["METHOD"] == "PUBLISH"
             [event] = cal.walk("VEVENT")
             assert str(event["UID"]) == uid
+            if msg["X-Scheduler-Kind"] in (MailKind.REMINDER, MailKind.CHANGE_NOTICE):  # to hosts and co-organizers
+                assert cal["METHOD"] in ("REQUEST", "CANCEL") and str(event["ATTENDEE"]) == f"mailto:{rcpts[0]}"
+            else:
+                assert cal["METHOD"] == "PUBLISH" and "ATTENDEE" not in event
         got[(msg["X-Scheduler-Kind"], uid, rcpts[0])] += 1
         assert msg.get_body(("plain",)).get_content().strip()
         assert msg.get_body(("html",)).get_content().startswith("<!doctype html>")
