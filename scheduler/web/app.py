@@ -97,8 +97,8 @@ def create_app(
         same_site="lax",
         https_only=settings.base_url.startswith("https://"),
     )
-    app.add_middleware(feeds.FeedMiddleware, runtime=runtime)
-    app.add_middleware(SecurityHeaders)  # outermost: CSP, nosniff and no-store on every answer, feeds included
+    app.add_middleware(SecurityHeaders)  # CSP, nosniff and no-store on every answer (feeds add their own)
+    app.add_middleware(feeds.FeedMiddleware, runtime=runtime)  # outermost: a cached feed touches nothing else
 
     install_error_pages(app)
 
