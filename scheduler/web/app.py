@@ -16,6 +16,7 @@ from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
 from scheduler.web import dashboard, feeds, health, invitations, links, mailbox, nominations, pages, subscribe
+from scheduler.web.accesslog import AccessLog
 from scheduler.web.admin import auth as admin_auth
 from scheduler.web.admin import board as admin_board
 from scheduler.web.admin import checkin as admin_checkin
@@ -98,7 +99,9 @@ def create_app(
         https_only=settings.base_url.startswith("https://"),
     )
     app.add_middleware(SecurityHeaders)  # CSP, nosniff and no-store on every answer (feeds add their own)
-    app.add_middleware(feeds.FeedMiddleware, runtime=runtime)  # outermost: a cached feed touches nothing else
+    app.add_middleware(feeds.FeedMiddleware, runtime=runtime)  # a cached feed touches nothing inside it
+    if settings.access_log:
+        app.add_middleware(AccessLog)  # outermost when on: every answer, feeds included, tokens redacted
 
     install_error_pages(app)
 
