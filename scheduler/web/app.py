@@ -40,6 +40,17 @@ from scheduler.web.templates import make_templates
 STATIC_DIR = Path(__file__).parent / "static"  # every stylesheet the pages link; nothing is fetched from elsewhere
 
 
+class SchedulerApp(FastAPI):
+    """The application; a cached feed is answered before the middleware stack (see FeedMiddleware.answer_cached)."""
+
+    cached_feeds: feeds.FeedMiddleware | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.cached_feeds is not None and await self.cached_feeds.answer_cached(scope, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -55,7 +66,7 @@ def create_app(
     runtime = Runtime(settings, clock=clock, engine=engine)
     runtime.mailer = mailer
     runtime.health_contributors["outbox"] = lambda session: count_by_state(session=session)
-    app = FastAPI(
+    app = SchedulerApp(
         title="科技招商活动排期与联络服务",
         docs_url=None,  # Swagger UI loads assets from a CDN: no third-party assets, no run-time fetches
         redoc_url=None,
@@ -99,9 +110,12 @@ def create_app(
         https_only=settings.base_url.startswith("https://"),
     )
     app.add_middleware(SecurityHeaders)  # CSP, nosniff and no-store on every answer (feeds add their own)
-    app.add_middleware(feeds.FeedMiddleware, runtime=runtime)  # a cached feed touches nothing inside it
+    feed_layer = feeds.FeedMiddleware(None, runtime=runtime)
+    app.add_middleware(feeds.placed, layer=feed_layer)  # outermost in the stack: feeds touch nothing inside it
     if settings.access_log:
-        app.add_middleware(AccessLog)  # outermost when on: every answer, feeds included, tokens redacted
+        app.add_middleware(AccessLog)  # when on: every answer is logged, tokens redacted (no fast path then)
+    else:
+        app.cached_feeds = feed_layer  # cached feeds skip even the framework's error layer
 
     install_error_pages(app)
 

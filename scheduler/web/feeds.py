@@ -61,9 +61,14 @@ def _accepts_gzip(value: str | None) -> bool:
     return False
 
 
-def not_modified(feed: RenderedFeed, inm: bytes | None, ims: bytes | None) -> bool:
-    """Apply RFC 9110 conditional GET: If-None-Match wins; else If-Modified-Since by whole seconds."""
+def not_modified(feed: RenderedFeed, inm: bytes | None, ims: bytes | None, known: tuple[bytes, ...] = ()) -> bool:
+    """Apply RFC 9110 conditional GET: If-None-Match wins; else If-Modified-Since by whole seconds.
+
+    `known`: the feed's ETags as bytes, so a client echoing one back is answered without parsing.
+    """
     if inm is not None:
+        if inm in known:
+            return True
         tags = {t.strip().removeprefix("W/") for t in inm.decode("latin-1").split(",")}
         return "*" in tags or feed.etag in tags or feed.gzip_etag in tags
     if ims is None:
@@ -96,6 +101,7 @@ class Ready:
     body: bytes
     ok: Headers
     unchanged: Headers
+    tags: tuple[bytes, ...]
 
 
 def ready(path: str, feed: RenderedFeed, *, snapshot: object, now: datetime, gzip: bool, private: bool) -> Ready:
@@ -121,6 +127,7 @@ def ready(path: str, feed: RenderedFeed, *, snapshot: object, now: datetime, gzi
         body=body,
         ok=secured(path, ok),
         unchanged=secured(path, common),
+        tags=(feed.etag.encode(), feed.gzip_etag.encode()),
     )
 
 
@@ -135,6 +142,33 @@ class FeedMiddleware:
         self._specs_for: object = None
         # (path, query, Accept-Encoding) → the whole answer of a public feed (checked against snapshot and day)
         self._ready: dict[tuple[str, bytes, bytes | None], Ready] = {}
+
+    async def answer_cached(self, scope: Scope, send: Any) -> bool:
+        """Answer a request for a public feed already rendered and current; False (nothing sent) otherwise.
+
+        The application calls this before its own middleware stack, so a cached feed costs this method only.
+        """
+        path = scope["path"]
+        if scope["type"] != "http" or not path.startswith(PREFIX) or scope["method"] not in ("GET", "HEAD"):
+            return False
+        accept = inm = ims = None
+        for key, value in scope["headers"]:
+            if key == b"accept-encoding":
+                accept = value
+            elif key == b"if-none-match":
+                inm = value
+            elif key == b"if-modified-since":
+                ims = value
+        hit = self._ready.get((path, scope["query_string"], accept))
+        if hit is None:
+            return False
+        cache = feed_cache(self.runtime)
+        if hit.snapshot is not cache.snapshot or cache.needs_check:
+            return False
+        if not hit.day_from <= self.runtime.clock.now() < hit.day_until:
+            return False
+        await self._send(scope, send, hit, inm, ims)
+        return True
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
@@ -206,7 +240,7 @@ class FeedMiddleware:
             return find_active_token(session=session, token=token)
 
     async def _send(self, scope: Scope, send: Any, answer: Ready, inm: bytes | None, ims: bytes | None) -> None:
-        if not_modified(answer.feed, inm, ims):
+        if not_modified(answer.feed, inm, ims, answer.tags):
             await send({"type": "http.response.start", "status": 304, "headers": answer.unchanged})
             await send({"type": "http.response.body", "body": b""})
             return
@@ -219,3 +253,9 @@ class FeedMiddleware:
         headers = secured(path, headers + (extra or []))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def placed(app: Any, *, layer: FeedMiddleware) -> FeedMiddleware:
+    """Put the already built `layer` (shared with the application's cached-feed path) in front of `app`."""
+    layer.app = app
+    return layer
