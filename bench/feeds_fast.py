@@ -135,6 +135,22 @@ def measure(port: int, seconds: float, connections: int, etag: str | None) -> fl
     return float(out.strip().splitlines()[-1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU time a process has used (from /proc: immune to other load on the machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_with_cpu(pid: int, port: int, seconds: float, connections: int, etag: str | None) -> tuple[float, float]:
+    """Return (requests/second, server CPU seconds per request) of one load run."""
+    before = cpu_seconds(pid)
+    t0 = time.monotonic()
+    rate = measure(port, seconds, connections, etag)
+    elapsed = time.monotonic() - t0
+    used = cpu_seconds(pid) - before
+    return rate, used / max(rate * min(elapsed, seconds), 1.0)
+
+
 def nginx_server(tmp: Path, body: bytes) -> tuple[subprocess.Popen[bytes], int] | None:
     """Start nginx on the same bytes if it is installed (never installed by this bench)."""
     binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -194,22 +210,32 @@ def main() -> None:
         print(f"cached all.ics ({len(body) / 1e3:.0f} kB), {args.connections} keep-alive connections, "
               f"{args.seconds:g} s per run, {args.rounds} round(s), load: {'wrk' if shutil.which('wrk') else 'asyncio'}"
               f"; nginx {'measured' if nginx else 'not installed (not measured)'}")  # fmt: skip
+        pids = dict(zip(ports, (p.pid for p in procs), strict=True))
         rates: dict[tuple[str, int], list[float]] = {}
+        cpus: dict[tuple[str, int], list[float]] = {}
         for _ in range(args.rounds):
             for status in (200, 304):
                 for name, port in ports.items():
                     etag = etags[name] if status == 304 else None
-                    rates.setdefault((name, status), []).append(measure(port, args.seconds, args.connections, etag))
+                    rate, cpu = measure_with_cpu(pids[name], port, args.seconds, args.connections, etag)
+                    rates.setdefault((name, status), []).append(rate)
+                    cpus.setdefault((name, status), []).append(cpu)
+        print("  throughput ratio = req/s ÷ minimal's in the same round; CPU ratio = minimal's server CPU per request "
+              "÷ this server's (what the throughput ratio would be with a core each, unaffected by other load)")
         for status in (200, 304):
-            base = rates[("minimal", status)]
-            print(f"  {status}s  minimal {spread(base)} req/s (min/median/max)")
+            base, base_cpu = rates[("minimal", status)], cpus[("minimal", status)]
+            print(f"  {status}s  minimal {spread(base)} req/s, {statistics.median(base_cpu) * 1e6:.0f} µs CPU/request")
             for name in ports:
                 if name == "minimal":
                     continue
                 ratios = [r / b for r, b in zip(rates[(name, status)], base, strict=True)]
-                verdict = "" if name != "app" else (" [meets" if min(ratios) >= TARGET else " [MISSES") + " ≥ 0.8×]"
-                print(f"    {name:8} {statistics.median(rates[(name, status)]):9.0f} req/s median → "
-                      f"{spread(ratios)}× minimal{verdict}")  # fmt: skip
+                cpu_ratios = [b / c for c, b in zip(cpus[(name, status)], base_cpu, strict=True)]
+                verdict = ""
+                if name == "app":
+                    verdict = (" [meets" if min(cpu_ratios) >= TARGET else " [MISSES") + " ≥ 0.8× by CPU]"
+                print(f"    {name:8} {statistics.median(rates[(name, status)]):7.0f} req/s → {spread(ratios)}× | "
+                      f"{statistics.median(cpus[(name, status)]) * 1e6:4.0f} µs CPU/request → "
+                      f"{spread(cpu_ratios)}×{verdict}")  # fmt: skip
     finally:
         for proc in procs:
             proc.terminate()

@@ -55,6 +55,14 @@ class AccessLog:
             self._targets[key] = found
         return found
 
+    def write(self, scope: Any, status: int) -> None:
+        """Write the line of one answered request (also called by the cached-feed path, which skips this layer)."""
+        if self.logger.isEnabledFor(logging.INFO):
+            client = scope.get("client")
+            peer = f"{client[0]}:{client[1]}" if client else "-"
+            target = self.target(scope["path"], scope["query_string"])
+            self.logger.info(f'{peer} - "{scope["method"]} {target} HTTP/{scope.get("http_version", "1.1")}" {status}')
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -64,12 +72,7 @@ class AccessLog:
         def log() -> None:
             nonlocal logged
             logged = True
-            if self.logger.isEnabledFor(logging.INFO):
-                client = scope.get("client")
-                peer = f"{client[0]}:{client[1]}" if client else "-"
-                target = self.target(scope["path"], scope["query_string"])
-                http = scope.get("http_version", "1.1")
-                self.logger.info(f'{peer} - "{scope["method"]} {target} HTTP/{http}" {status}')
+            self.write(scope, status)
 
         async def send_status(message: Any) -> None:
             nonlocal status
@@ -84,3 +87,9 @@ class AccessLog:
         finally:
             if not logged:
                 log()  # no complete answer (an error or a dropped connection): still one line
+
+
+def placed_access_log(app: Any, *, layer: AccessLog) -> AccessLog:
+    """Put the already built `layer` (shared with the application's cached-feed path) in front of `app`."""
+    layer.app = app
+    return layer

@@ -16,7 +16,7 @@ from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
 from scheduler.web import dashboard, feeds, health, invitations, links, mailbox, nominations, pages, subscribe
-from scheduler.web.accesslog import AccessLog
+from scheduler.web.accesslog import AccessLog, placed_access_log
 from scheduler.web.admin import auth as admin_auth
 from scheduler.web.admin import board as admin_board
 from scheduler.web.admin import checkin as admin_checkin
@@ -44,10 +44,15 @@ class SchedulerApp(FastAPI):
     """The application; a cached feed is answered before the middleware stack (see FeedMiddleware.answer_cached)."""
 
     cached_feeds: feeds.FeedMiddleware | None = None
+    access_log: AccessLog | None = None  # set when SCHEDULER_ACCESS_LOG is on: cached feeds write their line too
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if self.cached_feeds is not None and await self.cached_feeds.answer_cached(scope, send):
-            return
+        if self.cached_feeds is not None:
+            status = await self.cached_feeds.answer_cached(scope, send)
+            if status:
+                if self.access_log is not None:
+                    self.access_log.write(scope, status)
+                return
         await super().__call__(scope, receive, send)
 
 
@@ -113,9 +118,9 @@ def create_app(
     feed_layer = feeds.FeedMiddleware(None, runtime=runtime)
     app.add_middleware(feeds.placed, layer=feed_layer)  # outermost in the stack: feeds touch nothing inside it
     if settings.access_log:
-        app.add_middleware(AccessLog)  # when on: every answer is logged, tokens redacted (no fast path then)
-    else:
-        app.cached_feeds = feed_layer  # cached feeds skip even the framework's error layer
+        app.access_log = AccessLog(None)  # one instance: its redaction memo serves both paths
+        app.add_middleware(placed_access_log, layer=app.access_log)
+    app.cached_feeds = feed_layer  # cached feeds skip even the framework's error layer
 
     install_error_pages(app)
 

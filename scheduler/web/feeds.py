@@ -143,14 +143,14 @@ class FeedMiddleware:
         # (path, query, Accept-Encoding) → the whole answer of a public feed (checked against snapshot and day)
         self._ready: dict[tuple[str, bytes, bytes | None], Ready] = {}
 
-    async def answer_cached(self, scope: Scope, send: Any) -> bool:
-        """Answer a request for a public feed already rendered and current; False (nothing sent) otherwise.
+    async def answer_cached(self, scope: Scope, send: Any) -> int:
+        """Answer a request for a public feed already rendered and current: its status; 0 (nothing sent) otherwise.
 
         The application calls this before its own middleware stack, so a cached feed costs this method only.
         """
         path = scope["path"]
         if scope["type"] != "http" or not path.startswith(PREFIX) or scope["method"] not in ("GET", "HEAD"):
-            return False
+            return 0
         accept = inm = ims = None
         for key, value in scope["headers"]:
             if key == b"accept-encoding":
@@ -161,14 +161,13 @@ class FeedMiddleware:
                 ims = value
         hit = self._ready.get((path, scope["query_string"], accept))
         if hit is None:
-            return False
+            return 0
         cache = feed_cache(self.runtime)
         if hit.snapshot is not cache.snapshot or cache.needs_check:
-            return False
+            return 0
         if not hit.day_from <= self.runtime.clock.now() < hit.day_until:
-            return False
-        await self._send(scope, send, hit, inm, ims)
-        return True
+            return 0
+        return await self._send(scope, send, hit, inm, ims)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
@@ -239,13 +238,14 @@ class FeedMiddleware:
         with Session(self.runtime.engine) as session:
             return find_active_token(session=session, token=token)
 
-    async def _send(self, scope: Scope, send: Any, answer: Ready, inm: bytes | None, ims: bytes | None) -> None:
+    async def _send(self, scope: Scope, send: Any, answer: Ready, inm: bytes | None, ims: bytes | None) -> int:
         if not_modified(answer.feed, inm, ims, answer.tags):
             await send({"type": "http.response.start", "status": 304, "headers": answer.unchanged})
             await send({"type": "http.response.body", "body": b""})
-            return
+            return 304
         await send({"type": "http.response.start", "status": 200, "headers": answer.ok})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else answer.body})
+        return 200
 
     async def _plain(self, path: str, send: Any, status: int, message: str, extra: Headers | None = None) -> None:
         body = (message + "\n").encode("utf-8")

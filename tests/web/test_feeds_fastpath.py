@@ -140,15 +140,16 @@ def test_access_log_on_writes_one_redacted_line_per_request(seeded_engine: Engin
         _, token = create_feed_token(session=session, label="如皋内部", filters="bankuai=rugao", now=NOTICE_DATE)
     app = slow_recheck_app(seeded_engine, access_log=True)
     paths = [f"/feeds/private/{token}.ics?x=1", f"/feeds/private/{token}.ics", "/feeds/all.ics", "/plan",
-             "/feeds/nothing.ics", f"/o/{'B' * 40}"]  # fmt: skip
+             "/feeds/nothing.ics", f"/o/{'B' * 40}", "/feeds/all.ics"]  # fmt: skip
     lines, statuses = logged_requests(app, paths)
-    assert statuses[:5] == [200, 200, 200, 200, 404]
-    assert len(lines) == 6 and all(token not in line and "B" * 40 not in line for line in lines)
+    assert statuses[:5] == [200, 200, 200, 200, 404] and statuses[6] == 200
+    assert len(lines) == 7 and all(token not in line and "B" * 40 not in line for line in lines)
     assert lines[0].endswith('"GET /feeds/private/[redacted] HTTP/1.1" 200') and "x=1" not in lines[0]
     assert lines[1].endswith('"GET /feeds/private/[redacted] HTTP/1.1" 200')
     assert lines[2].startswith("127.0.0.1:") and lines[2].endswith('"GET /feeds/all.ics HTTP/1.1" 200')
     assert lines[3].endswith('"GET /plan HTTP/1.1" 200') and lines[4].endswith(" 404")
     assert f'"GET /o/[redacted] HTTP/1.1" {statuses[5]}' in lines[5]
+    assert lines[6].endswith('"GET /feeds/all.ics HTTP/1.1" 200')  # answered by the cached-feed path, still logged
 
 
 def test_access_log_is_off_by_default(seeded_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
