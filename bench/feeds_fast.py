@@ -4,6 +4,8 @@ Usage: .venv/bin/python bench/feeds_fast.py [--rounds 3] [--seconds 3] [--connec
 
 Three servers, one process each, the same uvicorn (httptools + uvloop) and the same 54 kB all.ics bytes:
   minimal   a bare ASGI callable holding the bytes and their ETag (the stack's own ceiling);
+  minimal+hdr  the same sending exactly the app's headers (ETag, Last-Modified, Cache-Control, Vary, nosniff):
+            what uvicorn charges for the headers a feed must carry, none of the application's code;
   app       create_app as `serve` builds it (SCHEDULER_ACCESS_LOG off, the default);
   app+log   the same with SCHEDULER_ACCESS_LOG=on (lines written to /dev/null).
 Load: wrk (1 thread) when installed, else a raw asyncio keep-alive client in its own process (pre-built request
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -38,8 +41,12 @@ TARGET = 0.8
 PATH = "/feeds/all.ics"
 
 
-def serve_minimal(body_file: str, port: int) -> None:
-    """A bare ASGI app answering every GET with the bytes (or 304 when If-None-Match matches)."""
+def serve_minimal(body_file: str, port: int, headers_file: str = "") -> None:
+    """A bare ASGI app answering every GET with the bytes (or 304 when If-None-Match matches).
+
+    With `headers_file` (the app's own 200 and 304 headers, JSON) it sends exactly those headers: uvicorn's cost of
+    the headers a feed must carry, without any of the application's code.
+    """
     import uvicorn
 
     body = Path(body_file).read_bytes()
@@ -47,6 +54,11 @@ def serve_minimal(body_file: str, port: int) -> None:
     ok = [(b"content-type", b"text/calendar; charset=utf-8"), (b"content-length", str(len(body)).encode()),
           (b"etag", etag)]  # fmt: skip
     unchanged = [(b"etag", etag)]
+    if headers_file:
+        given = json.loads(Path(headers_file).read_text())
+        ok = [(k.encode(), v.encode()) for k, v in given["200"]]
+        unchanged = [(k.encode(), v.encode()) for k, v in given["304"]]
+        etag = dict(ok)[b"etag"]
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -195,6 +207,18 @@ def main() -> None:
         for name, flag in (("app", "off"), ("app+log", "on")):
             procs.append(subprocess.Popen([sys.executable, __file__, "serve-app", str(db_path), str(ports[name]),
                                            flag], **quiet))  # type: ignore[call-overload]  # fmt: skip
+        app_url = f"http://127.0.0.1:{ports['app']}{PATH}"
+        wait_http(app_url, procs[1])
+        first = httpx.get(app_url, headers={"accept-encoding": "identity"})
+        again = httpx.get(app_url, headers={"accept-encoding": "identity", "if-none-match": first.headers["etag"]})
+        skip = {"date", "server"}  # uvicorn adds its own
+        own = {str(r.status_code): [(k, v) for k, v in r.headers.multi_items() if k not in skip]
+               for r in (first, again)}  # fmt: skip
+        (tmp / "headers.json").write_text(json.dumps(own))
+        ports["minimal+hdr"] = free_port()
+        procs.append(subprocess.Popen([sys.executable, __file__, "serve-minimal", str(tmp / "body.ics"),
+                                       str(ports["minimal+hdr"]), str(tmp / "headers.json")],
+                                      **quiet))  # type: ignore[call-overload]  # fmt: skip
         nginx = nginx_server(tmp, body)
         if nginx is not None:
             procs.append(nginx[0])
@@ -245,7 +269,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["serve-minimal"]:
-        serve_minimal(sys.argv[2], int(sys.argv[3]))
+        serve_minimal(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "")
     elif sys.argv[1:2] == ["serve-app"]:
         serve_app(sys.argv[2], int(sys.argv[3]), sys.argv[4] == "on")
     elif sys.argv[1:2] == ["load"]:
