@@ -148,8 +148,10 @@ class FeedMiddleware:
 
         The application calls this before its own middleware stack, so a cached feed costs this method only.
         """
+        if scope["type"] != "http":  # lifespan and websocket scopes have no path
+            return 0
         path = scope["path"]
-        if scope["type"] != "http" or not path.startswith(PREFIX) or scope["method"] not in ("GET", "HEAD"):
+        if not path.startswith(PREFIX) or scope["method"] not in ("GET", "HEAD"):
             return 0
         accept = inm = ims = None
         for key, value in scope["headers"]:

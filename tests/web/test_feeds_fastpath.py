@@ -163,3 +163,11 @@ def test_access_log_is_off_by_default(seeded_engine: Engine, monkeypatch: pytest
 def test_access_log_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch, value: str, expected: bool) -> None:
     monkeypatch.setenv("SCHEDULER_ACCESS_LOG", value)
     assert load_settings().access_log is expected
+
+
+def test_the_application_still_runs_its_lifespan(seeded_engine: Engine) -> None:
+    # `serve` starts the mail jobs in the lifespan: the cached-feed check in front must let that scope through
+    app = slow_recheck_app(seeded_engine)
+    with run_uvicorn(app, lifespan="on") as url, httpx.Client(base_url=url) as c:
+        assert c.get("/feeds/all.ics").status_code == c.get("/feeds/all.ics").status_code == 200
+        assert c.get("/plan").status_code == 200
