@@ -142,6 +142,7 @@ class FeedMiddleware:
         self._specs_for: object = None
         # (path, query, Accept-Encoding) → the whole answer of a public feed (checked against snapshot and day)
         self._ready: dict[tuple[str, bytes, bytes | None], Ready] = {}
+        self._ready_for: object = None
 
     async def answer_cached(self, scope: Scope, send: Any) -> int:
         """Answer a request for a public feed already rendered and current: its status; 0 (nothing sent) otherwise.
@@ -209,8 +210,9 @@ class FeedMiddleware:
         use_gzip = _accepts_gzip(accept.decode("latin-1") if accept is not None else None)
         answer = ready(path, feed, snapshot=cache.snapshot, now=now, gzip=use_gzip, private=spec.private)
         if not spec.private:
-            if len(self._ready) >= MAX_MEMO:
-                self._ready.clear()
+            if len(self._ready) >= MAX_MEMO or self._ready_for is not cache.snapshot:
+                self._ready.clear()  # answers of an older snapshot would keep its bodies alive
+                self._ready_for = cache.snapshot
             self._ready[memo_key] = answer
         await self._send(scope, send, answer, inm, ims)
 
