@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = ""
     health_token: str | None = None
     mailbox_public: bool = False  # only the local demo (`make run`) turns it on
+    access_log: bool = False  # SCHEDULER_ACCESS_LOG=on: one line per request, tokens redacted (costs throughput)
 
     @field_validator("secret_keys", mode="before")
     @classmethod

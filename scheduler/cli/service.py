@@ -42,7 +42,12 @@ def serve(
     if rt.settings.mail_sink:
         typer.echo(f"本地 SMTP 接收端：{rt.settings.smtp_host}:{rt.settings.smtp_port}，邮件见 http://{host}:{port}/mail")
     web = create_app(rt.settings, clock=rt.clock, engine=rt.engine, mailer=SMTPMailer(rt.settings), ticker=True)
-    uvicorn.run(web, host=host, port=port, log_level="info", **uvicorn_options(rt.settings))
+    if rt.settings.access_log:
+        from scheduler.web.accesslog import log_to_stdout
+
+        log_to_stdout()
+    # uvicorn's own access log stays off: when SCHEDULER_ACCESS_LOG=on the app writes it (redacted, unfiltered)
+    uvicorn.run(web, host=host, port=port, log_level="info", access_log=False, **uvicorn_options(rt.settings))
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from scheduler.clock import Clock
 from scheduler.config import Settings
 from scheduler.runtime import Runtime
 from scheduler.web import dashboard, feeds, health, invitations, links, mailbox, nominations, pages, subscribe
+from scheduler.web.accesslog import AccessLog, placed_access_log
 from scheduler.web.admin import auth as admin_auth
 from scheduler.web.admin import board as admin_board
 from scheduler.web.admin import checkin as admin_checkin
@@ -39,6 +40,22 @@ from scheduler.web.templates import make_templates
 STATIC_DIR = Path(__file__).parent / "static"  # every stylesheet the pages link; nothing is fetched from elsewhere
 
 
+class SchedulerApp(FastAPI):
+    """The application; a cached feed is answered before the middleware stack (see FeedMiddleware.answer_cached)."""
+
+    cached_feeds: feeds.FeedMiddleware | None = None
+    access_log: AccessLog | None = None  # set when SCHEDULER_ACCESS_LOG is on: cached feeds write their line too
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.cached_feeds is not None:
+            status = await self.cached_feeds.answer_cached(scope, send)
+            if status:
+                if self.access_log is not None:
+                    self.access_log.write(scope, status)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -54,7 +71,7 @@ def create_app(
     runtime = Runtime(settings, clock=clock, engine=engine)
     runtime.mailer = mailer
     runtime.health_contributors["outbox"] = lambda session: count_by_state(session=session)
-    app = FastAPI(
+    app = SchedulerApp(
         title="科技招商活动排期与联络服务",
         docs_url=None,  # Swagger UI loads assets from a CDN: no third-party assets, no run-time fetches
         redoc_url=None,
@@ -97,8 +114,13 @@ def create_app(
         same_site="lax",
         https_only=settings.base_url.startswith("https://"),
     )
-    app.add_middleware(feeds.FeedMiddleware, runtime=runtime)
-    app.add_middleware(SecurityHeaders)  # outermost: CSP, nosniff and no-store on every answer, feeds included
+    app.add_middleware(SecurityHeaders)  # CSP, nosniff and no-store on every answer (feeds add their own)
+    feed_layer = feeds.FeedMiddleware(None, runtime=runtime)
+    app.add_middleware(feeds.placed, layer=feed_layer)  # outermost in the stack: feeds touch nothing inside it
+    if settings.access_log:
+        app.access_log = AccessLog(None)  # one instance: its redaction memo serves both paths
+        app.add_middleware(placed_access_log, layer=app.access_log)
+    app.cached_feeds = feed_layer  # cached feeds skip even the framework's error layer
 
     install_error_pages(app)
 
