@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
+    from scheduler.plan.models import Plan
+    from scheduler.runtime import Runtime
+
 schedule_app = typer.Typer(help="排期：冲突检查、单位不可安排日期与排期规则", no_args_is_help=True)
 blackout_app = typer.Typer(help="单位声明的不可安排日期（两会、领导外出等）", no_args_is_help=True)
 schedule_app.add_typer(blackout_app, name="blackout")
@@ -31,6 +34,20 @@ def session_scope(engine: Engine, *, write: bool = False) -> AbstractContextMana
 
 PlanOpt = Annotated[str | None, typer.Option("--plan", help="计划 key（默认：当前计划）")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
+
+
+def _chosen_plan(session: Session, rt: Runtime, plan: str | None) -> Plan:
+    """Return the plan `--plan` names (default: the current one), or stop with a Chinese reason."""
+    from scheduler.cli.context import fail
+    from scheduler.plan.catalog import PlanNotFound, choose_plan
+
+    try:
+        chosen = choose_plan(session=session, key=plan, today=local_date(rt.clock.now()))
+    except PlanNotFound as exc:
+        raise fail(f"--plan：{exc}") from None
+    if chosen is None:
+        raise fail("尚未导入任何计划，请先运行：scheduler plan import PATH")
+    return chosen
 
 
 def _day(text: str | None, option: str) -> date | None:
@@ -55,7 +72,6 @@ def schedule_check(
 ) -> None:
     """检查已定档场次之间的冲突，或设想把一场定在某天的代价；有“不可选”问题时退出码为 1。"""
     from scheduler.cli.context import fail, require_schema, runtime
-    from scheduler.plan.catalog import PlanNotFound, choose_plan
     from scheduler.scheduling.checker import SEVERITY_LABELS, Severity, check, check_fixed
     from scheduler.scheduling.snapshot import load_snapshot
 
@@ -65,12 +81,7 @@ def schedule_check(
     rt = runtime(ctx)
     require_schema(rt)
     with session_scope(rt.engine) as session:
-        try:
-            chosen = choose_plan(session=session, key=plan, today=local_date(rt.clock.now()))
-        except PlanNotFound as exc:
-            raise fail(f"--plan：{exc}") from None
-        if chosen is None:
-            raise fail("尚未导入任何计划，请先运行：scheduler plan import PATH")
+        chosen = _chosen_plan(session, rt, plan)
         snap = load_snapshot(session=session, plan=chosen)
     if occurrence is not None:
         assert start is not None
@@ -195,7 +206,6 @@ def schedule_propose(
 ) -> None:
     """为每个未定档场次计算建议日期（默认只显示；--publish 记录为新版本，不改动任何场次）。"""
     from scheduler.cli.context import fail, require_schema, runtime
-    from scheduler.plan.catalog import PlanNotFound, choose_plan
     from scheduler.plan.models import Plan
     from scheduler.scheduling.proposer import ProposalImpossible, propose
     from scheduler.scheduling.publish import latest_published, publish
@@ -204,12 +214,7 @@ def schedule_propose(
     rt = runtime(ctx)
     require_schema(rt)
     with session_scope(rt.engine) as session:
-        try:
-            chosen = choose_plan(session=session, key=plan, today=local_date(rt.clock.now()))
-        except PlanNotFound as exc:
-            raise fail(f"--plan：{exc}") from None
-        if chosen is None:
-            raise fail("尚未导入任何计划，请先运行：scheduler plan import PATH")
+        chosen = _chosen_plan(session, rt, plan)
         snap = load_snapshot(session=session, plan=chosen)
         assert chosen.id is not None
         previous = {k: s.day for k, s in latest_published(session=session, plan_id=chosen.id).items()}

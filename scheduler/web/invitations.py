@@ -9,7 +9,6 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from itsdangerous import BadSignature
 from sqlmodel import Session
 
 from scheduler.clock import SHANGHAI
@@ -23,11 +22,11 @@ from scheduler.plan.models import Occurrence
 from scheduler.web.deps import NowDep, RuntimeDep, SessionDep
 from scheduler.web.links import (
     FORM_NONCE_FIELD,
-    FORM_NONCE_MAX_AGE,
     REFUSED,
     STALE_NONCE,
     LinkForms,
     LinkFormsDep,
+    form_nonce_matches,
     guarded_form,
     page,
     problem,
@@ -84,12 +83,7 @@ async def answer_invitation(request: Request, token: str, runtime: RuntimeDep, n
     guest = _guest(request, session, keys, token, now)
     if isinstance(guest, Response):
         return guest
-    try:
-        sent = state.nonces.loads(form.get(FORM_NONCE_FIELD, ""), max_age=FORM_NONCE_MAX_AGE)
-        fresh_form = sent == guest.link_nonce
-    except BadSignature:
-        fresh_form = False
-    if not fresh_form:
+    if not form_nonce_matches(state, form, guest.link_nonce):
         return _page(request, session, guest, state, now, values=form, errors={"answer": STALE_NONCE},
                      status_code=422)
     with session_scope(runtime.engine, write=True) as write:

@@ -261,3 +261,11 @@ async def renew(request: Request, token: str, runtime: RuntimeDep, now: NowDep, 
     if result == Renewal.THROTTLED:
         return problem(request, 429, "已发送过新链接", "新链接已发送，请查收邮件（10 分钟内只能申请一次）。")
     return problem(request, 200, "新链接已发送", f"新链接已发送到 {_mask(grant.recipient)}，请查收邮件。")
+
+
+def form_nonce_matches(state: LinkForms, form: dict[str, str], nonce: str) -> bool:
+    """Tell whether a POSTed form carries the signed nonce of the link it was rendered for (not older than a day)."""
+    try:
+        return bool(state.nonces.loads(form.get(FORM_NONCE_FIELD, ""), max_age=FORM_NONCE_MAX_AGE) == nonce)
+    except BadSignature:
+        return False

@@ -6,11 +6,9 @@ The same guards as every link form (same site, rate limit, bounded body, per-pag
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from itsdangerous import BadSignature
 from sqlmodel import Session
 
 from scheduler.clock import SHANGHAI
@@ -37,10 +35,10 @@ from scheduler.plan.models import Occurrence
 from scheduler.web.deps import NowDep, RuntimeDep, SessionDep
 from scheduler.web.links import (
     FORM_NONCE_FIELD,
-    FORM_NONCE_MAX_AGE,
     REFUSED,
     STALE_NONCE,
     LinkFormsDep,
+    form_nonce_matches,
     guarded_form,
     page,
     problem,
@@ -101,13 +99,6 @@ def open_nomination(request: Request, token: str, session: SessionDep, now: NowD
                       rows=len(people) + BLANK_ROWS)
 
 
-def _nonce_ok(state: Any, form: dict[str, str], nonce: str) -> bool:
-    try:
-        return bool(state.nonces.loads(form.get(FORM_NONCE_FIELD, ""), max_age=FORM_NONCE_MAX_AGE) == nonce)
-    except BadSignature:
-        return False
-
-
 @router.post("/o/n/{token}")
 async def post_nomination(request: Request, token: str, runtime: RuntimeDep, now: NowDep, session: SessionDep,
                           state: LinkFormsDep) -> Response:
@@ -121,7 +112,7 @@ async def post_nomination(request: Request, token: str, runtime: RuntimeDep, now
         return unit
     hidden = {FORM_NONCE_FIELD: state.nonces.dumps(unit.link_nonce)}
     rows = min(row_count(form), MAX_PEOPLE)
-    if not _nonce_ok(state, form, unit.link_nonce):
+    if not form_nonce_matches(state, form, unit.link_nonce):
         return _form_page(request, session, unit, form, now=now, hidden=hidden, rows=max(rows, 1),
                           notice=STALE_NONCE, status_code=422)
     if form.get("add_row"):
